@@ -1,0 +1,19 @@
+"""Settings for the test suite: fast hashing, plain static files, a clean data dir."""
+
+import os
+import tempfile
+
+os.environ.setdefault("STOCKTRACE_DATA_DIR", tempfile.mkdtemp(prefix="stocktrace-test-"))
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789abcdef")
+
+from config.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+AUTH_PASSWORD_VALIDATORS: list[dict] = []
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+LOGGING = {"level": "WARNING", "format": "console"}
+ALLOWED_HOSTS = ["*"]

@@ -1,0 +1,41 @@
+from stocktrace.accounts.models import ApiToken
+from stocktrace.accounts.roles import Perm
+from stocktrace.core.errors import NotFound
+from stocktrace.tenancy.actor import Actor
+from stocktrace.tenancy.models import Membership
+
+
+def members_list(*, actor: Actor, without_site: bool = False, role: str | None = None,
+                 include_inactive: bool = True):
+    actor.require(Perm.MEMBERS_VIEW)
+    members = Membership.objects.for_org(actor.organization).select_related("user")
+    if without_site:
+        members = members.filter(site_assignments__isnull=True)
+    if role:
+        members = members.filter(role=role)
+    if not include_inactive:
+        members = members.filter(is_active=True)
+    return members
+
+
+def member_get(*, actor: Actor, membership_id: int) -> Membership:
+    member = members_list(actor=actor).filter(pk=membership_id).first()
+    if member is None:
+        raise NotFound("No such member")
+    return member
+
+
+def member_site_ids(membership: Membership) -> list[int]:
+    return sorted(membership.site_assignments.values_list("site_id", flat=True))
+
+
+def tokens_of(*, actor: Actor):
+    actor.require(Perm.TOKENS_OWN)
+    return ApiToken.objects.filter(membership=actor.membership)
+
+
+def token_get(*, actor: Actor, token_id: int) -> ApiToken:
+    token = tokens_of(actor=actor).filter(pk=token_id).first()
+    if token is None:
+        raise NotFound("No such token")
+    return token

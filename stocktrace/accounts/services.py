@@ -1,0 +1,215 @@
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from stocktrace.accounts.models import ApiToken, SiteAssignment, User
+from stocktrace.accounts.roles import Perm, Role
+from stocktrace.audit.services import audit_record, snapshot
+from stocktrace.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from stocktrace.inventory.models import Site
+from stocktrace.tenancy.actor import Actor
+from stocktrace.tenancy.models import Membership
+
+MEMBERSHIP_AUDITED = ["role", "is_active"]
+TOKEN_PREFIX = "st_"
+
+
+def _normalize_email(email: str) -> str:
+    email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except DjangoValidationError as exc:
+        raise InvalidInput("Enter a valid e-mail address", field="email") from exc
+    return email
+
+
+def _check_role(role: str) -> str:
+    if role not in Role.values:
+        raise InvalidInput(f"Unknown role {role!r}; one of {', '.join(Role.values)}", field="role")
+    return role
+
+
+def set_password_path(user: User) -> str:
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    return reverse("web:password_set", kwargs={"uidb64": uid, "token": default_token_generator.make_token(user)})
+
+
+@transaction.atomic
+def member_invite(
+    *, actor: Actor, email: str, role: str, full_name: str = "", site_ids: list[int] | None = None
+) -> tuple[Membership, str | None]:
+    """Add a person to the organization. A new user gets a link to choose a password (e-mailed, and
+    returned once so an admin without mail can hand it over); an existing user just gains the membership."""
+    actor.require(Perm.MEMBERS_MANAGE)
+    email, role = _normalize_email(email), _check_role(role)
+    sites = _sites_of_org(actor, site_ids or [])
+    user = User.objects.filter(email=email).first()
+    link = None
+    if user is None:
+        user = User.objects.create_user(email=email, password=None, full_name=full_name.strip())
+        link = set_password_path(user)
+    membership = Membership.objects.filter(organization=actor.organization, user=user).first()
+    if membership is not None and membership.is_active:
+        raise Conflict(f"{email} is a member already", field="email")
+    if membership is None:
+        membership = Membership.objects.create(organization=actor.organization, user=user, role=role)
+        before = None
+    else:
+        before = snapshot(membership, MEMBERSHIP_AUDITED)
+        membership.role, membership.is_active = role, True
+        membership.save(update_fields=["role", "is_active"])
+    for site in sites:
+        SiteAssignment.objects.get_or_create(membership=membership, site=site)
+    audit_record(
+        actor=actor, action="membership.invite", obj=membership, before=before,
+        after={"user": email, **snapshot(membership, MEMBERSHIP_AUDITED), "sites": [s.pk for s in sites]},
+    )
+    invite_text = f"You have been added to {actor.organization.name} on stocktrace as {role}."
+    if link:
+        invite_text += f"\nChoose your password here: {settings.STOCKTRACE_BASE_URL}{link}"
+    transaction.on_commit(
+        lambda: send_mail("Your stocktrace access", invite_text, None, [email], fail_silently=True)
+    )
+    return membership, link
+
+
+def _active_admins_after(membership: Membership, *, role: str, is_active: bool) -> int:
+    others = (
+        Membership.objects.for_org(membership.organization)
+        .filter(role=Role.ADMIN, is_active=True)
+        .exclude(pk=membership.pk)
+        .count()
+    )
+    return others + (1 if role == Role.ADMIN and is_active else 0)
+
+
+@transaction.atomic
+def member_update(
+    *, actor: Actor, membership: Membership, role: str | None = None, is_active: bool | None = None
+) -> Membership:
+    actor.require(Perm.MEMBERS_MANAGE)
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    before = snapshot(membership, MEMBERSHIP_AUDITED)
+    new_role = _check_role(role) if role is not None else membership.role
+    new_active = membership.is_active if is_active is None else is_active
+    if membership.role == Role.ADMIN and membership.is_active:
+        # Lock the admins so two concurrent demotions cannot both pass the check.
+        list(Membership.objects.for_org(actor.organization).filter(role=Role.ADMIN).select_for_update())
+        if _active_admins_after(membership, role=new_role, is_active=new_active) == 0:
+            raise Conflict("The organization must keep at least one active admin")
+    membership.role, membership.is_active = new_role, new_active
+    after = snapshot(membership, MEMBERSHIP_AUDITED)
+    if after != before:
+        membership.save(update_fields=["role", "is_active"])
+        if not new_active:
+            ApiToken.objects.filter(membership=membership, revoked_at__isnull=True).update(
+                revoked_at=timezone.now()
+            )
+        audit_record(actor=actor, action="membership.update", obj=membership, before=before, after=after)
+    return membership
+
+
+def _sites_of_org(actor: Actor, site_ids: list[int]) -> list[Site]:
+    unique_ids = sorted(set(site_ids))
+    sites = list(Site.objects.for_org(actor.organization).filter(pk__in=unique_ids).order_by("pk"))
+    if len(sites) != len(unique_ids):
+        raise NotFound("No such site")
+    return sites
+
+
+@transaction.atomic
+def member_sites_set(*, actor: Actor, membership: Membership, site_ids: list[int]) -> list[int]:
+    actor.require(Perm.MEMBERS_MANAGE)
+    sites = _sites_of_org(actor, site_ids)
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    before = sorted(membership.site_assignments.values_list("site_id", flat=True))
+    after = [s.pk for s in sites]
+    if before != after:
+        SiteAssignment.objects.filter(membership=membership).exclude(site_id__in=after).delete()
+        for site in sites:
+            SiteAssignment.objects.get_or_create(membership=membership, site=site)
+        audit_record(actor=actor, action="membership.sites", obj=membership,
+                     before={"sites": before}, after={"sites": after})
+    return after
+
+
+def _hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@transaction.atomic
+def token_create(*, actor: Actor, name: str, expires_at: datetime | None = None) -> tuple[ApiToken, str]:
+    """Create a personal API token and return it with its plaintext, which is never shown again."""
+    actor.require(Perm.TOKENS_OWN)
+    if actor.membership is None:
+        raise PermissionDenied("Only people can own API tokens")
+    name = name.strip()
+    if not name:
+        raise InvalidInput("The token needs a name", field="name")
+    if expires_at is not None and expires_at <= timezone.now():
+        raise InvalidInput("The expiry must be in the future", field="expires_at")
+    prefix = secrets.token_hex(5)
+    secret = secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        membership=actor.membership, name=name, prefix=prefix,
+        secret_hash=_hash_secret(secret), expires_at=expires_at,
+    )
+    audit_record(actor=actor, action="token.create", obj=token,
+                 after={"name": name, "prefix": prefix, "expires_at": expires_at})
+    return token, f"{TOKEN_PREFIX}{prefix}_{secret}"
+
+
+@transaction.atomic
+def token_revoke(*, actor: Actor, token: ApiToken) -> ApiToken:
+    actor.require(Perm.TOKENS_OWN)
+    token = ApiToken.objects.select_for_update().get(pk=token.pk)
+    if token.membership_id != getattr(actor.membership, "pk", None) and not actor.can(Perm.MEMBERS_MANAGE):
+        raise NotFound("No such token")
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        audit_record(actor=actor, action="token.revoke", obj=token,
+                     before={"revoked_at": None}, after={"revoked_at": token.revoked_at})
+    return token
+
+
+def token_authenticate(raw: str, *, ip: str | None = None) -> ApiToken | None:
+    """The usable token a bearer string names, or None. Records when it was last used, at most once
+    a minute so a busy scanner does not write on every request."""
+    if not raw.startswith(TOKEN_PREFIX) or raw.count("_") < 2:
+        return None
+    prefix, _, secret = raw[len(TOKEN_PREFIX):].partition("_")
+    token = (
+        ApiToken.objects.select_related("membership__organization", "membership__user")
+        .filter(prefix=prefix)
+        .first()
+    )
+    if token is None or not hmac.compare_digest(token.secret_hash, _hash_secret(secret)):
+        return None
+    membership = token.membership
+    if not (token.is_usable and membership.is_active and membership.user.is_active
+            and membership.organization.is_active):
+        return None
+    now = timezone.now()
+    touch_after = timedelta(seconds=settings.STOCKTRACE_TOKEN_TOUCH_SECONDS)
+    if token.last_used_at is None or now - token.last_used_at > touch_after or token.last_used_ip != ip:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now, last_used_ip=ip)
+        token.last_used_at, token.last_used_ip = now, ip
+    return token
+
+
+def password_changed(*, actor: Actor) -> None:
+    """Audit a password change (the form itself does the change)."""
+    audit_record(actor=actor, action="user.password_change", obj=actor.user)

@@ -1,0 +1,80 @@
+"""RFC 9457 problem details for every error the API answers."""
+
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
+from django.http import Http404, HttpResponse, JsonResponse
+from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
+
+from stocktrace.core.errors import DomainError
+
+PROBLEM_TYPE = "https://stocktrace.dev/problems/"
+CONTENT_TYPE = "application/problem+json"
+
+
+def problem(status: int, code: str, title: str, detail: str = "", **extra) -> HttpResponse:
+    body = {"type": PROBLEM_TYPE + code, "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    response = JsonResponse(body, status=status, content_type=CONTENT_TYPE)
+    if "retry_after" in extra:
+        response["Retry-After"] = str(extra["retry_after"])
+    return response
+
+
+def _field_path(loc: list) -> str:
+    # ninja locates errors as ("body", "<param name>", "field", 0, ...); users care about the field part.
+    parts = [str(p) for p in loc]
+    if parts[:1] in (["body"], ["query"], ["path"]):
+        parts = parts[2:] if parts[0] == "body" and len(parts) > 2 else parts[1:]
+    return ".".join(parts) or "body"
+
+
+def validation_problem(errors: list[dict]) -> HttpResponse:
+    items = [{"path": _field_path(e.get("loc", [])), "message": e.get("msg", "invalid")} for e in errors]
+    return problem(422, "validation", "Invalid input", "; ".join(f"{i['path']}: {i['message']}" for i in items),
+                   errors=items)
+
+
+def install(api) -> None:
+    @api.exception_handler(ValidationError)
+    def _validation(request, exc):
+        return validation_problem(exc.errors)
+
+    @api.exception_handler(DomainError)
+    def _domain(request, exc: DomainError):
+        extra = {}
+        if exc.field:
+            extra["errors"] = [{"path": exc.field, "message": exc.detail}]
+        if hasattr(exc, "retry_after"):
+            extra["retry_after"] = exc.retry_after
+        return problem(exc.status, exc.code, exc.title, exc.detail, **extra)
+
+    @api.exception_handler(AuthenticationError)
+    def _unauthenticated(request, exc):
+        response = problem(401, "unauthenticated", "Authentication required",
+                           "Log in, or send a valid, unexpired API token as 'Authorization: Bearer st_…'")
+        response["WWW-Authenticate"] = 'Bearer realm="stocktrace"'
+        return response
+
+    @api.exception_handler(AuthorizationError)
+    def _forbidden(request, exc):
+        return problem(403, "forbidden", "You do not have permission to do this", str(exc))
+
+    @api.exception_handler(Http404)
+    def _http404(request, exc):
+        return problem(404, "not_found", "Not found")
+
+    @api.exception_handler(ObjectDoesNotExist)
+    def _missing(request, exc):
+        return problem(404, "not_found", "Not found")
+
+    @api.exception_handler(RequestDataTooBig)
+    def _too_big(request, exc):
+        return problem(413, "too_large", "Request body too large",
+                       "The body exceeds the server's limit (STOCKTRACE_MAX_BODY_BYTES)")
+
+    @api.exception_handler(HttpError)
+    def _http_error(request, exc: HttpError):
+        if exc.status_code == 400:
+            return problem(400, "malformed", "Malformed request", "The body is not valid JSON")
+        return problem(exc.status_code, "error", str(exc))

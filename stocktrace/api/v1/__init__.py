@@ -1,0 +1,24 @@
+from ninja import NinjaAPI
+
+from stocktrace.api import problems
+from stocktrace.api.auth import api_auth
+from stocktrace.api.v1 import audit, auth, members, organizations, sites, tokens
+
+api = NinjaAPI(
+    title="stocktrace API",
+    version="1",
+    description="Scan-driven inventory: counts, stock, traceability. Errors are RFC 9457 problem details. "
+    "Authenticate with `Authorization: Bearer st_…` (a personal API token) or a browser session.",
+    auth=api_auth,
+    urls_namespace="api-v1",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+problems.install(api)
+
+api.add_router("/auth", auth.router, tags=["auth"])
+api.add_router("", organizations.router, tags=["organizations"])
+api.add_router("/members", members.router, tags=["members"])
+api.add_router("/sites", sites.router, tags=["sites"])
+api.add_router("/tokens", tokens.router, tags=["tokens"])
+api.add_router("/audit", audit.router, tags=["audit"])

@@ -1,0 +1,52 @@
+from datetime import datetime
+
+from ninja import Query, Router, Schema
+from pydantic import Field
+
+from stocktrace.accounts.roles import Perm
+from stocktrace.api.pagination import Page, keyset_page
+from stocktrace.api.permissions import requires
+from stocktrace.api.schemas import ObjectId
+from stocktrace.audit.selectors import audit_events_search
+
+router = Router()
+
+
+class AuditEventOut(Schema):
+    id: int
+    created_at: datetime
+    actor_id: int | None
+    actor_email: str
+    token_prefix: str
+    action: str
+    object_type: str
+    object_id: str
+    object_repr: str
+    before: dict | None
+    after: dict | None
+    ip: str | None
+    device: str
+
+
+class AuditPage(Page):
+    items: list[AuditEventOut]
+
+
+class AuditFilters(Schema):
+    object_type: str | None = Field(None, max_length=64, description="e.g. tenancy.membership")
+    object_id: str | None = Field(None, max_length=64)
+    actor_id: ObjectId | None = None
+    action: str | None = Field(None, max_length=64, description="exact, or a prefix ending in '.'")
+    since: datetime | None = None
+    until: datetime | None = None
+    cursor: str | None = Field(None, max_length=64)
+    limit: int = Field(50, ge=1, le=200)
+
+
+@router.get("", response=AuditPage)
+@requires(Perm.AUDIT_VIEW)
+def audit_index(request, filters: Query[AuditFilters]):
+    """The audit log, newest first, searchable by object, user, action and time."""
+    search = filters.dict(exclude={"cursor", "limit"})
+    events = audit_events_search(actor=request.auth, **search)
+    return keyset_page(events, cursor=filters.cursor, limit=filters.limit)

@@ -1,0 +1,34 @@
+import datetime
+
+from stocktrace.accounts.roles import Perm
+from stocktrace.audit.models import AuditEvent
+from stocktrace.tenancy.actor import Actor
+
+
+def audit_events_search(
+    *,
+    actor: Actor,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    actor_id: int | None = None,
+    action: str | None = None,
+    since: datetime.datetime | None = None,
+    until: datetime.datetime | None = None,
+):
+    actor.require(Perm.AUDIT_VIEW)
+    events = AuditEvent.objects.for_org(actor.organization).select_related("actor")
+    if object_type:
+        events = events.filter(object_type=object_type)
+    if object_id:
+        events = events.filter(object_id=object_id)
+    if actor_id:
+        events = events.filter(actor_id=actor_id)
+    if action:
+        events = events.filter(action__startswith=action) if action.endswith(".") else events.filter(
+            action=action
+        )
+    if since:
+        events = events.filter(created_at__gte=since)
+    if until:
+        events = events.filter(created_at__lt=until)
+    return events

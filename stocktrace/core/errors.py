@@ -1,0 +1,52 @@
+"""Domain errors: one class per failure a user can cause, mapped once to HTTP in the API and UI."""
+
+
+class DomainError(Exception):
+    status = 400
+    code = "invalid"
+    title = "The request cannot be carried out"
+
+    def __init__(self, detail: str = "", *, field: str | None = None):
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.field = field
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+    title = "Not found"
+
+
+class PermissionDenied(DomainError):
+    status = 403
+    code = "forbidden"
+    title = "You do not have permission to do this"
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+    title = "Conflict with the current state"
+
+
+class InvalidInput(DomainError):
+    status = 422
+    code = "invalid_input"
+    title = "Invalid input"
+
+
+class Unauthenticated(DomainError):
+    status = 401
+    code = "unauthenticated"
+    title = "Authentication required"
+
+
+class Throttled(DomainError):
+    status = 429
+    code = "throttled"
+    title = "Too many requests"
+
+    def __init__(self, detail: str = "", *, retry_after: int = 60):
+        super().__init__(detail)
+        self.retry_after = retry_after

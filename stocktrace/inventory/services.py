@@ -1,0 +1,56 @@
+from django.db import transaction
+from django.utils import timezone
+
+from stocktrace.accounts.roles import Perm
+from stocktrace.audit.services import audit_record, snapshot
+from stocktrace.core.errors import Conflict, InvalidInput
+from stocktrace.inventory.models import Site
+from stocktrace.tenancy.actor import Actor
+
+SITE_AUDITED = ["code", "name", "address", "archived_at"]
+
+
+@transaction.atomic
+def site_create(*, actor: Actor, code: str, name: str, address: str = "") -> Site:
+    actor.require(Perm.SITES_MANAGE)
+    code, name = code.strip(), name.strip()
+    if not code:
+        raise InvalidInput("A site needs a code", field="code")
+    if not name:
+        raise InvalidInput("A site needs a name", field="name")
+    if Site.objects.for_org(actor.organization).filter(code=code).exists():
+        raise Conflict(f"A site with the code {code!r} exists already", field="code")
+    site = Site.objects.create(organization=actor.organization, code=code, name=name, address=address)
+    audit_record(actor=actor, action="site.create", obj=site, after=snapshot(site, SITE_AUDITED))
+    return site
+
+
+@transaction.atomic
+def site_update(*, actor: Actor, site: Site, name: str | None = None, address: str | None = None) -> Site:
+    actor.require(Perm.SITES_MANAGE)
+    site = Site.objects.select_for_update().get(pk=site.pk)
+    before = snapshot(site, SITE_AUDITED)
+    if name is not None:
+        if not name.strip():
+            raise InvalidInput("A site needs a name", field="name")
+        site.name = name.strip()
+    if address is not None:
+        site.address = address
+    after = snapshot(site, SITE_AUDITED)
+    if after != before:
+        site.save()
+        audit_record(actor=actor, action="site.update", obj=site, before=before, after=after)
+    return site
+
+
+@transaction.atomic
+def site_archive(*, actor: Actor, site: Site) -> Site:
+    actor.require(Perm.SITES_MANAGE)
+    site = Site.objects.select_for_update().get(pk=site.pk)
+    if site.archived_at is None:
+        before = snapshot(site, SITE_AUDITED)
+        site.archived_at = timezone.now()
+        site.save(update_fields=["archived_at"])
+        audit_record(actor=actor, action="site.archive", obj=site, before=before,
+                     after=snapshot(site, SITE_AUDITED))
+    return site

@@ -1,0 +1,22 @@
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from stocktrace.ops.demo import DEMO_PASSWORD, PEOPLE, demo_email, demo_load
+
+
+class Command(BaseCommand):
+    help = "Migrate, load the demo organization (once) and serve it, printing the demo logins."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--no-serve", action="store_true", help="load the data and stop")
+        parser.add_argument("--port", type=int, default=8000)
+
+    def handle(self, *args, no_serve, port, **options):
+        call_command("migrate", interactive=False, verbosity=0)
+        org, created = demo_load()
+        self.stdout.write(f"Demo organization: {org.name} ({'created' if created else 'already there'})")
+        self.stdout.write(f"Log in at http://127.0.0.1:{port}/ with password {DEMO_PASSWORD!r} as:")
+        for role, name, _ in PEOPLE:
+            self.stdout.write(f"  {demo_email(role):40} {role:<11} {name}")
+        if not no_serve:
+            call_command("serve", port=port)

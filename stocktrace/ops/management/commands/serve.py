@@ -1,0 +1,39 @@
+import os
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Serve stocktrace with the granian WSGI server (static files by WhiteNoise)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("STOCKTRACE_HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")),
+                            help="processes (default 2, or WEB_CONCURRENCY)")
+        parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", "4")),
+                            help="blocking threads per process (default 4)")
+        parser.add_argument("--no-migrate-check", action="store_true",
+                            help="start even when migrations are pending")
+
+    def handle(self, *args, host, port, workers, threads, no_migrate_check, **options):
+        from granian.constants import Interfaces
+        from granian.server import Server
+
+        if not no_migrate_check:
+            call_command("migrate", check=True, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
+        self.stdout.write(f"stocktrace on http://{host}:{port}/ ({workers} workers × {threads} threads, "
+                          f"{settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]})")
+        Server(
+            "config.wsgi:application",
+            address=host,
+            port=port,
+            interface=Interfaces.WSGI,
+            workers=workers,
+            blocking_threads=threads,
+            websockets=False,
+            respawn_failed_workers=True,
+        ).serve()

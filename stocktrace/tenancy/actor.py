@@ -1,0 +1,46 @@
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from stocktrace.accounts.roles import Perm, Role, role_has
+from stocktrace.core.errors import PermissionDenied
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting, in which organization, from where. Every service takes one.
+
+    `membership` is None only for the system actor (CLI and jobs), which acts as an admin.
+    """
+
+    organization: object
+    membership: object | None
+    ip: str | None = None
+    device: str = ""
+    token: object | None = None
+    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def system(cls, organization, device: str = "system") -> "Actor":
+        return cls(organization=organization, membership=None, device=device)
+
+    @property
+    def user(self):
+        return self.membership.user if self.membership else None
+
+    @property
+    def role(self) -> str:
+        return self.membership.role if self.membership else Role.ADMIN
+
+    def can(self, perm: Perm) -> bool:
+        return role_has(self.role, perm)
+
+    def require(self, perm: Perm) -> None:
+        if not self.can(perm):
+            raise PermissionDenied(f"Your role ({self.role}) does not allow {perm.value}")
+
+    @cached_property
+    def site_ids(self) -> frozenset[int] | None:
+        """The sites this actor may act on; None means every site of the organization."""
+        if self.can(Perm.SITES_ALL):
+            return None
+        return frozenset(self.membership.site_assignments.values_list("site_id", flat=True))

@@ -1,0 +1,17 @@
+from stocktrace.accounts.roles import Perm
+from stocktrace.tenancy.resolution import request_actor
+from stocktrace.tenancy.selectors import active_memberships
+
+
+def navigation(request):
+    """The acting organization, the user's other organizations and what the role may open."""
+    if not getattr(request, "user", None) or not request.user.is_authenticated:
+        return {}
+    actor = request_actor(request)
+    if actor is None:
+        return {"actor": None}
+    return {
+        "actor": actor,
+        "memberships": list(active_memberships(request.user)),
+        "can": {perm.name.lower(): actor.can(perm) for perm in Perm},
+    }

@@ -1,0 +1,23 @@
+from django.contrib.auth.views import LogoutView
+from django.urls import path
+
+from stocktrace.web.views import admin, audit, auth, home, tokens
+
+app_name = "web"
+
+urlpatterns = [
+    path("", home.home, name="home"),
+    path("login/", auth.LoginView.as_view(), name="login"),
+    path("logout/", LogoutView.as_view(), name="logout"),
+    path("password/", auth.PasswordChangeView.as_view(), name="password_change"),
+    path("password/set/<uidb64>/<token>/", auth.PasswordSetView.as_view(), name="password_set"),
+    path("organization/switch/", auth.organization_switch, name="organization_switch"),
+    path("organization/", admin.organization, name="organization"),
+    path("members/", admin.members, name="members"),
+    path("members/invite/", admin.member_invite, name="member_invite"),
+    path("members/<int:member_id>/", admin.member_detail, name="member_detail"),
+    path("sites/", admin.sites, name="sites"),
+    path("tokens/", tokens.tokens, name="tokens"),
+    path("tokens/<int:token_id>/revoke/", tokens.token_revoke, name="token_revoke"),
+    path("audit/", audit.audit, name="audit"),
+]

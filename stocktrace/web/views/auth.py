@@ -1,0 +1,65 @@
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.shortcuts import redirect
+from django.urls import reverse_lazy
+from django.views.decorators.http import require_POST
+
+from stocktrace.accounts.services import password_changed
+from stocktrace.tenancy.resolution import SESSION_ORG_KEY, request_actor
+from stocktrace.tenancy.selectors import active_memberships
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "web/login.html"
+    redirect_authenticated_user = True
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "web/form_page.html"
+    success_url = reverse_lazy("web:home")
+    extra_context = {"title": "Change password", "submit": "Change password"}
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        actor = request_actor(self.request)
+        if actor is not None:
+            password_changed(actor=actor)
+        messages.success(self.request, "Your password was changed.")
+        return response
+
+
+class PasswordSetView(auth_views.PasswordResetConfirmView):
+    """Where an invited person chooses a password (the link in the invitation)."""
+
+    template_name = "web/form_page.html"
+    success_url = reverse_lazy("web:login")
+    extra_context = {"title": "Choose your password", "submit": "Set password"}
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        messages.success(self.request, "Password set. Log in with your e-mail and the new password.")
+        return response
+
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        if not self.validlink:
+            messages.error(request, "This link is invalid or was used already. Ask an admin for a new one.")
+            return redirect("web:login")
+        return response
+
+
+class OrganizationSwitchForm(forms.Form):
+    organization = forms.IntegerField(min_value=1)
+
+
+@require_POST
+def organization_switch(request):
+    if not request.user.is_authenticated:
+        return redirect("web:login")
+    form = OrganizationSwitchForm(request.POST)
+    if form.is_valid():
+        chosen = active_memberships(request.user).filter(organization_id=form.cleaned_data["organization"]).first()
+        if chosen:
+            request.session[SESSION_ORG_KEY] = chosen.organization_id
+    return redirect("web:home")

@@ -1,0 +1,15 @@
+from django.shortcuts import render
+
+from stocktrace.accounts.roles import Perm
+from stocktrace.accounts.selectors import members_list
+from stocktrace.web.decorators import page_requires
+
+
+@page_requires()
+def home(request):
+    context = {}
+    if request.actor.can(Perm.MEMBERS_VIEW):
+        active = members_list(actor=request.actor, include_inactive=False)
+        context["member_count"] = active.count()
+        context["without_site"] = active.filter(site_assignments__isnull=True).count()
+    return render(request, "web/home.html", context)

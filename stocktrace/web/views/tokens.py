@@ -1,0 +1,34 @@
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from stocktrace.accounts import selectors, services
+from stocktrace.accounts.roles import Perm
+from stocktrace.core.errors import DomainError
+from stocktrace.web.decorators import page_requires
+from stocktrace.web.forms import TokenForm
+
+
+@page_requires(Perm.TOKENS_OWN)
+@require_http_methods(["GET", "POST"])
+def tokens(request):
+    form = TokenForm(request.POST or None)
+    created = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            token, created = services.token_create(actor=request.actor, **form.cleaned_data)
+        except DomainError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.detail)
+        else:
+            form = TokenForm()
+    mine = selectors.tokens_of(actor=request.actor).order_by("-pk")
+    return render(request, "web/tokens.html", {"tokens": mine, "form": form, "created": created})
+
+
+@page_requires(Perm.TOKENS_OWN)
+@require_POST
+def token_revoke(request, token_id: int):
+    token = selectors.token_get(actor=request.actor, token_id=token_id)
+    services.token_revoke(actor=request.actor, token=token)
+    messages.success(request, f"Token {token.name} revoked.")
+    return redirect("web:tokens")
