@@ -1,7 +1,7 @@
 from typing import Annotated
 
-from pydantic import ConfigDict, Field
 from ninja import Schema
+from pydantic import ConfigDict, Field
 
 
 class Input(Schema):

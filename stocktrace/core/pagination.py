@@ -4,6 +4,7 @@ import base64
 import binascii
 
 from django.conf import settings
+
 from stocktrace.core.errors import InvalidInput
 
 

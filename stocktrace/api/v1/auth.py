@@ -1,6 +1,6 @@
 from axes.exceptions import AxesBackendPermissionDenied
 from django.contrib.auth import authenticate, login, logout
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from stocktrace.api.permissions import AUTHENTICATED, PUBLIC, requires
@@ -39,4 +39,4 @@ def login_session(request, payload: LoginIn):
 @requires(AUTHENTICATED)
 def logout_session(request):
     logout(request)
-    return 204, None
+    return Status(204, None)

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from stocktrace.accounts import selectors, services
@@ -81,7 +81,7 @@ def members_invite(request, payload: InviteIn):
     membership, link = services.member_invite(actor=request.auth, **payload.dict())
     membership = selectors.member_get(actor=request.auth, membership_id=membership.pk)
     membership.set_password_path = link
-    return 201, membership
+    return Status(201, membership)
 
 
 @router.get("/{member_id}", response=MemberOut)

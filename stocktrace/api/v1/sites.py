@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from stocktrace.accounts.roles import Perm
@@ -53,7 +53,7 @@ def sites_index(request, filters: Query[SiteFilters]):
 @router.post("", response={201: SiteOut})
 @requires(Perm.SITES_MANAGE)
 def sites_create(request, payload: SiteIn):
-    return 201, services.site_create(actor=request.auth, **payload.dict())
+    return Status(201, services.site_create(actor=request.auth, **payload.dict()))
 
 
 @router.get("/{site_id}", response=SiteOut)

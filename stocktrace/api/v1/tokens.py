@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from stocktrace.accounts import selectors, services
@@ -43,7 +43,7 @@ def tokens_create(request, payload: TokenIn):
     token, plaintext = services.token_create(actor=request.auth, name=payload.name,
                                              expires_at=payload.expires_at)
     token.token = plaintext
-    return 201, token
+    return Status(201, token)
 
 
 @router.delete("/{token_id}", response=TokenOut)

@@ -1,9 +1,9 @@
 from django.shortcuts import render
 
 from stocktrace.accounts.roles import Perm
-from stocktrace.core.pagination import keyset_page
 from stocktrace.audit.selectors import audit_events_search
 from stocktrace.core.errors import InvalidInput
+from stocktrace.core.pagination import keyset_page
 from stocktrace.web.decorators import page_requires
 from stocktrace.web.forms import AuditFilterForm
 

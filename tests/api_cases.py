@@ -1,0 +1,73 @@
+"""How to call every API endpoint, for the generated permission-matrix, tenant and audit tests.
+
+Each endpoint of the API must have a case here: `test_every_endpoint_has_a_case` fails otherwise, so a
+new endpoint cannot skip the generated tests. Builders get the tenant the caller belongs to, the
+caller's role, and the tenant whose objects the ids should point at (the caller's own, or another's).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from stocktrace.accounts.models import ApiToken
+from stocktrace.accounts.roles import Role
+from tests.factories import PASSWORD, Tenant
+
+
+@dataclass(frozen=True)
+class Case:
+    params: Callable[[Tenant, str, Tenant], dict] = lambda own, role, target: {}
+    body: Callable[[Tenant, str, Tenant], dict] | None = None
+    audit_action: str | None = None
+    # True when the call can name another tenant's objects (in the path or the body): it must answer 404.
+    crosses_tenants: bool = False
+    success: tuple[int, ...] = (200, 201, 204)
+
+
+def _token_of(own: Tenant, role: str, target: Tenant) -> dict:
+    membership = own.members[role] if target is own else target.members[Role.ADMIN]
+    token = ApiToken.objects.create(membership=membership, name="case", prefix=f"case{membership.pk}",
+                                    secret_hash="0" * 64)
+    return {"token_id": token.pk}
+
+
+def _member(own, role, target):
+    return {"member_id": target.members[Role.VIEWER].pk}
+
+
+def _site(own, role, target):
+    return {"site_id": target.sites[0].pk}
+
+
+CASES: dict[str, Case] = {
+    "POST /auth/login": Case(body=lambda own, role, target: {"email": own.user(role).email, "password": PASSWORD}),
+    "POST /auth/logout": Case(),
+    "GET /me": Case(),
+    "GET /organizations": Case(),
+    "GET /organization": Case(),
+    "PATCH /organization": Case(body=lambda *a: {"name": "Renamed Org"}, audit_action="organization.update"),
+    "GET /members": Case(),
+    "POST /members": Case(
+        body=lambda own, role, target: {"email": "new.person@example.test", "role": "counter",
+                                        "site_ids": [target.sites[1].pk]},
+        audit_action="membership.invite", crosses_tenants=True,
+    ),
+    "GET /members/{member_id}": Case(params=_member, crosses_tenants=True),
+    "PATCH /members/{member_id}": Case(params=_member, body=lambda *a: {"role": "biller"},
+                                       audit_action="membership.update", crosses_tenants=True),
+    "GET /members/{member_id}/sites": Case(params=_member, crosses_tenants=True),
+    "PUT /members/{member_id}/sites": Case(
+        params=lambda own, role, target: {"member_id": own.members[Role.VIEWER].pk},
+        body=lambda own, role, target: {"site_ids": [target.sites[1].pk]},
+        audit_action="membership.sites", crosses_tenants=True,
+    ),
+    "GET /sites": Case(),
+    "POST /sites": Case(body=lambda *a: {"code": "NEW-1", "name": "New site"}, audit_action="site.create"),
+    "GET /sites/{site_id}": Case(params=_site, crosses_tenants=True),
+    "PATCH /sites/{site_id}": Case(params=_site, body=lambda *a: {"name": "Renamed site"},
+                                   audit_action="site.update", crosses_tenants=True),
+    "POST /sites/{site_id}/archive": Case(params=_site, audit_action="site.archive", crosses_tenants=True),
+    "GET /tokens": Case(),
+    "POST /tokens": Case(body=lambda *a: {"name": "scanner 7"}, audit_action="token.create"),
+    "DELETE /tokens/{token_id}": Case(params=_token_of, audit_action="token.revoke", crosses_tenants=True),
+    "GET /audit": Case(),
+}

@@ -1,0 +1,42 @@
+import json
+
+import pytest
+from django.apps import apps
+from django.test import Client
+
+from tests.factories import make_world
+
+OUR_APPS = ("tenancy", "accounts", "audit", "inventory")
+
+
+@pytest.fixture
+def world(db):
+    return make_world()
+
+
+@pytest.fixture
+def client_as():
+    """A logged-in test client: client_as(tenant, role)."""
+
+    def make(tenant, role):
+        client = Client()
+        client.force_login(tenant.user(role))
+        return client
+
+    return make
+
+
+def database_state() -> dict:
+    """Every row of stocktrace's own tables, to prove a refused request changed nothing."""
+    state = {}
+    for label in OUR_APPS:
+        for model in apps.get_app_config(label).get_models():
+            state[model._meta.label] = list(model.objects.order_by("pk").values())
+    return state
+
+
+def api(client, method: str, path: str, body=None, **headers):
+    kwargs = {"content_type": "application/json"} if body is not None else {}
+    if body is not None:
+        kwargs["data"] = json.dumps(body)
+    return getattr(client, method.lower())(f"/api/v1{path}", headers=headers, **kwargs)
