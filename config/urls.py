@@ -1,5 +1,6 @@
-from django.urls import include, path
+from django.urls import include, path, re_path
 
+from stocktrace.api.problems import unknown_endpoint
 from stocktrace.api.v1 import api
 from stocktrace.ops import views as ops_views
 
@@ -7,5 +8,6 @@ urlpatterns = [
     path("healthz", ops_views.healthz, name="healthz"),
     path("readyz", ops_views.readyz, name="readyz"),
     path("api/v1/", api.urls),
+    re_path(r"^api/", unknown_endpoint),
     path("", include("stocktrace.web.urls")),
 ]

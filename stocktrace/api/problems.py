@@ -78,3 +78,8 @@ def install(api) -> None:
         if exc.status_code == 400:
             return problem(400, "malformed", "Malformed request", "The body is not valid JSON")
         return problem(exc.status_code, "error", str(exc))
+
+
+def unknown_endpoint(request, *args, **kwargs) -> HttpResponse:
+    """Paths under /api/ that match no endpoint answer a problem document too, not an HTML page."""
+    return problem(404, "not_found", "Not found", f"No API endpoint at {request.path}")

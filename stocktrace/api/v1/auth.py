@@ -1,11 +1,10 @@
-from axes.exceptions import AxesBackendPermissionDenied
 from django.contrib.auth import authenticate, login, logout
 from ninja import Router, Schema, Status
 from pydantic import Field
 
 from stocktrace.api.permissions import AUTHENTICATED, PUBLIC, requires
 from stocktrace.api.schemas import Input
-from stocktrace.core.errors import Throttled, Unauthenticated
+from stocktrace.core.errors import Unauthenticated
 
 router = Router()
 
@@ -23,13 +22,9 @@ class LoginOut(Schema):
 @requires(PUBLIC)
 def login_session(request, payload: LoginIn):
     """Start a browser session (for the web app). Devices and integrations use API tokens instead."""
-    try:
-        user = authenticate(request, username=payload.email.strip().lower(), password=payload.password)
-    except AxesBackendPermissionDenied as exc:
-        raise Throttled("Too many failed logins; try again later", retry_after=900) from exc
-    if getattr(request, "axes_locked_out", False):
-        raise Throttled("Too many failed logins; try again later", retry_after=900)
+    user = authenticate(request, username=payload.email.strip().lower(), password=payload.password)
     if user is None:
+        # When django-axes locked the e-mail out, its middleware turns this into a 429 with Retry-After.
         raise Unauthenticated("Wrong e-mail or password, or the account is inactive")
     login(request, user)
     return {"email": user.email}

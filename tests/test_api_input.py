@@ -1,0 +1,130 @@
+"""Bad input answers a clear 4xx problem document and writes nothing."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from stocktrace.accounts.models import ApiToken
+from stocktrace.accounts.roles import Role
+from stocktrace.accounts.services import token_create
+from tests.conftest import api, database_state
+
+
+@pytest.fixture
+def admin(world, client_as):
+    return client_as(world.alpha, Role.ADMIN)
+
+
+def assert_problem(response, status: int) -> dict:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == status
+    assert body["type"].startswith("https://stocktrace.dev/problems/")
+    assert body["title"]
+    return body
+
+
+def test_malformed_json_is_400_and_writes_nothing(admin):
+    before = database_state()
+    response = admin.post("/api/v1/sites", data="{not json", content_type="application/json")
+    body = assert_problem(response, 400)
+    assert "JSON" in body["detail"]
+    assert database_state() == before
+
+
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [
+        ({"code": 12, "name": ["x"]}, "name"),
+        ({"code": "A"}, "name"),
+        ({"code": "A", "name": "B", "colour": "red"}, "colour"),
+        ({"code": "", "name": "B"}, "code"),
+        ({"code": "A" * 33, "name": "B"}, "code"),
+    ],
+)
+def test_invalid_fields_are_422_with_field_paths(admin, body, path):
+    before = database_state()
+    response = api(admin, "POST", "/sites", body)
+    problem = assert_problem(response, 422)
+    assert path in [error["path"] for error in problem["errors"]]
+    assert database_state() == before
+
+
+def test_a_json_array_instead_of_an_object_is_422(admin):
+    before = database_state()
+    assert_problem(api(admin, "POST", "/sites", [1, 2]), 422)
+    assert database_state() == before
+
+
+def test_oversized_body_is_413_and_writes_nothing(admin, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    before = database_state()
+    response = api(admin, "POST", "/sites", {"code": "BIG", "name": "x", "address": "y" * 5000})
+    assert_problem(response, 413)
+    assert database_state() == before
+
+
+def test_huge_ids_are_422_not_a_database_error(admin):
+    assert_problem(api(admin, "GET", f"/members/{2**70}"), 422)
+    assert_problem(api(admin, "GET", "/members/0"), 422)
+
+
+def test_page_size_is_capped(admin):
+    problem = assert_problem(api(admin, "GET", "/members?limit=201"), 422)
+    assert problem["errors"][0]["path"] == "limit"
+
+
+def test_a_forged_cursor_is_422(admin):
+    problem = assert_problem(api(admin, "GET", "/members?cursor=%%%%"), 422)
+    assert problem["errors"][0]["path"] == "cursor"
+
+
+def test_domain_conflicts_are_409_with_the_field(admin, world):
+    before = database_state()
+    problem = assert_problem(api(admin, "POST", "/sites", {"code": world.alpha.sites[0].code, "name": "x"}), 409)
+    assert problem["errors"] == [{"path": "code", "message": problem["detail"]}]
+    assert database_state() == before
+
+
+def test_unknown_api_path_is_a_problem_404(admin):
+    assert_problem(admin.get("/api/v1/no-such-thing"), 404)
+
+
+def test_unauthenticated_is_401_with_www_authenticate(world):
+    response = Client().get("/api/v1/me")
+    assert_problem(response, 401)
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+BAD_HEADERS = ["Bearer nonsense", "Bearer st_", "Bearer st_abc_def", "Basic Zm9vOmJhcg==", "Bearer"]
+
+
+@pytest.mark.parametrize("header", BAD_HEADERS)
+def test_bad_tokens_are_401(world, header):
+    before = database_state()
+    assert_problem(Client().get("/api/v1/me", headers={"Authorization": header}), 401)
+    assert database_state() == before
+
+
+def _token(world, role=Role.COUNTER, **kwargs):
+    token, plaintext = token_create(actor=world.alpha.actor(role), name="t", **kwargs)
+    return token, {"Authorization": f"Bearer {plaintext}"}
+
+
+def test_expired_token_is_401_and_writes_nothing(world):
+    token, headers = _token(world, expires_at=timezone.now() + timedelta(minutes=5))
+    ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    before = database_state()
+    assert_problem(Client().post("/api/v1/tokens", data=json.dumps({"name": "x"}),
+                                 content_type="application/json", headers=headers), 401)
+    assert database_state() == before
+
+
+def test_token_with_wrong_secret_is_401(world):
+    token, headers = _token(world)
+    forged = headers["Authorization"][:-4] + "AAAA"
+    assert_problem(Client().get("/api/v1/me", headers={"Authorization": forged}), 401)
