@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
@@ -85,38 +86,33 @@ def member_invite(
     return membership, link
 
 
-def _active_admins_after(membership: Membership, *, role: str, is_active: bool) -> int:
-    others = (
-        Membership.objects.for_org(membership.organization)
-        .filter(role=Role.ADMIN, is_active=True)
-        .exclude(pk=membership.pk)
-        .count()
-    )
-    return others + (1 if role == Role.ADMIN and is_active else 0)
-
-
 @transaction.atomic
 def member_update(
     *, actor: Actor, membership: Membership, role: str | None = None, is_active: bool | None = None
 ) -> Membership:
     actor.require(Perm.MEMBERS_MANAGE)
-    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    # Lock the target and every admin in one statement, in pk order, so two admins demoting each other
+    # at once queue up instead of both passing the last-admin check (or deadlocking).
+    locked = {
+        m.pk: m
+        for m in Membership.objects.for_org(actor.organization)
+        .filter(Q(role=Role.ADMIN) | Q(pk=membership.pk))
+        .select_for_update()
+        .order_by("pk")
+    }
+    membership = locked[membership.pk]
     before = snapshot(membership, MEMBERSHIP_AUDITED)
-    new_role = _check_role(role) if role is not None else membership.role
-    new_active = membership.is_active if is_active is None else is_active
-    if membership.role == Role.ADMIN and membership.is_active:
-        # Lock the admins so two concurrent demotions cannot both pass the check.
-        list(Membership.objects.for_org(actor.organization).filter(role=Role.ADMIN).select_for_update())
-        if _active_admins_after(membership, role=new_role, is_active=new_active) == 0:
-            raise Conflict("The organization must keep at least one active admin")
-    membership.role, membership.is_active = new_role, new_active
+    if role is not None:
+        membership.role = _check_role(role)
+    if is_active is not None:
+        membership.is_active = is_active
+    if not any(m.role == Role.ADMIN and m.is_active for m in locked.values()):
+        raise Conflict("The organization must keep at least one active admin")
     after = snapshot(membership, MEMBERSHIP_AUDITED)
     if after != before:
         membership.save(update_fields=["role", "is_active"])
-        if not new_active:
-            ApiToken.objects.filter(membership=membership, revoked_at__isnull=True).update(
-                revoked_at=timezone.now()
-            )
+        if not membership.is_active:
+            ApiToken.objects.filter(membership=membership, revoked_at__isnull=True).update(revoked_at=timezone.now())
         audit_record(actor=actor, action="membership.update", obj=membership, before=before, after=after)
     return membership
 

@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 from tests.factories import PASSWORD, make_world
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+expect.set_options(timeout=10_000)  # a loaded CI machine; a passing test does not wait for it
 
 HERE = Path(__file__).resolve().parent
 SHOTS = Path("/tmp/shots")
@@ -29,6 +30,9 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if HERE in Path(str(item.path)).resolve().parents:
             item.add_marker(pytest.mark.browser)
+            # pytest-base-url (pulled in by pytest-playwright) still defines a session fixture as a method.
+            item.add_marker(pytest.mark.filterwarnings(
+                "ignore:Session-scoped fixtures defined as instance methods:pytest.PytestRemovedIn10Warning"))
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,22 @@ from tests.factories import PASSWORD
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True,
          "has_touch": True}
 
+# WCAG contrast ratio of an element's text against the first opaque background behind it.
+CONTRAST_JS = """el => {
+  const rgb = s => s.match(/[\\d.]+/g).slice(0, 3).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = c => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  let node = el, bg = getComputedStyle(el).backgroundColor;
+  while (node && (bg === 'rgba(0, 0, 0, 0)' || bg === 'transparent')) {
+    node = node.parentElement;
+    bg = node ? getComputedStyle(node).backgroundColor : 'rgb(255, 255, 255)';
+  }
+  const a = lum(rgb(getComputedStyle(el).color)), b = lum(rgb(bg));
+  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}"""
+
 
 def sessions_of(user) -> list[Session]:
     return [s for s in Session.objects.all() if s.get_decoded().get("_auth_user_id") == str(user.pk)]
@@ -50,6 +66,7 @@ def test_login_wrong_password_then_right_one(page: Page, live_server, world):
     expect(page).to_have_url(f"{live_server.url}/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Alpha Org")
     expect(page.locator("[data-testid=role]")).to_have_text("admin")
+    assert page.locator("[data-testid=role]").evaluate(CONTRAST_JS) >= 4.5, "the role badge is unreadable"
     expect(page.locator("header.top")).to_contain_text(admin.email)
     expect(page.locator("body")).not_to_contain_text("Bravo")
     shot(page, "home-admin")

@@ -41,9 +41,10 @@ class PasswordSetView(auth_views.PasswordResetConfirmView):
         messages.success(self.request, "Password set. Log in with your e-mail and the new password.")
         return response
 
-    def get(self, request, *args, **kwargs):
-        response = super().get(request, *args, **kwargs)
-        if not self.validlink:
+    def dispatch(self, request, *args, **kwargs):
+        response = super().dispatch(request, *args, **kwargs)
+        # The first visit redirects to a URL without the token (validlink is only known when rendering).
+        if response.status_code == 200 and not self.validlink:
             messages.error(request, "This link is invalid or was used already. Ask an admin for a new one.")
             return redirect("web:login")
         return response
