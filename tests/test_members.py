@@ -35,7 +35,8 @@ def test_the_password_link_sets_a_password_once(world, django_capture_on_commit_
     client = Client()
     page = client.get(link, follow=True)
     form_url = page.redirect_chain[-1][0] if page.redirect_chain else link
-    response = client.post(form_url, {"new_password1": "a-long-new-password-7", "new_password2": "a-long-new-password-7"})
+    new = "a-long-new-password-7"
+    response = client.post(form_url, {"new_password1": new, "new_password2": new})
     assert response.status_code == 302, response.context["form"].errors if response.context else response
     login = client.post("/login/", {"username": "p@example.test", "password": "a-long-new-password-7"})
     assert login.status_code == 302 and "_auth_user_id" in client.session
