@@ -1,0 +1,160 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import IntegrityError, connection, transaction
+from django.test import Client
+
+from stocktrace.accounts.models import User
+from stocktrace.audit.models import AuditEvent
+from stocktrace.inventory.services import site_create
+from stocktrace.ops import health
+from stocktrace.ops.demo import DEMO_PASSWORD, PEOPLE, demo_email
+from stocktrace.tenancy.models import Membership, Organization
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_healthz_touches_nothing(db, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = Client().get("/healthz")
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_readyz_reports_each_component_with_timing():
+    response = Client().get("/readyz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert set(body["components"]) == {"database", "migrations", "cache"}
+    for component in body["components"].values():
+        assert component["status"] == "ok" and component["ms"] >= 0
+
+
+@pytest.mark.django_db
+def test_readyz_is_503_when_a_component_fails(monkeypatch):
+    def broken_cache():
+        raise ConnectionError("cache down")
+
+    monkeypatch.setitem(health.CHECKS, "cache", broken_cache)
+    response = Client().get("/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "fail"
+    assert body["components"]["cache"] == {**body["components"]["cache"], "status": "fail",
+                                           "detail": "ConnectionError: cache down"}
+    assert body["components"]["database"]["status"] == "ok"
+
+
+@pytest.mark.django_db
+def test_readyz_notices_unapplied_migrations(monkeypatch):
+    monkeypatch.setattr(health, "_migrations_known_applied", False)
+    monkeypatch.setattr(health.MigrationExecutor, "migration_plan", lambda self, targets: [("x", False)])
+    response = Client().get("/readyz")
+    assert response.status_code == 503
+    assert "unapplied" in response.json()["components"]["migrations"]["detail"]
+
+
+@pytest.mark.django_db
+def test_the_audit_log_refuses_updates_in_the_orm_and_the_database(world):
+    site_create(actor=world.alpha.actor(), code="AUD-1", name="Audited")
+    event = AuditEvent.objects.get()
+    with pytest.raises(TypeError):
+        event.save()
+    with pytest.raises(TypeError):
+        event.delete()
+    with pytest.raises(TypeError):
+        AuditEvent.objects.update(action="x")
+    with pytest.raises(TypeError):
+        AuditEvent.objects.all().delete()
+    with pytest.raises(Exception, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE audit_auditevent SET action = 'forged'")
+    assert not AuditEvent.objects.filter(action="forged").exists()
+
+
+@pytest.mark.django_db
+def test_people_who_acted_cannot_be_deleted(world):
+    from django.db.models import ProtectedError
+
+    site_create(actor=world.alpha.actor(), code="AUD-1", name="Audited")
+    with pytest.raises(ProtectedError):
+        world.alpha.user("admin").delete()
+
+
+@pytest.mark.django_db
+def test_audit_search_by_object_user_action_and_time(world, client_as):
+    from tests.conftest import api
+
+    client = client_as(world.alpha, "admin")
+    member = world.alpha.members["viewer"]
+    api(client, "PATCH", f"/members/{member.pk}", {"role": "biller"})
+    api(client, "POST", "/sites", {"code": "S-9", "name": "Nine"})
+    found = api(client, "GET", f"/audit?object_type=tenancy.membership&object_id={member.pk}").json()["items"]
+    assert [(e["action"], e["before"], e["after"]) for e in found] == [
+        ("membership.update", {"role": "viewer", "is_active": True}, {"role": "biller", "is_active": True})]
+    by_user = api(client, "GET", f"/audit?actor_id={world.alpha.user('admin').pk}").json()["items"]
+    assert [e["action"] for e in by_user] == ["site.create", "membership.update"]
+    assert [e["action"] for e in api(client, "GET", "/audit?action=site.").json()["items"]] == ["site.create"]
+    since = found[0]["created_at"]
+    assert api(client, "GET", f"/audit?until={since.replace('+', '%2B')}&action=site.create").json()["items"] == []
+
+
+@pytest.mark.django_db
+def test_tenants_are_unique_and_memberships_too(world):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Organization.objects.create(name="Again", slug="alpha")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Membership.objects.create(organization=world.alpha.organization, user=world.alpha.user("admin"))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Membership.objects.create(organization=world.bravo.organization, user=world.alpha.user("admin"), role="boss")
+
+
+@pytest.mark.django_db
+def test_createadmin_and_demo_commands(capsys):
+    call_command("createadmin", email="Owner@Example.test", organization="Acme Stores", password="a-long-password")
+    org = Organization.objects.get(slug="acme-stores")
+    assert Membership.objects.get(organization=org).user.email == "owner@example.test"
+    with pytest.raises(Exception, match="exists already"):
+        call_command("createadmin", email="owner@example.test", organization="Acme Stores")
+    call_command("demo", no_serve=True)
+    call_command("demo", no_serve=True)  # idempotent
+    out = capsys.readouterr().out
+    assert "already there" in out
+    for role, _, _ in PEOPLE:
+        assert demo_email(role) in out
+        assert User.objects.get(email=demo_email(role)).check_password(DEMO_PASSWORD)
+    demo = Organization.objects.get(slug="demo")
+    assert Membership.objects.filter(organization=demo).count() == len(PEOPLE)
+
+
+def _run(args, env_extra, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DJANGO_SETTINGS_MODULE", "SECRET_KEY",
+                                                            "STOCKTRACE_DATA_DIR"}}
+    env.update({"STOCKTRACE_DATA_DIR": str(tmp_path / "var"), **env_extra})
+    return subprocess.run([sys.executable, "-m", "stocktrace.cli", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_embedded_default_keeps_its_secret_key_and_uses_wal(tmp_path):
+    result = _run(["migrate", "--verbosity", "0"], {}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    key_file = tmp_path / "var" / "secret_key"
+    key = key_file.read_text()
+    assert len(key) > 50 and oct(key_file.stat().st_mode)[-3:] == "600"
+    code = ("from django.db import connection; c = connection.cursor(); c.execute('PRAGMA journal_mode');"
+            "print(c.fetchone()[0])")
+    result = _run(["shell", "-c", code], {}, tmp_path)
+    assert result.stdout.strip().splitlines()[-1] == "wal", result.stderr
+    assert key_file.read_text() == key
+    assert (tmp_path / "var" / "stocktrace.sqlite3").exists()
+
+
+def test_production_settings_pass_the_deploy_check(tmp_path):
+    env = {"SECRET_KEY": "x" * 20 + "-production-secret-0123456789-abcdefghijklmnop",
+           "ALLOWED_HOSTS": "stock.example.com", "STOCKTRACE_HTTPS": "1"}
+    result = _run(["check", "--deploy", "--fail-level", "WARNING"], env, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
