@@ -151,6 +151,11 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # Login forms and the API both pass the e-mail as `username` to authenticate().
 AXES_USERNAME_FORM_FIELD = "username"
+AXES_CLIENT_IP_CALLABLE = "stocktrace.core.net.client_ip"
+
+# How many reverse proxies (load balancer, TLS terminator) stand in front: their X-Forwarded-For entries
+# are trusted for the client address used by the audit log and the login lockout. 0 = direct.
+STOCKTRACE_PROXY_COUNT = int(os.environ.get("STOCKTRACE_PROXY_COUNT", "0"))
 AXES_LOCKOUT_CALLABLE = "stocktrace.web.lockout.lockout_response"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False
@@ -166,9 +171,12 @@ if env_bool("STOCKTRACE_HTTPS"):
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = True
-    SILENCED_SYSTEM_CHECKS: list[str] = []
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD")
+    # Load balancers probe over plain HTTP inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    # HSTS preload is a commitment to the browser vendors' list; it stays the operator's opt-in.
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 # Bodies over 1 MiB are refused with 413 (the API answers a problem document).
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("STOCKTRACE_MAX_BODY_BYTES", str(1024 * 1024)))

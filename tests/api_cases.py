@@ -60,6 +60,8 @@ CASES: dict[str, Case] = {
         body=lambda own, role, target: {"site_ids": [target.sites[1].pk]},
         audit_action="membership.sites", crosses_tenants=True,
     ),
+    "POST /members/{member_id}/password-link": Case(params=_member, audit_action="membership.password_link",
+                                                    crosses_tenants=True),
     "GET /sites": Case(),
     "POST /sites": Case(body=lambda *a: {"code": "NEW-1", "name": "New site"}, audit_action="site.create"),
     "GET /sites/{site_id}": Case(params=_site, crosses_tenants=True),

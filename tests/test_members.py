@@ -124,8 +124,11 @@ def test_site_assignment_replaces_the_set_and_is_audited(world):
 
 def test_users_without_a_site_are_listed(world, client_as):
     member_sites_set(actor=world.alpha.actor(), membership=world.alpha.members[Role.BILLER], site_ids=[])
+    member_sites_set(actor=world.alpha.actor(), membership=world.alpha.members[Role.VIEWER], site_ids=[])
+    member_update(actor=world.alpha.actor(), membership=world.alpha.members[Role.VIEWER], is_active=False)
     response = api(client_as(world.alpha, Role.SUPERVISOR), "GET", "/members?without_site=true")
-    assert sorted(m["role"] for m in response.json()["items"]) == ["admin", "biller"]
+    # Admins see every site anyway, and the inactive viewer sees nothing by design: only the biller is a problem.
+    assert [m["role"] for m in response.json()["items"]] == ["biller"]
 
 
 def test_members_pages_follow_the_cursor(world, client_as):
@@ -182,3 +185,38 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin():
         t.join()
     assert sorted(outcomes) == ["conflict", "ok"]
     assert Membership.objects.filter(organization=world.alpha.organization, role=Role.ADMIN).count() == 1
+
+
+def test_password_link_for_a_member_of_this_organization_only(world, client_as, django_capture_on_commit_callbacks):
+    admin = client_as(world.alpha, Role.ADMIN)
+    counter = world.alpha.members[Role.COUNTER]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api(admin, "POST", f"/members/{counter.pk}/password-link")
+    assert response.status_code == 200
+    link = response.json()["set_password_path"]
+    assert link.startswith("/password/set/") and link in mail.outbox[0].body
+    assert mail.outbox[0].to == [counter.user.email]
+    Membership.objects.create(organization=world.bravo.organization, user=counter.user, role=Role.ADMIN)
+    before = database_state()
+    response = api(admin, "POST", f"/members/{counter.pk}/password-link")
+    assert response.status_code == 409
+    assert "another organization" in response.json()["detail"]
+    assert database_state() == before
+
+
+def test_member_change_is_all_or_nothing(world):
+    from stocktrace.accounts.services import member_change
+
+    member = world.alpha.members[Role.COUNTER]
+    before = database_state()
+    with pytest.raises(NotFound):
+        member_change(actor=world.alpha.actor(), membership=member, role=Role.SUPERVISOR, is_active=True,
+                      site_ids=[world.bravo.sites[0].pk])
+    assert database_state() == before
+
+
+def test_unknown_organization_header_is_404_for_a_session(world, client_as):
+    client = client_as(world.alpha, Role.ADMIN)
+    response = client.get("/api/v1/me", headers={"X-Organization": "bravo"})
+    assert response.status_code == 404
+    assert client.get("/api/v1/me", headers={"X-Organization": "alpha"}).json()["organization"]["slug"] == "alpha"

@@ -112,3 +112,13 @@ def test_last_used_is_recorded_at_most_once_a_minute(world, django_assert_num_qu
 @pytest.mark.parametrize("role", list(Role))
 def test_every_role_can_own_tokens(world, client_as, role):
     assert api(client_as(world.alpha, role), "POST", "/tokens", {"name": "mine"}).status_code == 201
+
+
+def test_expiry_without_time_zone_or_as_a_number_is_refused(world, client_as):
+    client = client_as(world.alpha, Role.COUNTER)
+    for value in ["2030-01-01T00:00:00", 1893456000, "1893456000"]:
+        response = api(client, "POST", "/tokens", {"name": "t", "expires_at": value})
+        assert response.status_code == 422, value
+        assert response.json()["errors"][0]["path"] == "expires_at"
+    assert not ApiToken.objects.exists()
+    assert api(client, "POST", "/tokens", {"name": "t", "expires_at": "2030-01-01T00:00:00Z"}).status_code == 201

@@ -12,7 +12,8 @@ from stocktrace.web.urls import urlpatterns
 from tests.conftest import database_state
 
 # Django's own auth views: open to anyone (login, password set) or to any logged-in user.
-OPEN_PAGES = {"login", "logout", "password_change", "password_set", "organization_switch"}
+OPEN_PAGES = {"login", "logout", "password_change", "password_set", "password_forgot", "password_forgot_sent",
+              "organization_switch"}
 
 # name -> (method, kwargs builder(own tenant, role, target tenant), POST data builder or None)
 PAGES = {
@@ -21,6 +22,8 @@ PAGES = {
     "members": ("GET", None, None),
     "member_invite": ("POST", None, lambda own, role, target: {"email": "n@example.test", "role": "counter"}),
     "member_detail": ("GET", lambda own, role, target: {"member_id": target.members[Role.VIEWER].pk}, None),
+    "member_password_link": ("POST", lambda own, role, target: {"member_id": target.members[Role.VIEWER].pk},
+                             lambda *a: {}),
     "sites": ("GET", None, None),
     "tokens": ("GET", None, None),
     "token_revoke": ("POST", lambda own, role, target: {"token_id": _token(target, role).pk}, lambda *a: {}),
@@ -72,7 +75,7 @@ def test_page_matrix(world, client_as, name, role):
         assert AuditEvent.objects.count() == before_events
 
 
-@pytest.mark.parametrize("name", ["member_detail", "token_revoke"])
+@pytest.mark.parametrize("name", ["member_detail", "member_password_link", "token_revoke"])
 def test_pages_answer_404_for_other_tenants_ids(world, client_as, name):
     client = client_as(world.alpha, Role.ADMIN)
     before = database_state()
@@ -137,3 +140,14 @@ def test_switching_organization(world, client_as):
     # A foreign organization id is ignored.
     client.post("/organization/switch/", {"organization": 999999})
     assert b"Bravo Org" in client.get("/").content
+
+
+def test_forgot_password_mails_a_link_without_revealing_accounts(world):
+    from django.core import mail
+
+    client = Client()
+    for email in [world.alpha.user(Role.COUNTER).email, "nobody@example.test"]:
+        response = client.post("/password/forgot/", {"email": email})
+        assert response.status_code == 302
+    assert [m.to for m in mail.outbox] == [[world.alpha.user(Role.COUNTER).email]]
+    assert "/password/set/" in mail.outbox[0].body

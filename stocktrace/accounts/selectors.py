@@ -1,5 +1,5 @@
 from stocktrace.accounts.models import ApiToken
-from stocktrace.accounts.roles import Perm
+from stocktrace.accounts.roles import Perm, Role
 from stocktrace.core.errors import NotFound
 from stocktrace.tenancy.actor import Actor
 from stocktrace.tenancy.models import Membership
@@ -10,7 +10,8 @@ def members_list(*, actor: Actor, without_site: bool = False, role: str | None =
     actor.require(Perm.MEMBERS_VIEW)
     members = Membership.objects.for_org(actor.organization).select_related("user")
     if without_site:
-        members = members.filter(site_assignments__isnull=True)
+        # Admins see every site without assignments; inactive people see nothing anyway.
+        members = members.filter(site_assignments__isnull=True, is_active=True).exclude(role=Role.ADMIN)
     if role:
         members = members.filter(role=role)
     if not include_inactive:

@@ -117,6 +117,35 @@ def member_update(
     return membership
 
 
+@transaction.atomic
+def member_change(
+    *, actor: Actor, membership: Membership, role: str, is_active: bool, site_ids: list[int]
+) -> Membership:
+    """Role, status and sites together, as the member page saves them: all or nothing."""
+    membership = member_update(actor=actor, membership=membership, role=role, is_active=is_active)
+    member_sites_set(actor=actor, membership=membership, site_ids=site_ids)
+    return membership
+
+
+@transaction.atomic
+def member_password_link(*, actor: Actor, membership: Membership) -> str:
+    """A fresh link for a member to choose a password (a lost invitation, a forgotten password).
+    Refused for people who also belong to another organization: one tenant's admin must never be able
+    to take over an account that acts in another tenant."""
+    actor.require(Perm.MEMBERS_MANAGE)
+    user = membership.user
+    if not membership.is_active:
+        raise Conflict("Reactivate the member first")
+    if Membership.objects.filter(user=user).exclude(organization=actor.organization).exists():
+        raise Conflict("This person also belongs to another organization; they can reset their own password "
+                       "from the login page")
+    link = set_password_path(user)
+    audit_record(actor=actor, action="membership.password_link", obj=membership)
+    text = f"Choose a new stocktrace password here: {settings.STOCKTRACE_BASE_URL}{link}"
+    transaction.on_commit(lambda: send_mail("Your stocktrace password", text, None, [user.email], fail_silently=True))
+    return link
+
+
 def _sites_of_org(actor: Actor, site_ids: list[int]) -> list[Site]:
     unique_ids = sorted(set(site_ids))
     sites = list(Site.objects.for_org(actor.organization).filter(pk__in=unique_ids).order_by("pk"))
@@ -171,7 +200,7 @@ def token_create(*, actor: Actor, name: str, expires_at: datetime | None = None)
 def token_revoke(*, actor: Actor, token: ApiToken) -> ApiToken:
     actor.require(Perm.TOKENS_OWN)
     token = ApiToken.objects.select_for_update().get(pk=token.pk)
-    if token.membership_id != getattr(actor.membership, "pk", None) and not actor.can(Perm.MEMBERS_MANAGE):
+    if token.membership_id != getattr(actor.membership, "pk", None):
         raise NotFound("No such token")
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
@@ -200,7 +229,7 @@ def token_authenticate(raw: str, *, ip: str | None = None) -> ApiToken | None:
         return None
     now = timezone.now()
     touch_after = timedelta(seconds=settings.STOCKTRACE_TOKEN_TOUCH_SECONDS)
-    if token.last_used_at is None or now - token.last_used_at > touch_after or token.last_used_ip != ip:
+    if token.last_used_at is None or now - token.last_used_at > touch_after:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now, last_used_ip=ip)
         token.last_used_at, token.last_used_ip = now, ip
     return token

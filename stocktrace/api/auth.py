@@ -2,7 +2,9 @@ from ninja.security import HttpBearer
 from ninja.security import SessionAuth as NinjaSessionAuth
 
 from stocktrace.accounts.services import token_authenticate
-from stocktrace.tenancy.resolution import actor_for_membership, client_ip, request_actor
+from stocktrace.core.errors import NotFound
+from stocktrace.core.net import client_ip
+from stocktrace.tenancy.resolution import actor_for_membership, request_actor
 
 
 class TokenAuth(HttpBearer):
@@ -23,7 +25,10 @@ class SessionAuth(NinjaSessionAuth):
     def authenticate(self, request, key):
         if super().authenticate(request, key) is None:
             return None
-        return request_actor(request)
+        actor = request_actor(request)
+        if actor is None and request.headers.get("X-Organization"):
+            raise NotFound("You are not a member of the organization named in X-Organization")
+        return actor
 
 
 api_auth = [TokenAuth(), SessionAuth()]

@@ -2,6 +2,7 @@
 
 from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
 from django.http import Http404, HttpResponse, JsonResponse
+from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 
 from stocktrace.core.errors import DomainError
@@ -45,8 +46,6 @@ def install(api) -> None:
         extra = {}
         if exc.field:
             extra["errors"] = [{"path": exc.field, "message": exc.detail}]
-        if hasattr(exc, "retry_after"):
-            extra["retry_after"] = exc.retry_after
         return problem(exc.status, exc.code, exc.title, exc.detail, **extra)
 
     @api.exception_handler(AuthenticationError)
@@ -83,3 +82,46 @@ def install(api) -> None:
 def unknown_endpoint(request, *args, **kwargs) -> HttpResponse:
     """Paths under /api/ that match no endpoint answer a problem document too, not an HTML page."""
     return problem(404, "not_found", "Not found", f"No API endpoint at {request.path}")
+
+
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "title": "Problem",
+    "description": "RFC 9457 problem details",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {"type": "object", "properties": {"path": {"type": "string"}, "message": {"type": "string"}}},
+        },
+        "retry_after": {"type": "integer"},
+    },
+}
+ERROR_RESPONSES = {
+    "400": "Malformed request (the body is not JSON)",
+    "401": "Not authenticated, or the token is invalid, expired or revoked",
+    "403": "Your role does not allow this",
+    "404": "No such object in your organization",
+    "409": "Conflicts with the current state",
+    "413": "Body too large",
+    "422": "Invalid input; `errors[].path` names each field",
+    "429": "Too many requests; see Retry-After",
+}
+
+
+class ProblemDocumentingAPI(NinjaAPI):
+    """Declares the problem responses every operation can give, so clients (and fuzzers) know them."""
+
+    def get_openapi_schema(self, *args, **kwargs):
+        schema = super().get_openapi_schema(*args, **kwargs)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        content = {CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                for code, description in ERROR_RESPONSES.items():
+                    operation["responses"].setdefault(code, {"description": description, "content": content})
+        return schema

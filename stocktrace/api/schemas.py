@@ -1,7 +1,9 @@
+import re
+from datetime import datetime
 from typing import Annotated
 
 from ninja import Schema
-from pydantic import ConfigDict, Field
+from pydantic import AwareDatetime, BeforeValidator, ConfigDict, Field, StrictBool
 
 
 class Input(Schema):
@@ -12,3 +14,21 @@ class Input(Schema):
 
 # Ids are bounded so an absurd number answers 422 instead of overflowing the database driver.
 ObjectId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+# JSON true/false only: 0, 1 or "yes" are errors, not silently coerced.
+Flag = StrictBool
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def _iso_text_only(value):
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE.match(value):
+        raise ValueError("expected an ISO 8601 date-time with a time zone, e.g. 2026-01-31T17:00:00Z")
+    return value
+
+
+# ISO 8601 with a time zone: a bare number (Unix time) or a zone-less time is refused, never guessed.
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso_text_only)]

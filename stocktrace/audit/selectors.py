@@ -11,6 +11,7 @@ def audit_events_search(
     object_type: str | None = None,
     object_id: str | None = None,
     actor_id: int | None = None,
+    actor_email: str | None = None,
     action: str | None = None,
     since: datetime.datetime | None = None,
     until: datetime.datetime | None = None,
@@ -23,6 +24,8 @@ def audit_events_search(
         events = events.filter(object_id=object_id)
     if actor_id:
         events = events.filter(actor_id=actor_id)
+    if actor_email:
+        events = events.filter(actor_email__iexact=actor_email.strip())
     if action:
         events = events.filter(action__startswith=action) if action.endswith(".") else events.filter(
             action=action

@@ -40,13 +40,3 @@ class Unauthenticated(DomainError):
     status = 401
     code = "unauthenticated"
     title = "Authentication required"
-
-
-class Throttled(DomainError):
-    status = 429
-    code = "throttled"
-    title = "Too many requests"
-
-    def __init__(self, detail: str = "", *, retry_after: int = 60):
-        super().__init__(detail)
-        self.retry_after = retry_after

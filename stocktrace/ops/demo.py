@@ -1,12 +1,14 @@
 """Realistic demo data: one organization, its sites and a person for every role."""
 
 from django.db import transaction
+from django.test.utils import override_settings
 
-from stocktrace.accounts.models import SiteAssignment, User
+from stocktrace.accounts.models import User
 from stocktrace.accounts.roles import Role
+from stocktrace.accounts.services import member_invite
 from stocktrace.inventory.services import site_create
 from stocktrace.tenancy.actor import Actor
-from stocktrace.tenancy.models import Membership, Organization
+from stocktrace.tenancy.models import Organization
 from stocktrace.tenancy.services import organization_create
 
 DEMO_SLUG = "demo"
@@ -30,9 +32,16 @@ def demo_email(role: str) -> str:
     return f"{role}@demo.stocktrace.test"
 
 
-@transaction.atomic
 def demo_load() -> tuple[Organization, bool]:
-    """Create the demo organization unless it exists; returns it and whether it was created."""
+    """Create the demo organization unless it exists; returns it and whether it was created.
+    Everything goes through the services, so the demo's audit log tells how it was set up."""
+    # The demo people have no real mailboxes: the invitations are not sent.
+    with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
+        return _demo_load()
+
+
+@transaction.atomic
+def _demo_load() -> tuple[Organization, bool]:
     existing = Organization.objects.filter(slug=DEMO_SLUG).first()
     if existing:
         return existing, False
@@ -46,9 +55,7 @@ def demo_load() -> tuple[Organization, bool]:
     sites = {code: site_create(actor=actor, code=code, name=name, address=address)
              for code, name, address in SITES}
     for role, _, site_codes in PEOPLE:
-        if role == Role.ADMIN:
-            continue
-        membership = Membership.objects.create(organization=org, user=users[role], role=role)
-        for code in site_codes:
-            SiteAssignment.objects.create(membership=membership, site=sites[code])
+        if role != Role.ADMIN:
+            member_invite(actor=actor, email=users[role].email, role=role,
+                          site_ids=[sites[code].pk for code in site_codes])
     return org, True

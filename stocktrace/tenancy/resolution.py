@@ -1,13 +1,10 @@
 """Which organization a request acts in, and as whom."""
 
+from stocktrace.core.net import client_ip
 from stocktrace.tenancy.actor import Actor
 from stocktrace.tenancy.selectors import membership_for
 
 SESSION_ORG_KEY = "organization_id"
-
-
-def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def device_of(request) -> str:

@@ -43,7 +43,7 @@ class TokenForm(forms.Form):
 class AuditFilterForm(forms.Form):
     object_type = forms.CharField(required=False, max_length=64)
     object_id = forms.CharField(required=False, max_length=64)
-    actor = forms.IntegerField(required=False, min_value=1, label="User id")
+    actor_email = forms.CharField(required=False, max_length=254, label="User e-mail")
     action = forms.CharField(required=False, max_length=64)
     since = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
     until = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))

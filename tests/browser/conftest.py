@@ -1,8 +1,10 @@
 """Browser tests: Playwright drives Debian's Chromium against Django's live_server.
 
-live_server answers from another thread, so the data must be committed (transactional_db), and the
-Playwright sync API runs an event loop in the test thread, hence DJANGO_ALLOW_ASYNC_UNSAFE for the ORM
-calls the tests make to check the database.
+live_server answers from another thread, so the data must be committed (transactional_db). Playwright's
+sync API keeps an asyncio loop running in the test thread while it lives, so the ORM calls the tests make
+need DJANGO_ALLOW_ASYNC_UNSAFE then. Playwright and that flag live for this folder's modules only, not the
+whole session (pytest-playwright's default): otherwise the running loop and the flag leak into every later
+test of the worker, e.g. a subprocess running `check --deploy` inherits the flag and fails async.E001.
 """
 
 import os
@@ -10,11 +12,11 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.factories import PASSWORD, make_world
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
 expect.set_options(timeout=10_000)  # a loaded CI machine; a passing test does not wait for it
 
 HERE = Path(__file__).resolve().parent
@@ -38,6 +40,39 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="module")
+def playwright(_pw_api_request_contexts):
+    previous = os.environ.get(ASYNC_UNSAFE)
+    os.environ.setdefault(ASYNC_UNSAFE, "true")
+    pw = sync_playwright().start()
+    if _pw_api_request_contexts:
+        _pw_api_request_contexts.instrument(pw)
+    yield pw
+    pw.stop()
+    if previous is None:
+        os.environ.pop(ASYNC_UNSAFE, None)
+
+
+@pytest.fixture(scope="module")
+def browser_type(playwright, browser_name):
+    return getattr(playwright, browser_name)
+
+
+@pytest.fixture(scope="module")
+def launch_browser(browser_type_launch_args, browser_type):
+    def launch(**kwargs):
+        return browser_type.launch(**{**browser_type_launch_args, **kwargs})
+
+    return launch
+
+
+@pytest.fixture(scope="module")
+def browser(launch_browser):
+    browser = launch_browser()
+    yield browser
+    browser.close()
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 import re
 
+import pytest
 from axes.models import AccessAttempt
 from django.contrib.sessions.models import Session
 from django.core import mail
@@ -143,9 +144,10 @@ def test_admin_invites_a_member_who_sets_a_password_and_logs_in(page: Page, live
     invitee.get_by_role("button", name="Log out").click()
     expect(invitee).to_have_url(f"{live_server.url}/login/")
     invitee.goto(link)
-    expect(invitee.locator("main")).to_contain_text("This link is invalid or was used already.")
+    expect(invitee).to_have_url(f"{live_server.url}/login/")
+    expect(invitee.locator(".messages li.error")).to_contain_text("This link is invalid or was used already.")
     expect(invitee.get_by_role("button", name="Set password")).to_have_count(0)
-    expect(invitee.locator("input[type=password][name^=new_password]")).to_have_count(0)
+    expect(invitee.locator("input[name^=new_password]")).to_have_count(0)
     shot(invitee, "set-password-used-link")
     user.refresh_from_db()
     assert user.check_password("a-brand-new-secret-42")
@@ -334,3 +336,34 @@ def test_phone_layout_has_big_touch_targets(new_context, live_server, world):
     assert invite.bounding_box()["height"] >= 44
     assert_fits(phone)
     shot(phone, "phone-members")
+
+
+# Known bugs in the application, pinned so that the fix turns these into failures (strict xfail) and the
+# marker gets removed. They assert immediately, without waiting, so they cost no time.
+
+
+@pytest.mark.xfail(strict=True, reason="stocktrace/web/views/tokens.py renders the new secret in the POST "
+                   "response instead of redirecting, so reloading the page re-submits the form")
+def test_reloading_after_creating_a_token_creates_no_second_token(page: Page, live_server, world):
+    viewer = world.alpha.members["viewer"]
+    login(page, live_server, viewer.user.email)
+    page.goto(f"{live_server.url}/tokens/")
+    page.get_by_label("Name").fill("Scanner 5")
+    page.get_by_role("button", name="Create token").click()
+    expect(page.locator("[data-testid=new-token]")).to_be_visible()
+    assert ApiToken.objects.filter(membership=viewer).count() == 1
+
+    page.reload()
+
+    assert ApiToken.objects.filter(membership=viewer).count() == 1
+    assert page.locator("[data-testid=new-token]").count() == 0
+
+
+@pytest.mark.xfail(strict=True, reason="stocktrace/web/views/home.py counts admins, who see every site, "
+                   "as people 'without a site' who 'see nothing'")
+def test_home_does_not_count_admins_as_people_without_a_site(page: Page, live_server, world):
+    # make_world gives every non-admin a site; the admin sees all sites without one.
+    login(page, live_server, world.alpha.user("admin").email)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Alpha Org")
+    expect(page.locator("main")).to_contain_text("6 members")
+    assert "without a site" not in page.locator("main").inner_text()

@@ -1,10 +1,8 @@
-from ninja import NinjaAPI
-
 from stocktrace.api import problems
 from stocktrace.api.auth import api_auth
 from stocktrace.api.v1 import audit, auth, members, organizations, sites, tokens
 
-api = NinjaAPI(
+api = problems.ProblemDocumentingAPI(
     title="stocktrace API",
     version="1",
     description="Scan-driven inventory: counts, stock, traceability. Errors are RFC 9457 problem details. "

@@ -6,7 +6,7 @@ from pydantic import Field
 from stocktrace.accounts.roles import Perm
 from stocktrace.api.pagination import Page, keyset_page
 from stocktrace.api.permissions import requires
-from stocktrace.api.schemas import ObjectId
+from stocktrace.api.schemas import ObjectId, Timestamp
 from stocktrace.audit.selectors import audit_events_search
 
 router = Router()
@@ -36,9 +36,10 @@ class AuditFilters(Schema):
     object_type: str | None = Field(None, max_length=64, description="e.g. tenancy.membership")
     object_id: str | None = Field(None, max_length=64)
     actor_id: ObjectId | None = None
+    actor_email: str | None = Field(None, max_length=254)
     action: str | None = Field(None, max_length=64, description="exact, or a prefix ending in '.'")
-    since: datetime | None = None
-    until: datetime | None = None
+    since: Timestamp | None = None
+    until: Timestamp | None = None
     cursor: str | None = Field(None, max_length=64)
     limit: int = Field(50, ge=1, le=200)
 

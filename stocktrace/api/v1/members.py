@@ -7,7 +7,7 @@ from stocktrace.accounts import selectors, services
 from stocktrace.accounts.roles import Perm, Role
 from stocktrace.api.pagination import Page, keyset_page
 from stocktrace.api.permissions import requires
-from stocktrace.api.schemas import Input, ObjectId
+from stocktrace.api.schemas import Flag, Input, ObjectId
 
 router = Router()
 
@@ -52,7 +52,7 @@ class InviteOut(MemberOut):
 
 class MemberPatch(Input):
     role: Role | None = None
-    is_active: bool | None = None
+    is_active: Flag | None = None
 
 
 class SitesIn(Input):
@@ -111,3 +111,15 @@ def members_sites_set(request, member_id: ObjectId, payload: SitesIn):
     membership = selectors.member_get(actor=request.auth, membership_id=member_id)
     return {"site_ids": services.member_sites_set(actor=request.auth, membership=membership,
                                                   site_ids=payload.site_ids)}
+
+
+class PasswordLinkOut(Schema):
+    set_password_path: str
+
+
+@router.post("/{member_id}/password-link", response=PasswordLinkOut)
+@requires(Perm.MEMBERS_MANAGE)
+def members_password_link(request, member_id: ObjectId):
+    """E-mail the member a new link to choose a password, and return it once for handing over in person."""
+    membership = selectors.member_get(actor=request.auth, membership_id=member_id)
+    return {"set_password_path": services.member_password_link(actor=request.auth, membership=membership)}

@@ -3,7 +3,7 @@ from pydantic import Field
 
 from stocktrace.accounts.roles import MATRIX, Perm
 from stocktrace.api.permissions import AUTHENTICATED, requires
-from stocktrace.api.schemas import Input
+from stocktrace.api.schemas import Flag, Input
 from stocktrace.tenancy import services
 from stocktrace.tenancy.selectors import active_memberships
 
@@ -19,7 +19,7 @@ class OrganizationOut(Schema):
 
 class OrganizationPatch(Input):
     name: str | None = Field(None, min_length=1, max_length=150)
-    allow_negative_stock: bool | None = None
+    allow_negative_stock: Flag | None = None
 
 
 class MembershipBrief(Schema):

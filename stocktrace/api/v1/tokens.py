@@ -6,7 +6,7 @@ from pydantic import Field
 from stocktrace.accounts import selectors, services
 from stocktrace.accounts.roles import Perm
 from stocktrace.api.permissions import requires
-from stocktrace.api.schemas import Input, ObjectId
+from stocktrace.api.schemas import Input, ObjectId, Timestamp
 
 router = Router()
 
@@ -27,7 +27,7 @@ class TokenCreated(TokenOut):
 
 class TokenIn(Input):
     name: str = Field(min_length=1, max_length=100)
-    expires_at: datetime | None = None
+    expires_at: Timestamp | None = None
 
 
 @router.get("", response=list[TokenOut])

@@ -93,10 +93,8 @@ def member_detail(request, member_id: int):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                account_services.member_update(actor=request.actor, membership=membership,
-                                               role=data["role"], is_active=data["is_active"])
-                account_services.member_sites_set(actor=request.actor, membership=membership,
-                                                  site_ids=[s.pk for s in data["sites"]])
+                account_services.member_change(actor=request.actor, membership=membership, role=data["role"],
+                                               is_active=data["is_active"], site_ids=[s.pk for s in data["sites"]])
             except DomainError as error:
                 _form_error(form, error)
             else:
@@ -104,6 +102,20 @@ def member_detail(request, member_id: int):
                 return redirect("web:members")
     return render(request, "web/member_detail.html",
                   {"membership": membership, "form": form, "can_manage": can_manage})
+
+
+@page_requires(Perm.MEMBERS_MANAGE)
+@require_http_methods(["POST"])
+def member_password_link(request, member_id: int):
+    membership = account_selectors.member_get(actor=request.actor, membership_id=member_id)
+    try:
+        link = account_services.member_password_link(actor=request.actor, membership=membership)
+    except DomainError as error:
+        messages.error(request, error.detail)
+    else:
+        messages.success(request, f"{membership.user.email} was e-mailed a link to choose a password: "
+                                  f"{request.build_absolute_uri(link)}")
+    return redirect("web:member_detail", member_id=membership.pk)
 
 
 @page_requires(Perm.SITES_VIEW)

@@ -16,7 +16,7 @@ def audit(request):
         actor=request.actor,
         object_type=filters.get("object_type"),
         object_id=filters.get("object_id"),
-        actor_id=filters.get("actor"),
+        actor_email=filters.get("actor_email"),
         action=filters.get("action"),
         since=filters.get("since"),
         until=filters.get("until"),

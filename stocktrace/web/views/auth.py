@@ -29,6 +29,23 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         return response
 
 
+class PasswordForgotView(auth_views.PasswordResetView):
+    """Self-service: a link to choose a new password, e-mailed to active accounts (the page says the same
+    whether or not the address exists, so it cannot be used to discover accounts)."""
+
+    template_name = "web/form_page.html"
+    email_template_name = "web/password_forgot_email.txt"
+    subject_template_name = "web/password_forgot_subject.txt"
+    success_url = reverse_lazy("web:password_forgot_sent")
+    extra_context = {"title": "Forgot your password?", "submit": "E-mail me a link",
+                     "intro": "Enter your e-mail; if it has an account, a link to choose a new password is sent."}
+
+
+def password_forgot_sent(request):
+    messages.success(request, "If that address has an account, a link is on its way. Check your e-mail.")
+    return redirect("web:login")
+
+
 class PasswordSetView(auth_views.PasswordResetConfirmView):
     """Where an invited person chooses a password (the link in the invitation)."""
 

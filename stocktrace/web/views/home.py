@@ -11,5 +11,5 @@ def home(request):
     if request.actor.can(Perm.MEMBERS_VIEW):
         active = members_list(actor=request.actor, include_inactive=False)
         context["member_count"] = active.count()
-        context["without_site"] = active.filter(site_assignments__isnull=True).count()
+        context["without_site"] = members_list(actor=request.actor, without_site=True).count()
     return render(request, "web/home.html", context)

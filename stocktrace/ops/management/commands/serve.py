@@ -2,7 +2,7 @@ import os
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 
 class Command(BaseCommand):
@@ -23,7 +23,10 @@ class Command(BaseCommand):
         from granian.server import Server
 
         if not no_migrate_check:
-            call_command("migrate", check=True, verbosity=0)
+            try:
+                call_command("migrate", check=True, verbosity=0)
+            except SystemExit as exit_:
+                raise CommandError("Migrations are pending: run `stocktrace migrate` first") from exit_
         call_command("collectstatic", interactive=False, verbosity=0)
         self.stdout.write(f"stocktrace on http://{host}:{port}/ ({workers} workers × {threads} threads, "
                           f"{settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]})")

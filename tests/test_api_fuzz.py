@@ -1,0 +1,31 @@
+"""Schemathesis fuzzes every operation of the OpenAPI document: whatever it sends, no 5xx."""
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+from config.wsgi import application  # noqa: E402  (pytest-django has configured Django by now)
+from stocktrace.accounts.roles import Role
+from stocktrace.accounts.services import token_create
+from tests.factories import make_world
+
+schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
+
+
+@pytest.fixture
+def admin_token(db):
+    world = make_world()
+    _, plaintext = token_create(actor=world.alpha.actor(Role.ADMIN), name="fuzz")
+    return plaintext
+
+
+@schema.parametrize()
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+def test_api_never_fails_with_a_server_error(case, admin_token):
+    case.call_and_validate(headers={"Authorization": f"Bearer {admin_token}"},
+                           excluded_checks=[
+                               schemathesis.checks.ignored_auth,
+                               # Schema-valid but refused by a service rule (a blank name, an unknown
+                               # site id, a malformed e-mail) is a correct 4xx, not a defect.
+                               schemathesis.checks.positive_data_acceptance,
+                           ])

@@ -1,0 +1,28 @@
+import pytest
+from django.test import Client, RequestFactory
+
+from stocktrace.core.net import client_ip
+
+
+@pytest.mark.parametrize(
+    ("proxies", "forwarded", "expected"),
+    [
+        (0, "203.0.113.9", "10.0.0.2"),
+        (1, "203.0.113.9", "203.0.113.9"),
+        (1, "6.6.6.6, 203.0.113.9", "203.0.113.9"),
+        (2, "6.6.6.6, 203.0.113.9, 10.0.0.7", "203.0.113.9"),
+        (2, "203.0.113.9", "10.0.0.2"),
+        (1, "not-an-ip", "10.0.0.2"),
+    ],
+)
+def test_client_ip_trusts_only_the_configured_proxies(settings, proxies, forwarded, expected):
+    settings.STOCKTRACE_PROXY_COUNT = proxies
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_ip(request) == expected
+
+
+@pytest.mark.parametrize(("sent", "kept"), [("abc-123.x_y", True), ("a" * 65, False), ("evil\nline", False)])
+def test_request_ids_from_proxies_are_kept_only_when_plain(db, sent, kept):
+    response = Client().get("/healthz", headers={"X-Request-ID": sent})
+    assert (response["X-Request-ID"] == sent) is kept
+    assert len(response["X-Request-ID"]) <= 64
