@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "axes",
     "ninja",
+    "django_tasks",
+    "django_tasks_db",
     "stocktrace.core",
     "stocktrace.tenancy",
     "stocktrace.accounts",
@@ -65,6 +67,7 @@ INSTALLED_APPS = [
     "stocktrace.ops",
     "stocktrace.web",
     "stocktrace.inventory",
+    "stocktrace.jobs",
 ]
 
 MIDDLEWARE = [
@@ -124,6 +127,12 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Background jobs: django-tasks on the database (SQLite or PostgreSQL), run by `stocktrace worker`.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": []}}
+# /readyz fails when jobs wait and no worker has sent a heartbeat for this long.
+STOCKTRACE_WORKER_STALE_SECONDS = int(os.environ.get("STOCKTRACE_WORKER_STALE_SECONDS", "120"))
+STOCKTRACE_JOB_RESULT_DAYS = int(os.environ.get("STOCKTRACE_JOB_RESULT_DAYS", "14"))
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

@@ -24,6 +24,8 @@ class Perm(StrEnum):
     SITES_ALL = "sites.all"
     AUDIT_VIEW = "audit.view"
     TOKENS_OWN = "tokens.own"
+    JOBS_VIEW = "jobs.view"
+    JOBS_MANAGE = "jobs.manage"
 
 
 EVERYONE = frozenset(Role)
@@ -38,6 +40,8 @@ MATRIX: dict[Perm, frozenset[Role]] = {
     Perm.SITES_ALL: frozenset({Role.ADMIN}),
     Perm.AUDIT_VIEW: frozenset({Role.ADMIN, Role.SUPERVISOR}),
     Perm.TOKENS_OWN: EVERYONE,
+    Perm.JOBS_VIEW: frozenset({Role.ADMIN, Role.SUPERVISOR}),
+    Perm.JOBS_MANAGE: frozenset({Role.ADMIN}),
 }
 
 DESCRIPTIONS: dict[Perm, str] = {
@@ -50,6 +54,8 @@ DESCRIPTIONS: dict[Perm, str] = {
     Perm.SITES_ALL: "See and act on every site without being assigned",
     Perm.AUDIT_VIEW: "Search the audit log",
     Perm.TOKENS_OWN: "Create, list and revoke one's own API tokens",
+    Perm.JOBS_VIEW: "See job statistics and the progress of long jobs",
+    Perm.JOBS_MANAGE: "Inspect, replay and discard dead letters (jobs that failed for good)",
 }
 
 

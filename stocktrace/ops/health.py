@@ -39,7 +39,14 @@ def check_cache() -> tuple[bool, str]:
     return ok, "read back" if ok else "value not read back"
 
 
-CHECKS = {"database": check_database, "migrations": check_migrations, "cache": check_cache}
+def check_workers() -> tuple[bool, str]:
+    from stocktrace.jobs.selectors import worker_readiness
+
+    return worker_readiness()
+
+
+CHECKS = {"database": check_database, "migrations": check_migrations, "cache": check_cache,
+          "workers": check_workers}
 
 
 def readiness() -> tuple[bool, dict]:

@@ -42,6 +42,7 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
 
 
+# pytest-playwright's playwright/browser fixtures, at module scope instead of session scope (see above).
 @pytest.fixture(scope="module")
 def playwright(_pw_api_request_contexts):
     previous = os.environ.get(ASYNC_UNSAFE)
@@ -53,6 +54,16 @@ def playwright(_pw_api_request_contexts):
     pw.stop()
     if previous is None:
         os.environ.pop(ASYNC_UNSAFE, None)
+
+
+@pytest.fixture(scope="module")
+def browser_context_args(pytestconfig, playwright, device, base_url, _pw_artifacts_folder):
+    args = dict(playwright.devices[device]) if device else {}
+    if base_url:
+        args["base_url"] = base_url
+    if pytestconfig.getoption("--video") in ("on", "retain-on-failure"):
+        args["record_video_dir"] = _pw_artifacts_folder.name
+    return args
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,53 @@
+import signal
+import subprocess
+import sys
+
+from django.core.management.base import BaseCommand
+from django.utils.crypto import get_random_string
+
+from stocktrace.jobs.worker import StocktraceWorker
+
+
+class Command(BaseCommand):
+    help = "Run background job workers (any number, on any number of machines sharing the database)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--processes", type=int, default=1, help="worker processes to run (default 1)")
+        parser.add_argument("--queues", default="*", help="comma-separated queue names, or * for all (default)")
+        parser.add_argument("--interval", type=float, default=1.0, help="seconds to wait when idle (default 1)")
+        parser.add_argument("--heartbeat", type=float, default=5.0, help="seconds between heartbeats (default 5)")
+        parser.add_argument("--lease", type=float, default=60.0,
+                            help="seconds without a heartbeat after which a worker's jobs are retried elsewhere")
+        parser.add_argument("--no-scheduler", action="store_true", help="do not enqueue periodic jobs")
+        parser.add_argument("--batch", action="store_true", help="run what is due, then exit")
+        parser.add_argument("--max-tasks", type=int, default=None)
+        parser.add_argument("--worker-id", default=None)
+
+    def handle(self, *args, processes, queues, interval, heartbeat, lease, no_scheduler, batch, max_tasks,
+               worker_id, **options):
+        if processes > 1:
+            return self._supervise(processes)
+        worker = StocktraceWorker(
+            queue_names=queues.split(","), interval=interval, batch=batch, backend_name="default",
+            startup_delay=not batch, max_tasks=max_tasks, worker_id=worker_id or get_random_string(32),
+            excluded_queue_names=[], heartbeat_seconds=heartbeat, lease_seconds=lease, schedule=not no_scheduler,
+        )
+        worker.configure_signals()
+        self.stdout.write(f"worker {worker.worker_id} on queues {queues}")
+        worker.run()
+
+    def _supervise(self, processes: int) -> None:
+        """Run N single-process workers and pass stop signals on to them."""
+        argv = [a for a in sys.argv[1:] if not a.startswith("--processes")]
+        children = [subprocess.Popen([sys.executable, "-m", "stocktrace.cli", *argv, "--processes", "1"])
+                    for _ in range(processes)]
+
+        def forward(signum, frame):
+            for child in children:
+                child.send_signal(signum)
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, forward)
+        codes = [child.wait() for child in children]
+        if any(codes):
+            sys.exit(max(codes))

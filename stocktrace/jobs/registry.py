@@ -1,0 +1,90 @@
+"""Declaring jobs: `@job(...)` makes a django-tasks task with a retry policy; `@periodic(...)` schedules it.
+
+    @periodic("0 3 * * *")
+    @job(queue="maintenance", retry=RetryPolicy(max_attempts=3))
+    def prune_results(): ...
+
+    send_invoice.enqueue(organization_id=org.pk, invoice_id=7)   # inside the caller's transaction
+"""
+
+import importlib
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.apps import apps
+from django_tasks import task
+
+from stocktrace.jobs.cron import Cron
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Attempt n (1-based) that fails is retried after base × 2^(n-1) seconds (capped at max_delay),
+    spread by ±jitter so a burst of failures does not come back as a burst, until max_attempts;
+    then the job is dead-lettered. Only exceptions in `retry_on` are retried; others die at once."""
+
+    max_attempts: int = 5
+    base_delay: float = 5.0
+    max_delay: float = 3600.0
+    jitter: float = 0.25
+    retry_on: tuple[type[BaseException], ...] = (Exception,)
+    give_up_on: tuple[type[BaseException], ...] = ()
+
+    def should_retry(self, attempt: int, error: BaseException) -> bool:
+        if attempt >= self.max_attempts or isinstance(error, self.give_up_on):
+            return False
+        return isinstance(error, self.retry_on)
+
+    def delay(self, attempt: int, rand: Callable[[], float] = random.random) -> float:
+        base = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        return max(0.0, base * (1 + self.jitter * (2 * rand() - 1)))
+
+
+DEFAULT_POLICY = RetryPolicy()
+POLICIES: dict[str, RetryPolicy] = {}
+
+
+@dataclass(frozen=True)
+class Schedule:
+    name: str
+    cron: Cron
+    task: object = field(repr=False)
+
+
+SCHEDULES: dict[str, Schedule] = {}
+
+
+def job(*, queue: str = "default", priority: int = 0, retry: RetryPolicy = DEFAULT_POLICY,
+        takes_context: bool = False):
+    def decorate(func):
+        declared = task(func, queue_name=queue, priority=priority, takes_context=takes_context)
+        POLICIES[declared.module_path] = retry
+        return declared
+
+    return decorate
+
+
+def periodic(expression: str, *, name: str | None = None):
+    """Enqueue the (argument-less) job once per matching minute, however many workers schedule."""
+
+    def decorate(declared):
+        schedule_name = name or declared.module_path
+        SCHEDULES[schedule_name] = Schedule(name=schedule_name, cron=Cron.parse(expression), task=declared)
+        return declared
+
+    return decorate
+
+
+def policy_for(task_path: str) -> RetryPolicy:
+    return POLICIES.get(task_path, DEFAULT_POLICY)
+
+
+def autodiscover() -> None:
+    for config in apps.get_app_configs():
+        if config.name.startswith("stocktrace."):
+            try:
+                importlib.import_module(f"{config.name}.tasks")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"{config.name}.tasks":
+                    raise

@@ -1,0 +1,148 @@
+"""The `stocktrace worker` process: django-tasks-db's worker loop plus retries, heartbeats, the sweeper
+for jobs of dead workers, and the periodic scheduler."""
+
+import logging
+import os
+import socket
+import threading
+from datetime import timedelta
+
+from django.db import close_old_connections, connection, transaction
+from django.utils import timezone
+from django_tasks.base import TaskContext
+from django_tasks_db.management.commands.db_worker import Worker
+from django_tasks_db.models import DBTaskResult
+from django_tasks_db.utils import exclusive_transaction
+
+from stocktrace.jobs.failures import WorkerLost, job_attempt_failed
+from stocktrace.jobs.models import PeriodicSchedule, WorkerHeartbeat
+from stocktrace.jobs.registry import SCHEDULES
+
+log = logging.getLogger("stocktrace.jobs")
+
+
+def heartbeat_beat(worker_id: str, **fields) -> None:
+    WorkerHeartbeat.objects.filter(worker_id=worker_id).update(last_seen_at=timezone.now(), **fields)
+
+
+def sweep_lost_jobs(*, lease_seconds: float) -> int:
+    """Jobs left RUNNING by a worker whose heartbeat stopped more than a lease ago count as a failed
+    attempt (WorkerLost): retried by the policy, or dead-lettered. Returns how many were swept."""
+    cutoff = timezone.now() - timedelta(seconds=lease_seconds)
+    alive = set(WorkerHeartbeat.objects.filter(last_seen_at__gte=cutoff).values_list("worker_id", flat=True))
+    swept = 0
+    with exclusive_transaction():
+        stale = DBTaskResult.objects.running().filter(started_at__lt=cutoff).select_for_update(skip_locked=True)
+        for result in stale:
+            owner = result.worker_ids[-1] if result.worker_ids else None
+            if owner in alive:
+                continue
+            job_attempt_failed(result, WorkerLost(f"worker {owner} stopped sending heartbeats"))
+            swept += 1
+    if swept:
+        log.warning("swept %d job(s) of lost workers", swept)
+    return swept
+
+
+def periodic_sync() -> None:
+    """Make the schedule table match the schedules declared in code."""
+    now = timezone.now()
+    for name, schedule in SCHEDULES.items():
+        row = PeriodicSchedule.objects.filter(name=name).first()
+        if row is None:
+            PeriodicSchedule.objects.get_or_create(
+                name=name, defaults={"cron": schedule.cron.expression, "next_run_at": schedule.cron.next_after(now)})
+        elif row.cron != schedule.cron.expression:
+            PeriodicSchedule.objects.filter(name=name).update(
+                cron=schedule.cron.expression, next_run_at=schedule.cron.next_after(now))
+
+
+def periodic_enqueue_due() -> list[str]:
+    """Enqueue every periodic job that is due, once: the row lock and the advanced `next_run_at` make a
+    second scheduler skip it. Missed periods (the system was down) are not caught up one by one."""
+    now = timezone.now()
+    enqueued = []
+    with exclusive_transaction():
+        due = (PeriodicSchedule.objects.select_for_update(skip_locked=True)
+               .filter(next_run_at__lte=now, name__in=list(SCHEDULES)))
+        for row in due:
+            schedule = SCHEDULES[row.name]
+            result = schedule.task.enqueue()
+            row.next_run_at = schedule.cron.next_after(now)
+            row.last_enqueued_at = now
+            row.last_task_id = result.id
+            row.save(update_fields=["next_run_at", "last_enqueued_at", "last_task_id"])
+            enqueued.append(row.name)
+    return enqueued
+
+
+class StocktraceWorker(Worker):
+    def __init__(self, *, heartbeat_seconds: float, lease_seconds: float, schedule: bool, **kwargs):
+        super().__init__(**kwargs)
+        self.heartbeat_seconds = heartbeat_seconds
+        self.lease_seconds = lease_seconds
+        self.schedule = schedule
+        self.tasks_done = 0
+        self.current_task_id = None
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        now = timezone.now()
+        WorkerHeartbeat.objects.update_or_create(
+            worker_id=self.worker_id,
+            defaults={"hostname": socket.gethostname()[:255], "pid": os.getpid(),
+                      "queues": ",".join(self.queue_names)[:255], "started_at": now, "last_seen_at": now},
+        )
+        if self.schedule:
+            periodic_sync()
+        chores = threading.Thread(target=self._chores, name="worker-chores", daemon=True)
+        chores.start()
+        try:
+            super().run()
+        finally:
+            self._stop.set()
+            chores.join(timeout=self.heartbeat_seconds + 5)
+            WorkerHeartbeat.objects.filter(worker_id=self.worker_id).delete()
+
+    def _chores(self) -> None:
+        """Heartbeat, periodic scheduling and sweeping, on their own connection, while jobs run."""
+        ticks_per_sweep = max(1, int(self.lease_seconds / 2 / max(self.heartbeat_seconds, 0.01)))
+        tick = 0
+        try:
+            while not self._stop.wait(self.heartbeat_seconds):
+                close_old_connections()
+                try:
+                    heartbeat_beat(self.worker_id, tasks_done=self.tasks_done, current_task_id=self.current_task_id)
+                    if self.schedule:
+                        periodic_enqueue_due()
+                    if tick % ticks_per_sweep == 0:
+                        sweep_lost_jobs(lease_seconds=self.lease_seconds)
+                except Exception:  # a chore that fails once must not stop the heartbeat for good
+                    log.exception("worker chores failed; retrying at the next beat")
+                tick += 1
+        finally:
+            connection.close()
+
+    def run_task(self, db_task_result: DBTaskResult) -> None:
+        # The heartbeat reports the current job from the chores thread: no extra write per job here.
+        self.running_task = True
+        self.current_task_id = db_task_result.id
+        try:
+            task = db_task_result.task
+            task_result = db_task_result.task_result
+            if task.takes_context:
+                value = task.call(TaskContext(task_result=task_result), *task_result.args, **task_result.kwargs)
+            else:
+                value = task.call(*task_result.args, **task_result.kwargs)
+            db_task_result.set_successful(value)
+        except BaseException as error:  # noqa: BLE001 (a job's failure, whatever it is, is recorded)
+            log.warning("job %s %s failed: %r", db_task_result.task_path, db_task_result.id, error)
+            with transaction.atomic():
+                job_attempt_failed(db_task_result, error)
+            if isinstance(error, KeyboardInterrupt | SystemExit):
+                raise
+        finally:
+            self.running_task = False
+            self._run_tasks += 1
+            self.tasks_done += 1
+            self.current_task_id = None
