@@ -5,11 +5,16 @@ new endpoint cannot skip the generated tests. Builders get the tenant the caller
 caller's role, and the tenant whose objects the ids should point at (the caller's own, or another's).
 """
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.utils import timezone
+
 from stocktrace.accounts.models import ApiToken
 from stocktrace.accounts.roles import Role
+from stocktrace.jobs.models import DeadLetter
+from stocktrace.jobs.tasks import noop
 from tests.factories import PASSWORD, Tenant
 
 
@@ -28,6 +33,24 @@ def _token_of(own: Tenant, role: str, target: Tenant) -> dict:
     token = ApiToken.objects.create(membership=membership, name="case", prefix=f"case{membership.pk}",
                                     secret_hash="0" * 64)
     return {"token_id": token.pk}
+
+
+def _dead_letter(own, role, target) -> dict:
+    now = timezone.now()
+    letter = DeadLetter.objects.create(
+        organization=target.organization, task_id=uuid.uuid4(), task_path="stocktrace.jobs.tasks.noop",
+        queue_name="default", args_kwargs={"args": [], "kwargs": {"organization_id": target.organization.pk}},
+        attempts=1, first_failed_at=now, last_failed_at=now, last_error="Boom")
+    return {"dead_letter_id": letter.pk}
+
+
+def _replay_matching(own, role, target) -> dict:
+    _dead_letter(own, role, own)
+    return {"task_path": "stocktrace.jobs.tasks.noop"}
+
+
+def _job(own, role, target) -> dict:
+    return {"task_id": noop.enqueue(organization_id=target.organization.pk).id}
 
 
 def _member(own, role, target):
@@ -72,4 +95,13 @@ CASES: dict[str, Case] = {
     "POST /tokens": Case(body=lambda *a: {"name": "scanner 7"}, audit_action="token.create"),
     "DELETE /tokens/{token_id}": Case(params=_token_of, audit_action="token.revoke", crosses_tenants=True),
     "GET /audit": Case(),
+    "GET /jobs/stats": Case(),
+    "GET /jobs/dead-letters": Case(),
+    "POST /jobs/dead-letters/replay": Case(body=_replay_matching, audit_action="dead_letter.replay"),
+    "GET /jobs/dead-letters/{dead_letter_id}": Case(params=_dead_letter, crosses_tenants=True),
+    "POST /jobs/dead-letters/{dead_letter_id}/replay": Case(params=_dead_letter, audit_action="dead_letter.replay",
+                                                            crosses_tenants=True),
+    "POST /jobs/dead-letters/{dead_letter_id}/discard": Case(params=_dead_letter, audit_action="dead_letter.discard",
+                                                             crosses_tenants=True),
+    "GET /jobs/{task_id}/progress": Case(params=_job, crosses_tenants=True),
 }

@@ -28,12 +28,17 @@ def _allowed(key: str, role: str) -> bool:
     return role in MATRIX[perm] if isinstance(perm, Perm) else True
 
 
-def _call(client, key: str, own, role: str, target):
+def _prepare(key: str, own, role: str, target) -> tuple[str, str, dict | None]:
+    """The request for a case; builders may create the objects it names, so call this before a snapshot."""
     method, template = key.split(" ", 1)
     case = CASES[key]
     path = template.format(**case.params(own, role, target))
     body = case.body(own, role, target) if case.body else None
-    return api(client, method, path, body)
+    return method, path, body
+
+
+def _call(client, key: str, own, role: str, target):
+    return api(client, *_prepare(key, own, role, target))
 
 
 def test_every_endpoint_has_a_case_and_declares_a_permission():
@@ -50,8 +55,9 @@ def test_role_matrix(world, client_as, key, role):
         response = _call(client, key, world.alpha, role, world.alpha)
         assert response.status_code in CASES[key].success, response.content
     else:
+        request = _prepare(key, world.alpha, role, world.alpha)
         before = database_state()
-        response = _call(client, key, world.alpha, role, world.alpha)
+        response = api(client, *request)
         assert response.status_code == 403, response.content
         assert response["Content-Type"] == "application/problem+json"
         assert database_state() == before
@@ -61,19 +67,15 @@ def test_role_matrix(world, client_as, key, role):
 @pytest.mark.parametrize("key", sorted(k for k, c in CASES.items() if c.crosses_tenants))
 def test_other_tenants_ids_answer_404_and_change_nothing(world, client_as, key, role):
     client = client_as(world.alpha, role)
+    request = _prepare(key, world.alpha, role, world.bravo)
     before = database_state()
-    response = _call(client, key, world.alpha, role, world.bravo)
+    response = api(client, *request)
     if _allowed(key, role):
         assert response.status_code == 404, response.content
         assert response.json()["status"] == 404
     else:
         assert response.status_code in (403, 404)
-    after = database_state()
-    # The DELETE case creates its target token before the call; nothing else may differ.
-    assert {k: v for k, v in after.items() if k != "accounts.ApiToken"} == {
-        k: v for k, v in before.items() if k != "accounts.ApiToken"}
-    assert [t for t in after["accounts.ApiToken"] if t["revoked_at"]] == [
-        t for t in before["accounts.ApiToken"] if t["revoked_at"]]
+    assert database_state() == before
 
 
 @pytest.mark.parametrize("role", list(Role))
@@ -86,8 +88,9 @@ def test_reads_never_show_another_tenant(world, client_as, key, role):
 @pytest.mark.parametrize("key", sorted(k for k, c in CASES.items() if c.audit_action))
 def test_every_write_leaves_an_audit_row(world, client_as, key):
     client = client_as(world.alpha, Role.ADMIN)
+    request = _prepare(key, world.alpha, Role.ADMIN, world.alpha)
     last = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    response = _call(client, key, world.alpha, Role.ADMIN, world.alpha)
+    response = api(client, *request)
     assert response.status_code in CASES[key].success, response.content
     events = list(AuditEvent.objects.filter(pk__gt=last))
     assert [e.action for e in events] == [CASES[key].audit_action]

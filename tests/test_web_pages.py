@@ -9,6 +9,7 @@ from stocktrace.accounts.roles import MATRIX, Role
 from stocktrace.accounts.services import token_create
 from stocktrace.audit.models import AuditEvent
 from stocktrace.web.urls import urlpatterns
+from tests.api_cases import _dead_letter
 from tests.conftest import database_state
 
 # Django's own auth views: open to anyone (login, password set) or to any logged-in user.
@@ -28,6 +29,11 @@ PAGES = {
     "tokens": ("GET", None, None),
     "token_revoke": ("POST", lambda own, role, target: {"token_id": _token(target, role).pk}, lambda *a: {}),
     "audit": ("GET", None, None),
+    "jobs": ("GET", None, None),
+    "dead_letters_replay_all": ("POST", None, lambda *a: {}),
+    "dead_letter": ("GET", lambda own, role, target: _dead_letter(own, role, target), None),
+    "dead_letter_action": ("POST", lambda own, role, target: {**_dead_letter(own, role, target), "action": "replay"},
+                           lambda *a: {}),
 }
 
 
@@ -75,7 +81,8 @@ def test_page_matrix(world, client_as, name, role):
         assert AuditEvent.objects.count() == before_events
 
 
-@pytest.mark.parametrize("name", ["member_detail", "member_password_link", "token_revoke"])
+@pytest.mark.parametrize("name", ["member_detail", "member_password_link", "token_revoke", "dead_letter",
+                                  "dead_letter_action"])
 def test_pages_answer_404_for_other_tenants_ids(world, client_as, name):
     client = client_as(world.alpha, Role.ADMIN)
     before = database_state()

@@ -11,10 +11,6 @@ from stocktrace.jobs.registry import policy_for
 from stocktrace.tenancy.models import Organization
 
 
-class WorkerLost(Exception):
-    """The worker running the job stopped sending heartbeats (killed, crashed, machine gone)."""
-
-
 def organization_id_of(result: DBTaskResult) -> int | None:
     """Jobs done for a tenant carry `organization_id` among their keyword arguments."""
     value = (result.args_kwargs or {}).get("kwargs", {}).get("organization_id")

@@ -18,11 +18,16 @@ from django_tasks import task
 from stocktrace.jobs.cron import Cron
 
 
+class WorkerLost(Exception):
+    """The worker running the job stopped sending heartbeats (killed, crashed, machine gone)."""
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """Attempt n (1-based) that fails is retried after base × 2^(n-1) seconds (capped at max_delay),
     spread by ±jitter so a burst of failures does not come back as a burst, until max_attempts;
-    then the job is dead-lettered. Only exceptions in `retry_on` are retried; others die at once."""
+    then the job is dead-lettered. Only exceptions in `retry_on` are retried (and a lost worker, which
+    is never the job's own error); others die at once."""
 
     max_attempts: int = 5
     base_delay: float = 5.0
@@ -34,7 +39,7 @@ class RetryPolicy:
     def should_retry(self, attempt: int, error: BaseException) -> bool:
         if attempt >= self.max_attempts or isinstance(error, self.give_up_on):
             return False
-        return isinstance(error, self.retry_on)
+        return isinstance(error, (*self.retry_on, WorkerLost))
 
     def delay(self, attempt: int, rand: Callable[[], float] = random.random) -> float:
         base = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))

@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from stocktrace.web.views import admin, audit, auth, home, tokens
+from stocktrace.web.views import admin, audit, auth, home, jobs, tokens
 
 app_name = "web"
 
@@ -23,4 +23,8 @@ urlpatterns = [
     path("tokens/", tokens.tokens, name="tokens"),
     path("tokens/<int:token_id>/revoke/", tokens.token_revoke, name="token_revoke"),
     path("audit/", audit.audit, name="audit"),
+    path("jobs/", jobs.jobs, name="jobs"),
+    path("jobs/dead-letters/replay/", jobs.dead_letters_replay_all, name="dead_letters_replay_all"),
+    path("jobs/dead-letters/<int:dead_letter_id>/", jobs.dead_letter, name="dead_letter"),
+    path("jobs/dead-letters/<int:dead_letter_id>/<str:action>/", jobs.dead_letter_action, name="dead_letter_action"),
 ]

@@ -2,7 +2,6 @@
 
 import re
 
-import pytest
 from axes.models import AccessAttempt
 from django.contrib.sessions.models import Session
 from django.core import mail
@@ -354,12 +353,6 @@ def test_home_counts_people_without_a_site_but_not_admins(page: Page, live_serve
     expect(member_row(page, viewer.user.email)).to_contain_text("no site")
 
 
-# A known bug in the application, pinned so that the fix turns it into a failure (strict xfail) and the
-# marker gets removed. It asserts immediately, without waiting, so it costs no time.
-
-
-@pytest.mark.xfail(strict=True, reason="stocktrace/web/views/tokens.py renders the new secret in the POST "
-                   "response instead of redirecting, so reloading the page re-submits the form")
 def test_reloading_after_creating_a_token_creates_no_second_token(page: Page, live_server, world):
     viewer = world.alpha.members["viewer"]
     login(page, live_server, viewer.user.email)

@@ -8,19 +8,23 @@ from stocktrace.core.errors import DomainError
 from stocktrace.web.decorators import page_requires
 from stocktrace.web.forms import TokenForm
 
+NEW_TOKEN_KEY = "new_api_token"
+
 
 @page_requires(Perm.TOKENS_OWN)
 @require_http_methods(["GET", "POST"])
 def tokens(request):
     form = TokenForm(request.POST or None)
-    created = None
     if request.method == "POST" and form.is_valid():
         try:
-            token, created = services.token_create(actor=request.actor, **form.cleaned_data)
+            _, plaintext = services.token_create(actor=request.actor, **form.cleaned_data)
         except DomainError as error:
             form.add_error(error.field if error.field in form.fields else None, error.detail)
         else:
-            form = TokenForm()
+            # Post/redirect/get, so a reload cannot create a second token; the secret survives one page view.
+            request.session[NEW_TOKEN_KEY] = plaintext
+            return redirect("web:tokens")
+    created = request.session.pop(NEW_TOKEN_KEY, None) if request.method == "GET" else None
     mine = selectors.tokens_of(actor=request.actor).order_by("-pk")
     return render(request, "web/tokens.html", {"tokens": mine, "form": form, "created": created})
 

@@ -1,0 +1,320 @@
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from django.db import connection, transaction
+from django.test import Client
+from django.utils import timezone
+from django_tasks.base import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
+
+from stocktrace.core.errors import Conflict
+from stocktrace.jobs.cron import Cron, CronError
+from stocktrace.jobs.models import DeadLetter, JobFailure, PeriodicSchedule, WorkerHeartbeat
+from stocktrace.jobs.registry import SCHEDULES, RetryPolicy, Schedule
+from stocktrace.jobs.selectors import job_stats
+from stocktrace.jobs.services import dead_letter_discard, dead_letter_replay, jobs_prune
+from stocktrace.jobs.tasks import noop
+from stocktrace.jobs.worker import StocktraceWorker, periodic_enqueue_due, periodic_sync, sweep_lost_jobs
+from tests import job_fixtures
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Clock:
+    """A controllable `timezone.now` for backoff and lease tests."""
+
+    def __init__(self, monkeypatch, start: datetime):
+        self.now = start
+        monkeypatch.setattr(timezone, "now", lambda: self.now)
+
+    def advance(self, **delta):
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_transaction(monkeypatch):
+    # The worker loop closes connections that are inside a transaction; in a test that is the test's own.
+    import django_tasks_db.management.commands.db_worker as db_worker
+
+    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    return Clock(monkeypatch, datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+
+
+def run_worker(**kwargs) -> StocktraceWorker:
+    worker = StocktraceWorker(queue_names=["*"], interval=0, batch=True, backend_name="default", startup_delay=False,
+                              max_tasks=None, worker_id=kwargs.pop("worker_id", "test-worker"),
+                              excluded_queue_names=[], heartbeat_seconds=60, lease_seconds=60, schedule=False,
+                              **kwargs)
+    worker.run()
+    return worker
+
+
+def test_cron_parsing_and_next_run():
+    every_five = Cron.parse("*/5 * * * *")
+    assert every_five.next_after(datetime(2026, 1, 1, 10, 3, 30, tzinfo=UTC)) == datetime(2026, 1, 1, 10, 5, tzinfo=UTC)
+    assert every_five.next_after(datetime(2026, 1, 1, 10, 5, tzinfo=UTC)) == datetime(2026, 1, 1, 10, 10, tzinfo=UTC)
+    nightly = Cron.parse("17 3 * * *")
+    assert nightly.next_after(datetime(2026, 1, 1, 3, 17, tzinfo=UTC)) == datetime(2026, 1, 2, 3, 17, tzinfo=UTC)
+    weekdays = Cron.parse("0 8 * * 1-5")
+    assert weekdays.next_after(datetime(2026, 1, 2, 9, 0, tzinfo=UTC)) == datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+    sunday = Cron.parse("0 0 * * 7")
+    assert sunday.next_after(datetime(2026, 1, 1, tzinfo=UTC)) == datetime(2026, 1, 4, tzinfo=UTC)
+    leap = Cron.parse("0 0 29 2 *")
+    assert leap.next_after(datetime(2026, 1, 1, tzinfo=UTC)) == datetime(2028, 2, 29, tzinfo=UTC)
+    for bad in ["* * * *", "60 * * * *", "*/0 * * * *", "a * * * *", "5-1 * * * *"]:
+        with pytest.raises(CronError):
+            Cron.parse(bad)
+
+
+def test_backoff_doubles_caps_and_spreads():
+    policy = RetryPolicy(base_delay=10, max_delay=60, jitter=0.5)
+    assert [policy.delay(n, rand=lambda: 0.5) for n in (1, 2, 3, 4, 5)] == [10, 20, 40, 60, 60]
+    assert policy.delay(1, rand=lambda: 0.0) == 5
+    assert policy.delay(1, rand=lambda: 1.0) == 15
+
+
+@pytest.mark.django_db(transaction=True)
+def test_enqueue_rolls_back_with_its_transaction():
+    with pytest.raises(RuntimeError), transaction.atomic():
+        noop.enqueue(n=1)
+        raise RuntimeError("business write failed")
+    assert not DBTaskResult.objects.exists()
+    with transaction.atomic():
+        noop.enqueue(n=2)
+    assert DBTaskResult.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_retries_wait_for_the_backoff_then_succeed(clock, tmp_path):
+    result = job_fixtures.fail_until.enqueue(str(tmp_path / "n"), 3)
+    run_worker()
+    row = DBTaskResult.objects.get(pk=result.id)
+    assert row.status == TaskResultStatus.READY
+    assert row.run_after == clock.now + timedelta(seconds=10)
+    run_worker()  # not due yet: nothing runs
+    assert (tmp_path / "n").read_text() == "1"
+    clock.advance(seconds=10)
+    run_worker()
+    row.refresh_from_db()
+    assert row.run_after == clock.now + timedelta(seconds=20)
+    clock.advance(seconds=20)
+    run_worker()
+    row.refresh_from_db()
+    assert (row.status, row.return_value) == (TaskResultStatus.SUCCESSFUL, 3)
+    failures = list(JobFailure.objects.order_by("attempt"))
+    assert [(f.attempt, f.retried, f.exception_class) for f in failures] == [
+        (1, True, "tests.job_fixtures.Flaky"), (2, True, "tests.job_fixtures.Flaky")]
+    assert "attempt 1" in failures[0].traceback
+    assert not DeadLetter.objects.exists()
+
+
+@pytest.mark.django_db
+def test_dead_lettered_after_max_attempts_with_every_error(clock, tmp_path, world):
+    job_fixtures.fail_until.enqueue(str(tmp_path / "n"), 99, organization_id=world.alpha.organization.pk)
+    first = clock.now
+    for wait in (10, 20):
+        run_worker()
+        clock.advance(seconds=wait)
+    run_worker()
+    letter = DeadLetter.objects.get()
+    assert (letter.attempts, letter.status, letter.organization_id) == (3, "dead", world.alpha.organization.pk)
+    assert (letter.first_failed_at, letter.last_failed_at) == (first, clock.now)
+    assert letter.args_kwargs["args"] == [str(tmp_path / "n"), 99]
+    assert "Flaky: attempt 3" in letter.last_error
+    assert JobFailure.objects.filter(task_id=letter.task_id).count() == 3
+    assert DBTaskResult.objects.get(pk=letter.task_id).status == TaskResultStatus.FAILED
+
+
+@pytest.mark.django_db
+def test_errors_that_cannot_be_retried_die_at_once(clock):
+    job_fixtures.fatal.enqueue()
+    run_worker()
+    assert DeadLetter.objects.get().attempts == 1
+
+
+@pytest.mark.django_db
+def test_replay_runs_the_job_again_once_and_discard_closes(clock, tmp_path, world):
+    actor = world.alpha.actor()
+    job_fixtures.fail_until.enqueue(str(tmp_path / "n"), 4, organization_id=world.alpha.organization.pk)
+    for wait in (10, 20, 0):
+        run_worker()
+        clock.advance(seconds=wait)
+    letter = DeadLetter.objects.get()
+    replayed = dead_letter_replay(actor=actor, dead_letter=letter)
+    assert replayed.status == "replayed" and replayed.resolved_by == actor.user
+    with pytest.raises(Conflict):
+        dead_letter_replay(actor=actor, dead_letter=letter)
+    run_worker()
+    assert DBTaskResult.objects.get(pk=replayed.replay_task_id).return_value == 4
+    job_fixtures.fatal.enqueue(organization_id=world.alpha.organization.pk)
+    run_worker()
+    other = DeadLetter.objects.get(status="dead")
+    assert dead_letter_discard(actor=actor, dead_letter=other).status == "discarded"
+    from stocktrace.audit.models import AuditEvent
+
+    assert list(AuditEvent.objects.filter(action__startswith="dead_letter.").values_list("action", flat=True)
+                .order_by("pk")) == ["dead_letter.replay", "dead_letter.discard"]
+
+
+@pytest.mark.django_db
+def test_sweeper_retries_jobs_of_silent_workers_only(clock):
+    lost = job_fixtures.fail_until.enqueue("unused", 1)  # retries only Flaky, but a lost worker is retried too
+    kept = noop.enqueue(n=2)
+    WorkerHeartbeat.objects.create(worker_id="alive", hostname="h", pid=1, queues="*", started_at=clock.now,
+                                   last_seen_at=clock.now)
+    DBTaskResult.objects.filter(pk=lost.id).update(status="RUNNING", started_at=clock.now, worker_ids=["gone"])
+    DBTaskResult.objects.filter(pk=kept.id).update(status="RUNNING", started_at=clock.now, worker_ids=["alive"])
+    assert sweep_lost_jobs(lease_seconds=60) == 0  # within the lease
+    clock.advance(seconds=61)
+    WorkerHeartbeat.objects.filter(worker_id="alive").update(last_seen_at=clock.now)
+    assert sweep_lost_jobs(lease_seconds=60) == 1
+    assert DBTaskResult.objects.get(pk=lost.id).status == "READY"
+    assert DBTaskResult.objects.get(pk=kept.id).status == "RUNNING"
+    assert JobFailure.objects.get().exception_class == "stocktrace.jobs.registry.WorkerLost"
+
+
+@pytest.fixture
+def every_minute_schedule(monkeypatch):
+    monkeypatch.setitem(SCHEDULES, "test.noop", Schedule(name="test.noop", cron=Cron.parse("* * * * *"), task=noop))
+    for name in list(SCHEDULES):
+        if name != "test.noop":
+            monkeypatch.delitem(SCHEDULES, name)
+
+
+@pytest.mark.django_db
+def test_periodic_jobs_are_enqueued_once_per_period(clock, every_minute_schedule):
+    periodic_sync()
+    assert periodic_enqueue_due() == []  # next minute not reached
+    clock.advance(minutes=1)
+    assert periodic_enqueue_due() == ["test.noop"]
+    assert periodic_enqueue_due() == []  # a second scheduler in the same minute
+    clock.advance(minutes=10)  # down for ten minutes: one enqueue, not ten
+    assert periodic_enqueue_due() == ["test.noop"]
+    assert DBTaskResult.objects.count() == 2
+    assert PeriodicSchedule.objects.get().next_run_at == clock.now.replace(second=0) + timedelta(minutes=1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_schedulers_at_once_enqueue_once(every_minute_schedule):
+    periodic_sync()
+    PeriodicSchedule.objects.update(next_run_at=timezone.now() - timedelta(seconds=1))
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def schedule():
+        barrier.wait()
+        try:
+            outcomes.append(periodic_enqueue_due())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=schedule) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == [[], ["test.noop"]]
+    assert DBTaskResult.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_stats_count_per_task_and_queue(clock, tmp_path, world):
+    org = world.alpha.organization.pk
+    for n in range(3):
+        noop.enqueue(n=n, organization_id=org)
+    job_fixtures.fatal.enqueue(organization_id=org)
+    noop.enqueue(n=9, organization_id=world.bravo.organization.pk)
+    run_worker()
+    noop.enqueue(n=4, organization_id=org)
+    stats = job_stats(organization=world.alpha.organization)
+    by_task = {row["task"]: row for row in stats["windows"]["hour"]}
+    assert by_task["stocktrace.jobs.tasks.noop"]["succeeded"] == 3
+    assert by_task["tests.job_fixtures.fatal"] | {"failed_attempts": 1, "dead": 1, "retries": 0} == \
+        by_task["tests.job_fixtures.fatal"]
+    assert stats["queues"] == [{"queue": "default", "ready": 1, "due": 1, "running": 0, "oldest_due_age_s": 0.0}]
+    everything = job_stats()
+    assert {r["task"]: r["succeeded"] for r in everything["windows"]["day"]}["stocktrace.jobs.tasks.noop"] == 4
+
+
+@pytest.mark.django_db
+def test_readiness_fails_when_jobs_wait_without_workers(clock, settings):
+    settings.STOCKTRACE_WORKER_STALE_SECONDS = 60
+    noop.enqueue(n=1)
+    assert Client().get("/readyz").json()["components"]["workers"]["status"] == "ok"  # just enqueued
+    clock.advance(seconds=61)
+    body = Client().get("/readyz").json()
+    assert body["components"]["workers"]["status"] == "fail" and body["status"] == "fail"
+    WorkerHeartbeat.objects.create(worker_id="w", hostname="h", pid=1, queues="*", started_at=clock.now,
+                                   last_seen_at=clock.now)
+    assert Client().get("/readyz").status_code == 200
+
+
+@pytest.mark.django_db
+def test_prune_keeps_unresolved_dead_letters(clock):
+    noop.enqueue(n=1)
+    job_fixtures.fatal.enqueue()
+    run_worker()
+    clock.advance(days=30)
+    counts = jobs_prune(older_than_days=14)
+    assert counts["results"] == 1
+    assert DBTaskResult.objects.count() == 1 and DeadLetter.objects.count() == 1
+
+
+def _test_database_url() -> str:
+    settings = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{settings['NAME']}"
+    return f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/{settings['NAME']}"
+
+
+def _worker_process(tmp_path, *args):
+    env = {**os.environ, "DATABASE_URL": _test_database_url(), "DJANGO_SETTINGS_MODULE": "config.settings_test",
+           "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "stocktrace.cli", "worker", "--no-scheduler", "--interval", "0.05",
+                             "--heartbeat", "0.2", *args], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _wait_for(condition, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.05)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_killed_workers_job_is_completed_once_by_another(tmp_path):
+    if connection.vendor == "sqlite" and connection.settings_dict["NAME"].startswith(("file:", ":memory:")):
+        pytest.skip("needs a database file the worker process can open")
+    result = job_fixtures.slow_first_time.enqueue(str(tmp_path))
+    first = _worker_process(tmp_path, "--lease", "1")
+    try:
+        _wait_for(lambda: (tmp_path / "started").exists())
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+    finally:
+        first.kill()
+    assert DBTaskResult.objects.get(pk=result.id).status == "RUNNING"
+    second = _worker_process(tmp_path, "--lease", "1")
+    try:
+        _wait_for(lambda: DBTaskResult.objects.get(pk=result.id).status == "SUCCESSFUL")
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(timeout=10)
+    assert (tmp_path / "done").read_text() == "done\n"
+    failure = JobFailure.objects.get(task_id=result.id)
+    assert failure.exception_class == "stocktrace.jobs.registry.WorkerLost"
+    assert DBTaskResult.objects.get(pk=result.id).worker_ids[-1] != DBTaskResult.objects.get(
+        pk=result.id).worker_ids[0]
