@@ -14,9 +14,9 @@ from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction
 
-from stocktrace.jobs.failures import WorkerLost, job_attempt_failed
+from stocktrace.jobs.failures import job_attempt_failed
 from stocktrace.jobs.models import PeriodicSchedule, WorkerHeartbeat
-from stocktrace.jobs.registry import SCHEDULES
+from stocktrace.jobs.registry import SCHEDULES, WorkerLost
 
 log = logging.getLogger("stocktrace.jobs")
 
