@@ -30,7 +30,7 @@ def test_readyz_reports_each_component_with_timing():
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
-    assert set(body["components"]) == {"database", "migrations", "cache"}
+    assert set(body["components"]) == {"database", "migrations", "cache", "workers"}
     for component in body["components"].values():
         assert component["status"] == "ok" and component["ms"] >= 0
 
