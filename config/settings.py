@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "stocktrace.web",
     "stocktrace.inventory",
     "stocktrace.jobs",
+    "stocktrace.webhooks",
 ]
 
 MIDDLEWARE = [
@@ -133,6 +134,10 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": []}
 # /readyz fails when jobs wait and no worker has sent a heartbeat for this long.
 STOCKTRACE_WORKER_STALE_SECONDS = int(os.environ.get("STOCKTRACE_WORKER_STALE_SECONDS", "120"))
 STOCKTRACE_JOB_RESULT_DAYS = int(os.environ.get("STOCKTRACE_JOB_RESULT_DAYS", "14"))
+# Outbound webhooks: per-request timeout, and whether subscriptions may point at private/loopback
+# addresses (fine on a company's own server; turn off when tenants are strangers to each other).
+STOCKTRACE_OUTBOUND_TIMEOUT_SECONDS = float(os.environ.get("STOCKTRACE_OUTBOUND_TIMEOUT_SECONDS", "10"))
+STOCKTRACE_OUTBOUND_ALLOW_PRIVATE = env_bool("STOCKTRACE_OUTBOUND_ALLOW_PRIVATE", True)
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

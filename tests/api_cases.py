@@ -15,6 +15,13 @@ from stocktrace.accounts.models import ApiToken
 from stocktrace.accounts.roles import Role
 from stocktrace.jobs.models import DeadLetter
 from stocktrace.jobs.tasks import noop
+from stocktrace.webhooks.models import (
+    InboundDelivery,
+    OutboundDelivery,
+    OutboundEvent,
+    WebhookSource,
+    WebhookSubscription,
+)
 from tests.factories import PASSWORD, Tenant
 
 
@@ -25,7 +32,7 @@ class Case:
     audit_action: str | None = None
     # True when the call can name another tenant's objects (in the path or the body): it must answer 404.
     crosses_tenants: bool = False
-    success: tuple[int, ...] = (200, 201, 204)
+    success: tuple[int, ...] = (200, 201, 202, 204)
 
 
 def _token_of(own: Tenant, role: str, target: Tenant) -> dict:
@@ -51,6 +58,33 @@ def _replay_matching(own, role, target) -> dict:
 
 def _job(own, role, target) -> dict:
     return {"task_id": noop.enqueue(organization_id=target.organization.pk).id}
+
+
+def _source(own, role, target) -> dict:
+    source = WebhookSource.objects.create(organization=target.organization, name="ERP", handler="site.upsert",
+                                          slug=f"erp-{uuid.uuid4().hex[:8]}", secret="whsec_test")
+    return {"source_id": source.pk}
+
+
+def _inbound(own, role, target) -> dict:
+    source = WebhookSource.objects.get(pk=_source(own, role, target)["source_id"])
+    delivery = InboundDelivery.objects.create(organization=target.organization, source=source, delivery_id="d-1",
+                                              headers={}, body="{}", status="processed")
+    return {"delivery_id": delivery.pk}
+
+
+def _subscription(own, role, target) -> dict:
+    subscription = WebhookSubscription.objects.create(organization=target.organization, url="http://127.0.0.1:9/x",
+                                                      events=["site.created"], secret="whsec_test")
+    return {"subscription_id": subscription.pk}
+
+
+def _outbound(own, role, target) -> dict:
+    subscription = WebhookSubscription.objects.get(pk=_subscription(own, role, target)["subscription_id"])
+    event = OutboundEvent.objects.create(organization=target.organization, name="site.created", payload={})
+    delivery = OutboundDelivery.objects.create(organization=target.organization, event=event,
+                                               subscription=subscription, status="dead")
+    return {"delivery_id": delivery.pk}
 
 
 def _member(own, role, target):
@@ -104,4 +138,35 @@ CASES: dict[str, Case] = {
     "POST /jobs/dead-letters/{dead_letter_id}/discard": Case(params=_dead_letter, audit_action="dead_letter.discard",
                                                              crosses_tenants=True),
     "GET /jobs/{task_id}/progress": Case(params=_job, crosses_tenants=True),
+    "GET /webhooks/catalogue": Case(),
+    "GET /webhooks/sources": Case(),
+    "POST /webhooks/sources": Case(body=lambda *a: {"name": "ERP", "handler": "site.upsert"},
+                                   audit_action="webhook_source.create"),
+    "GET /webhooks/sources/{source_id}": Case(params=_source, crosses_tenants=True),
+    "PATCH /webhooks/sources/{source_id}": Case(params=_source, body=lambda *a: {"rate_limit_per_minute": 5},
+                                                audit_action="webhook_source.update", crosses_tenants=True),
+    "POST /webhooks/sources/{source_id}/rotate-secret": Case(
+        params=_source, audit_action="webhook_source.rotate_secret", crosses_tenants=True),
+    "POST /webhooks/sources/{source_id}/dry-run": Case(
+        params=_source, body=lambda *a: {"payload": {"sites": [{"code": "DRY-1", "name": "Dry"}]}},
+        crosses_tenants=True),
+    "GET /webhooks/sources/{source_id}/deliveries": Case(params=_source, crosses_tenants=True),
+    "GET /webhooks/inbound/{delivery_id}": Case(params=_inbound, crosses_tenants=True),
+    "POST /webhooks/inbound/{delivery_id}/replay": Case(params=_inbound, audit_action="inbound_delivery.replay",
+                                                        crosses_tenants=True),
+    "GET /webhooks/subscriptions": Case(),
+    "POST /webhooks/subscriptions": Case(body=lambda *a: {"url": "https://erp.example.test/hook",
+                                                          "events": ["site.created"]},
+                                         audit_action="webhook_subscription.create"),
+    "GET /webhooks/subscriptions/{subscription_id}": Case(params=_subscription, crosses_tenants=True),
+    "PATCH /webhooks/subscriptions/{subscription_id}": Case(params=_subscription, body=lambda *a: {"is_active": False},
+                                                            audit_action="webhook_subscription.update",
+                                                            crosses_tenants=True),
+    "POST /webhooks/subscriptions/{subscription_id}/ping": Case(params=_subscription,
+                                                                audit_action="webhook_subscription.ping",
+                                                                crosses_tenants=True),
+    "GET /webhooks/subscriptions/{subscription_id}/deliveries": Case(params=_subscription, crosses_tenants=True),
+    "GET /webhooks/outbound/{delivery_id}": Case(params=_outbound, crosses_tenants=True),
+    "POST /webhooks/outbound/{delivery_id}/redeliver": Case(
+        params=_outbound, audit_action="outbound_delivery.redeliver", crosses_tenants=True),
 }

@@ -6,7 +6,7 @@ from django.test import Client
 
 from tests.factories import make_world
 
-OUR_APPS = ("tenancy", "accounts", "audit", "inventory", "jobs", "django_tasks_database")
+OUR_APPS = ("tenancy", "accounts", "audit", "inventory", "jobs", "django_tasks_database", "webhooks")
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ class Perm(StrEnum):
     TOKENS_OWN = "tokens.own"
     JOBS_VIEW = "jobs.view"
     JOBS_MANAGE = "jobs.manage"
+    WEBHOOKS_MANAGE = "webhooks.manage"
 
 
 EVERYONE = frozenset(Role)
@@ -42,6 +43,7 @@ MATRIX: dict[Perm, frozenset[Role]] = {
     Perm.TOKENS_OWN: EVERYONE,
     Perm.JOBS_VIEW: frozenset({Role.ADMIN, Role.SUPERVISOR}),
     Perm.JOBS_MANAGE: frozenset({Role.ADMIN}),
+    Perm.WEBHOOKS_MANAGE: frozenset({Role.ADMIN}),
 }
 
 DESCRIPTIONS: dict[Perm, str] = {
@@ -56,6 +58,7 @@ DESCRIPTIONS: dict[Perm, str] = {
     Perm.TOKENS_OWN: "Create, list and revoke one's own API tokens",
     Perm.JOBS_VIEW: "See job statistics and the progress of long jobs",
     Perm.JOBS_MANAGE: "Inspect, replay and discard dead letters (jobs that failed for good)",
+    Perm.WEBHOOKS_MANAGE: "Manage inbound webhook sources and outbound subscriptions, see and replay deliveries",
 }
 
 

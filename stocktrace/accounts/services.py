@@ -22,6 +22,7 @@ from stocktrace.core.errors import Conflict, InvalidInput, NotFound, PermissionD
 from stocktrace.inventory.models import Site
 from stocktrace.tenancy.actor import Actor
 from stocktrace.tenancy.models import Membership
+from stocktrace.webhooks.outbox import event_publish
 
 MEMBERSHIP_AUDITED = ["role", "is_active"]
 TOKEN_PREFIX = "st_"
@@ -77,6 +78,8 @@ def member_invite(
         actor=actor, action="membership.invite", obj=membership, before=before,
         after={"user": email, **snapshot(membership, MEMBERSHIP_AUDITED), "sites": [s.pk for s in sites]},
     )
+    event_publish(organization=actor.organization, name="member.invited",
+                  payload={"member": {"id": membership.pk, "email": email, "role": role}})
     invite_text = f"You have been added to {actor.organization.name} on stocktrace as {role}."
     if link:
         invite_text += f"\nChoose your password here: {settings.STOCKTRACE_BASE_URL}{link}"
@@ -114,6 +117,8 @@ def member_update(
         if not membership.is_active:
             ApiToken.objects.filter(membership=membership, revoked_at__isnull=True).update(revoked_at=timezone.now())
         audit_record(actor=actor, action="membership.update", obj=membership, before=before, after=after)
+        event_publish(organization=actor.organization, name="member.updated",
+                      payload={"member": {"id": membership.pk, "email": membership.user.email, **after}})
     return membership
 
 

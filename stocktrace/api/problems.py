@@ -5,7 +5,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 
-from stocktrace.core.errors import DomainError
+from stocktrace.core.errors import DomainError, RateLimited
 
 PROBLEM_TYPE = "https://stocktrace.dev/problems/"
 CONTENT_TYPE = "application/problem+json"
@@ -36,6 +36,15 @@ def validation_problem(errors: list[dict]) -> HttpResponse:
                    errors=items)
 
 
+def domain_problem(exc: DomainError) -> HttpResponse:
+    extra = {}
+    if exc.field:
+        extra["errors"] = [{"path": exc.field, "message": exc.detail}]
+    if isinstance(exc, RateLimited):
+        extra["retry_after"] = exc.retry_after
+    return problem(exc.status, exc.code, exc.title, exc.detail, **extra)
+
+
 def install(api) -> None:
     @api.exception_handler(ValidationError)
     def _validation(request, exc):
@@ -43,10 +52,7 @@ def install(api) -> None:
 
     @api.exception_handler(DomainError)
     def _domain(request, exc: DomainError):
-        extra = {}
-        if exc.field:
-            extra["errors"] = [{"path": exc.field, "message": exc.detail}]
-        return problem(exc.status, exc.code, exc.title, exc.detail, **extra)
+        return domain_problem(exc)
 
     @api.exception_handler(AuthenticationError)
     def _unauthenticated(request, exc):

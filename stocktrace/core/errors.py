@@ -36,6 +36,16 @@ class InvalidInput(DomainError):
     title = "Invalid input"
 
 
+class RateLimited(DomainError):
+    status = 429
+    code = "rate_limited"
+    title = "Too many requests"
+
+    def __init__(self, detail: str = "", *, retry_after: int):
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 class Unauthenticated(DomainError):
     status = 401
     code = "unauthenticated"

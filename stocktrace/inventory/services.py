@@ -6,8 +6,13 @@ from stocktrace.audit.services import audit_record, snapshot
 from stocktrace.core.errors import Conflict, InvalidInput
 from stocktrace.inventory.models import Site
 from stocktrace.tenancy.actor import Actor
+from stocktrace.webhooks.outbox import event_publish
 
 SITE_AUDITED = ["code", "name", "address", "archived_at"]
+
+
+def _site_payload(site: Site) -> dict:
+    return {"site": {"id": site.pk, **snapshot(site, SITE_AUDITED)}}
 
 
 @transaction.atomic
@@ -22,6 +27,7 @@ def site_create(*, actor: Actor, code: str, name: str, address: str = "") -> Sit
         raise Conflict(f"A site with the code {code!r} exists already", field="code")
     site = Site.objects.create(organization=actor.organization, code=code, name=name, address=address)
     audit_record(actor=actor, action="site.create", obj=site, after=snapshot(site, SITE_AUDITED))
+    event_publish(organization=actor.organization, name="site.created", payload=_site_payload(site))
     return site
 
 
@@ -40,6 +46,7 @@ def site_update(*, actor: Actor, site: Site, name: str | None = None, address: s
     if after != before:
         site.save()
         audit_record(actor=actor, action="site.update", obj=site, before=before, after=after)
+        event_publish(organization=actor.organization, name="site.updated", payload=_site_payload(site))
     return site
 
 
@@ -53,4 +60,5 @@ def site_archive(*, actor: Actor, site: Site) -> Site:
         site.save(update_fields=["archived_at"])
         audit_record(actor=actor, action="site.archive", obj=site, before=before,
                      after=snapshot(site, SITE_AUDITED))
+        event_publish(organization=actor.organization, name="site.archived", payload=_site_payload(site))
     return site

@@ -52,4 +52,10 @@ def job_attempt_failed(result: DBTaskResult, error: BaseException) -> DeadLetter
             "status": DeadLetter.Status.DEAD, "resolved_at": None, "resolved_by": None,
         },
     )
+    if organization_id:
+        from stocktrace.webhooks.outbox import event_publish
+
+        event_publish(organization=dead_letter.organization, name="job.dead",
+                      payload={"dead_letter": {"id": dead_letter.pk, "task": dead_letter.task_path,
+                                               "attempts": attempt, "error": dead_letter.last_error}})
     return dead_letter

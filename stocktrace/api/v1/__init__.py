@@ -1,6 +1,6 @@
 from stocktrace.api import problems
 from stocktrace.api.auth import api_auth
-from stocktrace.api.v1 import audit, auth, jobs, members, organizations, sites, tokens
+from stocktrace.api.v1 import audit, auth, jobs, members, organizations, sites, tokens, webhooks
 
 api = problems.ProblemDocumentingAPI(
     title="stocktrace API",
@@ -21,3 +21,4 @@ api.add_router("/sites", sites.router, tags=["sites"])
 api.add_router("/tokens", tokens.router, tags=["tokens"])
 api.add_router("/audit", audit.router, tags=["audit"])
 api.add_router("/jobs", jobs.router, tags=["jobs"])
+api.add_router("/webhooks", webhooks.router, tags=["webhooks"])

@@ -1,0 +1,34 @@
+"""The public endpoint inbound webhooks are pushed to: /hooks/<organization>/<source>.
+
+Not part of the user API: it authenticates each request by its HMAC signature, not by a token."""
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from stocktrace.api.problems import domain_problem, problem
+from stocktrace.core.errors import DomainError
+from stocktrace.webhooks.models import WebhookSource
+from stocktrace.webhooks.services import inbound_receive
+
+
+@csrf_exempt
+@require_POST
+def inbound_webhook(request, organization_slug: str, source_slug: str):
+    source = (WebhookSource.objects.select_related("organization")
+              .filter(organization__slug=organization_slug, organization__is_active=True, slug=source_slug,
+                      is_active=True).first())
+    if source is None:
+        return problem(404, "not_found", "Not found", "No active webhook source at this address")
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        return problem(413, "too_large", "Request body too large",
+                       "The body exceeds the server's limit (STOCKTRACE_MAX_BODY_BYTES)")
+    try:
+        delivery, created = inbound_receive(source=source, headers=dict(request.headers), body=body)
+    except DomainError as error:
+        return domain_problem(error)
+    return JsonResponse({"delivery": delivery.pk, "status": delivery.status, "duplicate": not created},
+                        status=202 if created else 200)

@@ -1,0 +1,279 @@
+from datetime import datetime
+from typing import Any
+
+from ninja import Query, Router, Schema, Status
+from pydantic import Field
+
+from stocktrace.accounts.roles import Perm
+from stocktrace.api.pagination import Page, keyset_page
+from stocktrace.api.permissions import requires
+from stocktrace.api.schemas import Flag, Input, ObjectId
+from stocktrace.webhooks import selectors, services
+from stocktrace.webhooks.events import EVENTS
+from stocktrace.webhooks.handlers import HANDLERS
+from stocktrace.webhooks.models import InboundDelivery, OutboundDelivery
+
+router = Router()
+
+
+class SourceOut(Schema):
+    id: int
+    name: str
+    slug: str
+    handler: str
+    is_active: bool
+    rate_limit_per_minute: int
+    url_path: str
+    created_at: datetime
+
+    @staticmethod
+    def resolve_url_path(obj):
+        return f"/hooks/{obj.organization.slug}/{obj.slug}"
+
+
+class SourceWithSecret(SourceOut):
+    secret: str = Field(description="The signing secret. Shown when created or rotated; store it now.")
+
+
+class SourceIn(Input):
+    name: str = Field(min_length=1, max_length=100)
+    slug: str = Field("", max_length=60)
+    handler: str = Field(max_length=64, description="one of the names in GET /webhooks/handlers")
+    rate_limit_per_minute: int = Field(100, ge=1, le=100_000)
+
+
+class SourcePatch(Input):
+    name: str | None = Field(None, min_length=1, max_length=100)
+    handler: str | None = Field(None, max_length=64)
+    is_active: Flag | None = None
+    rate_limit_per_minute: int | None = Field(None, ge=1, le=100_000)
+
+
+class DryRunIn(Input):
+    payload: Any = Field(description="the JSON body the source would send")
+
+
+class DryRunOut(Schema):
+    ok: bool
+    result: dict | None = None
+    error: str | None = None
+
+
+class InboundOut(Schema):
+    id: int
+    source_id: int
+    delivery_id: str
+    received_at: datetime
+    status: InboundDelivery.Status
+    attempts: int
+    result: dict | None
+    error: str
+    processed_at: datetime | None
+
+
+class InboundDetail(InboundOut):
+    headers: dict
+    body: str
+
+
+class InboundPage(Page):
+    items: list[InboundOut]
+
+
+class DeliveryFilters(Schema):
+    status: str | None = Field(None, max_length=12)
+    cursor: str | None = Field(None, max_length=64)
+    limit: int = Field(50, ge=1, le=200)
+
+
+class SubscriptionOut(Schema):
+    id: int
+    url: str
+    description: str
+    events: list[str]
+    is_active: bool
+    created_at: datetime
+
+
+class SubscriptionWithSecret(SubscriptionOut):
+    secret: str = Field(description="The signing secret. Shown once; store it now.")
+
+
+class SubscriptionIn(Input):
+    url: str = Field(min_length=8, max_length=500)
+    events: list[str] = Field(min_length=1, max_length=50)
+    description: str = Field("", max_length=200)
+
+
+class SubscriptionPatch(Input):
+    url: str | None = Field(None, min_length=8, max_length=500)
+    events: list[str] | None = Field(None, min_length=1, max_length=50)
+    description: str | None = Field(None, max_length=200)
+    is_active: Flag | None = None
+
+
+class AttemptOut(Schema):
+    attempted_at: datetime
+    status_code: int | None
+    response_ms: float
+    error: str
+    response_excerpt: str
+
+
+class OutboundOut(Schema):
+    id: int
+    subscription_id: int
+    event: str = Field(alias="event.name")
+    event_id: int
+    status: OutboundDelivery.Status
+    attempts: int
+    last_status_code: int | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+class OutboundDetail(OutboundOut):
+    payload: dict = Field(alias="event.payload")
+    attempt_log: list[AttemptOut]
+
+    @staticmethod
+    def resolve_attempt_log(obj):
+        return list(obj.attempt_log.order_by("attempted_at"))
+
+
+class OutboundPage(Page):
+    items: list[OutboundOut]
+
+
+class Catalogue(Schema):
+    handlers: dict[str, str]
+    events: dict[str, str]
+
+
+@router.get("/catalogue", response=Catalogue)
+@requires(Perm.WEBHOOKS_MANAGE)
+def webhooks_catalogue(request):
+    """The inbound handlers a source can use and the events a subscription can ask for."""
+    return {"handlers": {name: (fn.__doc__ or "").strip() for name, fn in HANDLERS.items()}, "events": EVENTS}
+
+
+@router.get("/sources", response=list[SourceOut])
+@requires(Perm.WEBHOOKS_MANAGE)
+def sources_index(request):
+    return list(selectors.sources_of(actor=request.auth).select_related("organization").order_by("pk")[:500])
+
+
+@router.post("/sources", response={201: SourceWithSecret})
+@requires(Perm.WEBHOOKS_MANAGE)
+def sources_create(request, payload: SourceIn):
+    return Status(201, services.source_create(actor=request.auth, **payload.dict()))
+
+
+@router.get("/sources/{source_id}", response=SourceOut)
+@requires(Perm.WEBHOOKS_MANAGE)
+def sources_show(request, source_id: ObjectId):
+    return selectors.source_get(actor=request.auth, source_id=source_id)
+
+
+@router.patch("/sources/{source_id}", response=SourceOut)
+@requires(Perm.WEBHOOKS_MANAGE)
+def sources_update(request, source_id: ObjectId, payload: SourcePatch):
+    source = selectors.source_get(actor=request.auth, source_id=source_id)
+    return services.source_update(actor=request.auth, source=source, **payload.dict(exclude_unset=True))
+
+
+@router.post("/sources/{source_id}/rotate-secret", response=SourceWithSecret)
+@requires(Perm.WEBHOOKS_MANAGE)
+def sources_rotate_secret(request, source_id: ObjectId):
+    """A new signing secret; the old one stops working at once."""
+    source = selectors.source_get(actor=request.auth, source_id=source_id)
+    return services.source_rotate_secret(actor=request.auth, source=source)
+
+
+@router.post("/sources/{source_id}/dry-run", response=DryRunOut)
+@requires(Perm.WEBHOOKS_MANAGE)
+def sources_dry_run(request, source_id: ObjectId, payload: DryRunIn):
+    """What this payload would do if the source sent it — computed for real, then rolled back."""
+    source = selectors.source_get(actor=request.auth, source_id=source_id)
+    return services.inbound_dry_run(actor=request.auth, source=source, payload=payload.payload)
+
+
+@router.get("/sources/{source_id}/deliveries", response=InboundPage)
+@requires(Perm.WEBHOOKS_MANAGE)
+def sources_deliveries(request, source_id: ObjectId, filters: Query[DeliveryFilters]):
+    source = selectors.source_get(actor=request.auth, source_id=source_id)
+    deliveries = selectors.inbound_deliveries_of(actor=request.auth, source=source, status=filters.status)
+    return keyset_page(deliveries, cursor=filters.cursor, limit=filters.limit)
+
+
+@router.get("/inbound/{delivery_id}", response=InboundDetail)
+@requires(Perm.WEBHOOKS_MANAGE)
+def inbound_show(request, delivery_id: ObjectId):
+    """A received payload exactly as stored, with its processing status."""
+    return selectors.inbound_delivery_get(actor=request.auth, delivery_id=delivery_id)
+
+
+@router.post("/inbound/{delivery_id}/replay", response=InboundOut)
+@requires(Perm.WEBHOOKS_MANAGE)
+def inbound_replay(request, delivery_id: ObjectId):
+    delivery = selectors.inbound_delivery_get(actor=request.auth, delivery_id=delivery_id)
+    return services.inbound_replay(actor=request.auth, delivery=delivery)
+
+
+@router.get("/subscriptions", response=list[SubscriptionOut])
+@requires(Perm.WEBHOOKS_MANAGE)
+def subscriptions_index(request):
+    return list(selectors.subscriptions_of(actor=request.auth).order_by("pk")[:500])
+
+
+@router.post("/subscriptions", response={201: SubscriptionWithSecret})
+@requires(Perm.WEBHOOKS_MANAGE)
+def subscriptions_create(request, payload: SubscriptionIn):
+    return Status(201, services.subscription_create(actor=request.auth, **payload.dict()))
+
+
+@router.get("/subscriptions/{subscription_id}", response=SubscriptionOut)
+@requires(Perm.WEBHOOKS_MANAGE)
+def subscriptions_show(request, subscription_id: ObjectId):
+    return selectors.subscription_get(actor=request.auth, subscription_id=subscription_id)
+
+
+@router.patch("/subscriptions/{subscription_id}", response=SubscriptionOut)
+@requires(Perm.WEBHOOKS_MANAGE)
+def subscriptions_update(request, subscription_id: ObjectId, payload: SubscriptionPatch):
+    subscription = selectors.subscription_get(actor=request.auth, subscription_id=subscription_id)
+    return services.subscription_update(actor=request.auth, subscription=subscription,
+                                        **payload.dict(exclude_unset=True))
+
+
+@router.post("/subscriptions/{subscription_id}/ping", response={202: OutboundOut})
+@requires(Perm.WEBHOOKS_MANAGE)
+def subscriptions_ping(request, subscription_id: ObjectId):
+    """Send a `ping` event to the subscription now, to check the receiving side."""
+    subscription = selectors.subscription_get(actor=request.auth, subscription_id=subscription_id)
+    event = services.subscription_ping(actor=request.auth, subscription=subscription)
+    return Status(202, event.deliveries.get())
+
+
+@router.get("/subscriptions/{subscription_id}/deliveries", response=OutboundPage)
+@requires(Perm.WEBHOOKS_MANAGE)
+def subscriptions_deliveries(request, subscription_id: ObjectId, filters: Query[DeliveryFilters]):
+    """The delivery log, newest first."""
+    subscription = selectors.subscription_get(actor=request.auth, subscription_id=subscription_id)
+    deliveries = selectors.outbound_deliveries_of(actor=request.auth, subscription=subscription,
+                                                  status=filters.status)
+    return keyset_page(deliveries, cursor=filters.cursor, limit=filters.limit)
+
+
+@router.get("/outbound/{delivery_id}", response=OutboundDetail)
+@requires(Perm.WEBHOOKS_MANAGE)
+def outbound_show(request, delivery_id: ObjectId):
+    """One delivery with its payload and every attempt (status code, response time, error)."""
+    return selectors.outbound_delivery_get(actor=request.auth, delivery_id=delivery_id)
+
+
+@router.post("/outbound/{delivery_id}/redeliver", response=OutboundOut)
+@requires(Perm.WEBHOOKS_MANAGE)
+def outbound_redeliver(request, delivery_id: ObjectId):
+    delivery = selectors.outbound_delivery_get(actor=request.auth, delivery_id=delivery_id)
+    return services.outbound_redeliver(actor=request.auth, delivery=delivery)

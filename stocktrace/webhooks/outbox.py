@@ -1,0 +1,21 @@
+from stocktrace.webhooks.events import EVENTS
+from stocktrace.webhooks.models import OutboundDelivery, OutboundEvent, WebhookSubscription
+
+
+def event_publish(*, organization, name: str, payload: dict, subscriptions=None) -> OutboundEvent | None:
+    """Write the event to the outbox and queue one delivery per interested subscription, in the caller's
+    transaction: the event exists exactly when the change it announces was committed."""
+    from stocktrace.webhooks.tasks import deliver_outbound
+
+    if name not in EVENTS:
+        raise ValueError(f"Unknown event {name!r}; declare it in stocktrace/webhooks/events.py")
+    if subscriptions is None:
+        subscriptions = [s for s in WebhookSubscription.objects.for_org(organization).filter(is_active=True)
+                         if name in s.events]
+    if not subscriptions:
+        return None
+    event = OutboundEvent.objects.create(organization=organization, name=name, payload=payload)
+    for subscription in subscriptions:
+        delivery = OutboundDelivery.objects.create(organization=organization, event=event, subscription=subscription)
+        deliver_outbound.enqueue(delivery_id=delivery.pk, organization_id=organization.pk)
+    return event

@@ -1,0 +1,63 @@
+from stocktrace.accounts.roles import Perm
+from stocktrace.core.errors import NotFound
+from stocktrace.tenancy.actor import Actor
+from stocktrace.webhooks.models import (
+    InboundDelivery,
+    OutboundDelivery,
+    WebhookSource,
+    WebhookSubscription,
+)
+
+
+def _one(queryset, pk: int, what: str):
+    found = queryset.filter(pk=pk).first()
+    if found is None:
+        raise NotFound(f"No such {what}")
+    return found
+
+
+def sources_of(*, actor: Actor):
+    actor.require(Perm.WEBHOOKS_MANAGE)
+    return WebhookSource.objects.for_org(actor.organization)
+
+
+def source_get(*, actor: Actor, source_id: int) -> WebhookSource:
+    return _one(sources_of(actor=actor), source_id, "webhook source")
+
+
+def inbound_deliveries_of(*, actor: Actor, source: WebhookSource | None = None, status: str | None = None):
+    actor.require(Perm.WEBHOOKS_MANAGE)
+    deliveries = InboundDelivery.objects.for_org(actor.organization).select_related("source")
+    if source is not None:
+        deliveries = deliveries.filter(source=source)
+    if status:
+        deliveries = deliveries.filter(status=status)
+    return deliveries
+
+
+def inbound_delivery_get(*, actor: Actor, delivery_id: int) -> InboundDelivery:
+    return _one(inbound_deliveries_of(actor=actor), delivery_id, "inbound delivery")
+
+
+def subscriptions_of(*, actor: Actor):
+    actor.require(Perm.WEBHOOKS_MANAGE)
+    return WebhookSubscription.objects.for_org(actor.organization)
+
+
+def subscription_get(*, actor: Actor, subscription_id: int) -> WebhookSubscription:
+    return _one(subscriptions_of(actor=actor), subscription_id, "webhook subscription")
+
+
+def outbound_deliveries_of(*, actor: Actor, subscription: WebhookSubscription | None = None,
+                           status: str | None = None):
+    actor.require(Perm.WEBHOOKS_MANAGE)
+    deliveries = OutboundDelivery.objects.for_org(actor.organization).select_related("event", "subscription")
+    if subscription is not None:
+        deliveries = deliveries.filter(subscription=subscription)
+    if status:
+        deliveries = deliveries.filter(status=status)
+    return deliveries
+
+
+def outbound_delivery_get(*, actor: Actor, delivery_id: int) -> OutboundDelivery:
+    return _one(outbound_deliveries_of(actor=actor), delivery_id, "outbound delivery")

@@ -1,0 +1,265 @@
+import json
+import secrets
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from stocktrace.accounts.roles import Perm
+from stocktrace.audit.services import audit_record, snapshot
+from stocktrace.core.errors import Conflict, InvalidInput, RateLimited, Unauthenticated
+from stocktrace.tenancy.actor import Actor
+from stocktrace.webhooks import signing
+from stocktrace.webhooks.events import EVENTS
+from stocktrace.webhooks.handlers import HANDLERS, PayloadRejected
+from stocktrace.webhooks.models import InboundDelivery, OutboundDelivery, WebhookSource, WebhookSubscription
+from stocktrace.webhooks.outbox import event_publish
+
+SOURCE_AUDITED = ["name", "slug", "handler", "is_active", "rate_limit_per_minute"]
+SUBSCRIPTION_AUDITED = ["url", "description", "events", "is_active"]
+# Headers worth keeping with a delivery; cookies and authorization never are.
+KEPT_HEADERS = {"content-type", "user-agent", "x-forwarded-for", signing.TIMESTAMP_HEADER.lower(),
+                signing.SIGNATURE_HEADER.lower(), signing.DELIVERY_HEADER.lower(), signing.EVENT_HEADER.lower()}
+
+
+def _new_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+def _check_handler(handler: str) -> str:
+    if handler not in HANDLERS:
+        raise InvalidInput(f"Unknown handler {handler!r}; one of {', '.join(sorted(HANDLERS))}", field="handler")
+    return handler
+
+
+@transaction.atomic
+def source_create(*, actor: Actor, name: str, handler: str, slug: str = "",
+                  rate_limit_per_minute: int = 100) -> WebhookSource:
+    actor.require(Perm.WEBHOOKS_MANAGE)
+    name = name.strip()
+    slug = slugify(slug or name)[:60]
+    if not name or not slug:
+        raise InvalidInput("The source needs a name of letters or digits", field="name")
+    if not 1 <= rate_limit_per_minute <= 100_000:
+        raise InvalidInput("The rate limit must be 1–100000 per minute", field="rate_limit_per_minute")
+    if WebhookSource.objects.for_org(actor.organization).filter(slug=slug).exists():
+        raise Conflict(f"A source with the slug {slug!r} exists already", field="slug")
+    source = WebhookSource.objects.create(organization=actor.organization, name=name, slug=slug,
+                                          handler=_check_handler(handler), secret=_new_secret(),
+                                          rate_limit_per_minute=rate_limit_per_minute)
+    audit_record(actor=actor, action="webhook_source.create", obj=source, after=snapshot(source, SOURCE_AUDITED))
+    return source
+
+
+@transaction.atomic
+def source_update(*, actor: Actor, source: WebhookSource, name: str | None = None, handler: str | None = None,
+                  is_active: bool | None = None, rate_limit_per_minute: int | None = None) -> WebhookSource:
+    actor.require(Perm.WEBHOOKS_MANAGE)
+    source = WebhookSource.objects.select_for_update().get(pk=source.pk)
+    before = snapshot(source, SOURCE_AUDITED)
+    if name is not None:
+        if not name.strip():
+            raise InvalidInput("The source needs a name", field="name")
+        source.name = name.strip()
+    if handler is not None:
+        source.handler = _check_handler(handler)
+    if is_active is not None:
+        source.is_active = is_active
+    if rate_limit_per_minute is not None:
+        if not 1 <= rate_limit_per_minute <= 100_000:
+            raise InvalidInput("The rate limit must be 1–100000 per minute", field="rate_limit_per_minute")
+        source.rate_limit_per_minute = rate_limit_per_minute
+    after = snapshot(source, SOURCE_AUDITED)
+    if after != before:
+        source.save()
+        audit_record(actor=actor, action="webhook_source.update", obj=source, before=before, after=after)
+    return source
+
+
+@transaction.atomic
+def source_rotate_secret(*, actor: Actor, source: WebhookSource) -> WebhookSource:
+    actor.require(Perm.WEBHOOKS_MANAGE)
+    source = WebhookSource.objects.select_for_update().get(pk=source.pk)
+    source.secret = _new_secret()
+    source.save(update_fields=["secret"])
+    audit_record(actor=actor, action="webhook_source.rotate_secret", obj=source)
+    return source
+
+
+def inbound_receive(*, source: WebhookSource, headers: dict, body: bytes) -> tuple[InboundDelivery, bool]:
+    """Verify a pushed request, store it as received, and queue its processing — in that order, so an
+    accepted payload is never lost, even when processing fails. A delivery id seen before is not stored
+    or processed again: the first delivery is returned with created=False."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    try:
+        signing.verify(source.secret, timestamp=lowered.get(signing.TIMESTAMP_HEADER.lower()),
+                       signature=lowered.get(signing.SIGNATURE_HEADER.lower()), body=body)
+    except signing.SignatureError as error:
+        raise Unauthenticated(str(error)) from error
+    delivery_id = (lowered.get(signing.DELIVERY_HEADER.lower()) or "").strip()
+    if not delivery_id or len(delivery_id) > 100:
+        raise InvalidInput(f"{signing.DELIVERY_HEADER} (1–100 characters) is required", field=signing.DELIVERY_HEADER)
+    try:
+        text = body.decode("utf-8")
+        json.loads(text)
+    except (UnicodeDecodeError, ValueError) as error:
+        raise InvalidInput("The body must be UTF-8 JSON", field="body") from error
+    existing = InboundDelivery.objects.filter(source=source, delivery_id=delivery_id).first()
+    if existing:
+        return existing, False
+    since = timezone.now() - timedelta(minutes=1)
+    if InboundDelivery.objects.filter(source=source, received_at__gte=since).count() >= source.rate_limit_per_minute:
+        raise RateLimited(f"More than {source.rate_limit_per_minute} deliveries a minute from this source",
+                          retry_after=60)
+    from stocktrace.webhooks.tasks import process_inbound_delivery
+
+    try:
+        with transaction.atomic():
+            delivery = InboundDelivery.objects.create(
+                organization_id=source.organization_id, source=source, delivery_id=delivery_id, body=text,
+                headers={k: v for k, v in lowered.items() if k in KEPT_HEADERS})
+            process_inbound_delivery.enqueue(delivery_id=delivery.pk, organization_id=source.organization_id)
+    except IntegrityError:
+        # The same delivery id arrived twice at once; the other request stored it.
+        return InboundDelivery.objects.get(source=source, delivery_id=delivery_id), False
+    return delivery, True
+
+
+def inbound_process(*, delivery: InboundDelivery, final_attempt: bool) -> dict:
+    """Run the source's handler on a stored delivery. A payload the handler rejects fails for good; other
+    errors are raised for the job to retry (the delivery turns dead when the job runs out of attempts)."""
+    handler = HANDLERS.get(delivery.source.handler)
+    delivery.attempts += 1
+    try:
+        if handler is None:
+            raise PayloadRejected(f"no handler named {delivery.source.handler!r}")
+        with transaction.atomic():
+            result = handler(organization=delivery.organization, payload=json.loads(delivery.body))
+    except PayloadRejected as error:
+        _delivery_failed(delivery, f"rejected: {error}", dead=True)
+        return {"rejected": str(error)}
+    except Exception as error:
+        _delivery_failed(delivery, f"{type(error).__name__}: {error}", dead=final_attempt)
+        raise
+    delivery.status, delivery.result, delivery.error = InboundDelivery.Status.PROCESSED, result, ""
+    delivery.processed_at = timezone.now()
+    delivery.save(update_fields=["status", "result", "error", "processed_at", "attempts"])
+    return result
+
+
+def _delivery_failed(delivery: InboundDelivery, error: str, *, dead: bool) -> None:
+    delivery.status = InboundDelivery.Status.DEAD if dead else InboundDelivery.Status.FAILED
+    delivery.error = error[:4000]
+    delivery.save(update_fields=["status", "error", "attempts"])
+
+
+@transaction.atomic
+def inbound_replay(*, actor: Actor, delivery: InboundDelivery) -> InboundDelivery:
+    """Process a stored delivery again (after fixing the handler, the data or the source)."""
+    actor.require(Perm.WEBHOOKS_MANAGE)
+    from stocktrace.webhooks.tasks import process_inbound_delivery
+
+    delivery = InboundDelivery.objects.select_for_update().get(pk=delivery.pk)
+    if delivery.status == InboundDelivery.Status.RECEIVED:
+        raise Conflict("This delivery is waiting to be processed already")
+    before = {"status": delivery.status}
+    delivery.status, delivery.error = InboundDelivery.Status.RECEIVED, ""
+    delivery.save(update_fields=["status", "error"])
+    process_inbound_delivery.enqueue(delivery_id=delivery.pk, organization_id=delivery.organization_id)
+    audit_record(actor=actor, action="inbound_delivery.replay", obj=delivery, before=before,
+                 after={"status": delivery.status})
+    return delivery
+
+
+class _DryRunRollback(Exception):
+    pass
+
+
+def inbound_dry_run(*, actor: Actor, source: WebhookSource, payload) -> dict:
+    """What the payload would do: the handler runs for real in a transaction that is then rolled back."""
+    actor.require(Perm.WEBHOOKS_MANAGE)
+    handler = HANDLERS.get(source.handler)
+    outcome: dict = {}
+    try:
+        with transaction.atomic():
+            try:
+                outcome = {"ok": True, "result": handler(organization=actor.organization, payload=payload)}
+            except PayloadRejected as error:
+                outcome = {"ok": False, "error": f"rejected: {error}"}
+            raise _DryRunRollback
+    except _DryRunRollback:
+        pass
+    return outcome
+
+
+def _check_events(events: list[str]) -> list[str]:
+    unknown = sorted(set(events) - set(EVENTS))
+    if not events or unknown:
+        raise InvalidInput(f"Choose events among {', '.join(EVENTS)}" + (f"; unknown: {unknown}" if unknown else ""),
+                           field="events")
+    return sorted(set(events))
+
+
+@transaction.atomic
+def subscription_create(*, actor: Actor, url: str, events: list[str], description: str = "") -> WebhookSubscription:
+    actor.require(Perm.WEBHOOKS_MANAGE)
+    if not url.startswith(("http://", "https://")):
+        raise InvalidInput("The URL must start with http:// or https://", field="url")
+    subscription = WebhookSubscription.objects.create(
+        organization=actor.organization, url=url, events=_check_events(events), description=description.strip(),
+        secret=_new_secret())
+    audit_record(actor=actor, action="webhook_subscription.create", obj=subscription,
+                 after=snapshot(subscription, SUBSCRIPTION_AUDITED))
+    return subscription
+
+
+@transaction.atomic
+def subscription_update(*, actor: Actor, subscription: WebhookSubscription, url: str | None = None,
+                        events: list[str] | None = None, description: str | None = None,
+                        is_active: bool | None = None) -> WebhookSubscription:
+    actor.require(Perm.WEBHOOKS_MANAGE)
+    subscription = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+    before = snapshot(subscription, SUBSCRIPTION_AUDITED)
+    if url is not None:
+        if not url.startswith(("http://", "https://")):
+            raise InvalidInput("The URL must start with http:// or https://", field="url")
+        subscription.url = url
+    if events is not None:
+        subscription.events = _check_events(events)
+    if description is not None:
+        subscription.description = description.strip()
+    if is_active is not None:
+        subscription.is_active = is_active
+    after = snapshot(subscription, SUBSCRIPTION_AUDITED)
+    if after != before:
+        subscription.save()
+        audit_record(actor=actor, action="webhook_subscription.update", obj=subscription, before=before, after=after)
+    return subscription
+
+
+@transaction.atomic
+def subscription_ping(*, actor: Actor, subscription: WebhookSubscription):
+    actor.require(Perm.WEBHOOKS_MANAGE)
+    sender = actor.user.email if actor.user else actor.device
+    event = event_publish(organization=actor.organization, name="ping", subscriptions=[subscription],
+                          payload={"subscription_id": subscription.pk, "sent_by": sender})
+    audit_record(actor=actor, action="webhook_subscription.ping", obj=subscription, after={"event_id": event.pk})
+    return event
+
+
+@transaction.atomic
+def outbound_redeliver(*, actor: Actor, delivery: OutboundDelivery) -> OutboundDelivery:
+    actor.require(Perm.WEBHOOKS_MANAGE)
+    from stocktrace.webhooks.tasks import deliver_outbound
+
+    delivery = OutboundDelivery.objects.select_for_update().get(pk=delivery.pk)
+    if delivery.status == OutboundDelivery.Status.PENDING:
+        raise Conflict("This delivery is still being attempted")
+    before = {"status": delivery.status}
+    delivery.status = OutboundDelivery.Status.PENDING
+    delivery.save(update_fields=["status"])
+    deliver_outbound.enqueue(delivery_id=delivery.pk, organization_id=delivery.organization_id)
+    audit_record(actor=actor, action="outbound_delivery.redeliver", obj=delivery, before=before,
+                 after={"status": delivery.status})
+    return delivery

@@ -1,0 +1,53 @@
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from stocktrace.jobs.registry import RetryPolicy, job
+from stocktrace.webhooks.delivery import DeliveryFailed, post_signed
+from stocktrace.webhooks.models import InboundDelivery, OutboundAttempt, OutboundDelivery
+
+INBOUND_POLICY = RetryPolicy(max_attempts=5, base_delay=10, max_delay=600)
+OUTBOUND_POLICY = RetryPolicy(max_attempts=8, base_delay=30, max_delay=3600)
+
+
+def _attempt(context) -> int:
+    return max(1, len(context.task_result.worker_ids))
+
+
+@job(queue="webhooks", retry=INBOUND_POLICY, takes_context=True)
+def process_inbound_delivery(context, delivery_id: int, organization_id: int) -> dict:
+    from stocktrace.webhooks.services import inbound_process
+
+    delivery = InboundDelivery.objects.select_related("source", "organization").get(
+        pk=delivery_id, organization_id=organization_id)
+    if delivery.status == InboundDelivery.Status.PROCESSED:
+        return delivery.result or {}  # a retried job after a crash between commit and result: done already
+    return inbound_process(delivery=delivery, final_attempt=_attempt(context) >= INBOUND_POLICY.max_attempts)
+
+
+@job(queue="webhooks", retry=OUTBOUND_POLICY, takes_context=True)
+def deliver_outbound(context, delivery_id: int, organization_id: int) -> dict:
+    delivery = OutboundDelivery.objects.select_related("event", "subscription").get(
+        pk=delivery_id, organization_id=organization_id)
+    if delivery.status == OutboundDelivery.Status.DELIVERED:
+        return {"status": "delivered"}
+    event = delivery.event
+    status, ms, excerpt, error = post_signed(
+        url=delivery.subscription.url, secret=delivery.subscription.secret, event=event.name,
+        delivery_id=str(delivery.pk), timeout=settings.STOCKTRACE_OUTBOUND_TIMEOUT_SECONDS,
+        payload={"id": event.pk, "event": event.name, "created_at": event.created_at, "data": event.payload})
+    ok = status is not None and 200 <= status < 300
+    final = _attempt(context) >= OUTBOUND_POLICY.max_attempts
+    with transaction.atomic():
+        OutboundAttempt.objects.create(delivery=delivery, attempted_at=timezone.now(), status_code=status,
+                                       response_ms=round(ms, 1), error=error, response_excerpt=excerpt)
+        delivery.attempts += 1
+        delivery.last_status_code = status
+        if ok:
+            delivery.status, delivery.delivered_at = OutboundDelivery.Status.DELIVERED, timezone.now()
+        else:
+            delivery.status = OutboundDelivery.Status.DEAD if final else OutboundDelivery.Status.FAILED
+        delivery.save(update_fields=["attempts", "last_status_code", "status", "delivered_at"])
+    if not ok:
+        raise DeliveryFailed(error or f"HTTP {status}")
+    return {"status": "delivered", "status_code": status}
