@@ -1,0 +1,272 @@
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.db import transaction
+from django.test import Client
+from django_tasks_db.models import DBTaskResult
+
+from stocktrace.accounts.roles import Role
+from stocktrace.audit.models import AuditEvent
+from stocktrace.inventory.models import Site
+from stocktrace.inventory.services import site_create
+from stocktrace.webhooks import signing
+from stocktrace.webhooks.models import InboundDelivery, OutboundAttempt, OutboundDelivery, OutboundEvent
+from stocktrace.webhooks.services import inbound_dry_run, inbound_replay, source_create, subscription_create
+from tests.conftest import database_state
+from tests.test_jobs import Clock, run_worker
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_transaction(monkeypatch):
+    import django_tasks_db.management.commands.db_worker as db_worker
+
+    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
+
+
+@pytest.fixture
+def source(world):
+    return source_create(actor=world.alpha.actor(), name="ERP", handler="site.upsert", rate_limit_per_minute=3)
+
+
+def push(source, payload, *, delivery="d-1", secret=None, timestamp=None, raw: bytes | None = None, **extra):
+    body = raw if raw is not None else json.dumps(payload).encode()
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    headers = {signing.DELIVERY_HEADER: delivery, signing.TIMESTAMP_HEADER: str(timestamp),
+               signing.SIGNATURE_HEADER: signing.sign(secret or source.secret, timestamp, body), **extra}
+    return Client().post(f"/hooks/{source.organization.slug}/{source.slug}", data=body,
+                         content_type="application/json", headers=headers)
+
+
+SITES = {"sites": [{"code": "ERP-1", "name": "From the ERP", "address": "Dock 3"}]}
+
+
+def test_a_signed_push_is_stored_answered_202_and_processed_by_a_job(source, world):
+    response = push(source, SITES)
+    assert response.status_code == 202
+    delivery = InboundDelivery.objects.get()
+    assert (delivery.status, json.loads(delivery.body), delivery.delivery_id) == ("received", SITES, "d-1")
+    assert signing.SIGNATURE_HEADER.lower() in delivery.headers
+    assert response.json() == {"delivery": delivery.pk, "status": "received", "duplicate": False}
+    run_worker()
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.result) == ("processed", {"created": ["ERP-1"], "updated": [], "unchanged": []})
+    site = Site.objects.get(code="ERP-1")
+    assert (site.organization, site.address) == (world.alpha.organization, "Dock 3")
+    assert AuditEvent.objects.get(action="site.create", object_id=str(site.pk)).device == "webhook:site.upsert"
+
+
+def test_a_repeated_delivery_id_is_not_processed_twice(source):
+    assert push(source, SITES).status_code == 202
+    again = push(source, {"sites": [{"code": "OTHER", "name": "x"}]})
+    assert again.status_code == 200 and again.json()["duplicate"] is True
+    assert InboundDelivery.objects.count() == 1 and DBTaskResult.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("tamper", "status"),
+    [
+        ({"secret": "whsec_wrong"}, 401),
+        ({"timestamp": -310}, 401),
+        ({"timestamp": +310}, 401),
+        ({"delivery": ""}, 422),
+        ({"raw": b"not json"}, 422),
+        ({"raw": b"\xff\xfe"}, 422),
+    ],
+)
+def test_refused_pushes_store_nothing(source, tamper, status):
+    if "timestamp" in tamper:
+        tamper = {"timestamp": int(time.time()) + tamper["timestamp"]}
+    before = database_state()
+    response = push(source, SITES, **tamper)
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/problem+json"
+    assert database_state() == before
+
+
+def test_a_body_changed_in_transit_fails_the_signature(source):
+    timestamp = int(time.time())
+    body = json.dumps(SITES).encode()
+    headers = {signing.DELIVERY_HEADER: "d-9", signing.TIMESTAMP_HEADER: str(timestamp),
+               signing.SIGNATURE_HEADER: signing.sign(source.secret, timestamp, body)}
+    response = Client().post(f"/hooks/alpha/{source.slug}", data=body.replace(b"Dock", b"Dick"),
+                             content_type="application/json", headers=headers)
+    assert response.status_code == 401
+    assert not InboundDelivery.objects.exists()
+
+
+def test_unknown_or_inactive_sources_and_other_tenants_are_404(source, world):
+    assert Client().post("/hooks/alpha/nope", data="{}", content_type="application/json").status_code == 404
+    assert push(source, SITES).status_code == 202
+    source.is_active = False
+    source.save()
+    assert push(source, SITES, delivery="d-2").status_code == 404
+    response = Client().post(f"/hooks/bravo/{source.slug}", data="{}", content_type="application/json")
+    assert response.status_code == 404
+
+
+def test_rate_limit_per_source_answers_429_with_retry_after(source):
+    for n in range(3):
+        assert push(source, SITES, delivery=f"d-{n}").status_code == 202
+    response = push(source, SITES, delivery="d-3")
+    assert response.status_code == 429
+    assert response["Retry-After"] == "60"
+    assert InboundDelivery.objects.count() == 3
+
+
+def test_oversized_pushes_are_413(source, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    assert push(source, {"sites": [{"code": "X", "name": "y" * 500}]}).status_code == 413
+    assert not InboundDelivery.objects.exists()
+
+
+def test_the_payload_is_kept_when_processing_fails_and_can_be_replayed(source, world):
+    push(source, {"sites": [{"code": "", "name": "no code"}]})
+    run_worker()
+    delivery = InboundDelivery.objects.get()
+    assert delivery.status == "dead" and "sites[0]" in delivery.error
+    assert json.loads(delivery.body) == {"sites": [{"code": "", "name": "no code"}]}
+    delivery.body = json.dumps(SITES)  # say an admin fixed the data upstream and we replay a corrected copy
+    delivery.save()
+    inbound_replay(actor=world.alpha.actor(), delivery=delivery)
+    run_worker()
+    delivery.refresh_from_db()
+    assert delivery.status == "processed" and delivery.attempts == 2
+
+
+def test_unexpected_errors_are_retried_and_end_dead(source, world, monkeypatch):
+    from django.utils import timezone
+
+    from stocktrace.webhooks import handlers
+
+    def explode(**kwargs):
+        raise ConnectionError("database of the ERP is down")
+
+    monkeypatch.setitem(handlers.HANDLERS, "site.upsert", explode)
+    clock = Clock(monkeypatch, timezone.now())
+    push(source, SITES)
+    for _ in range(5):
+        run_worker()
+        clock.advance(hours=1)
+    delivery = InboundDelivery.objects.get()
+    assert (delivery.status, delivery.attempts) == ("dead", 5)
+    assert "ConnectionError" in delivery.error
+
+
+def test_dry_run_shows_the_effect_and_changes_nothing(source, world):
+    before = database_state()
+    outcome = inbound_dry_run(actor=world.alpha.actor(), source=source, payload=SITES)
+    assert outcome == {"ok": True, "result": {"created": ["ERP-1"], "updated": [], "unchanged": []}}
+    assert inbound_dry_run(actor=world.alpha.actor(), source=source, payload={"x": 1})["ok"] is False
+    assert database_state() == before
+
+
+class Receiver:
+    """A local HTTP endpoint that answers the given statuses in turn and records what it got."""
+
+    def __init__(self, statuses):
+        self.statuses = list(statuses)
+        self.requests = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append((dict(self.headers), body))
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                self.send_response(status)
+                self.end_headers()
+                self.wfile.write(b"ok" if status < 300 else b"try later")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+@pytest.fixture
+def receiver():
+    made = []
+
+    def make(statuses):
+        made.append(Receiver(statuses))
+        return made[-1]
+
+    yield make
+    for r in made:
+        r.close()
+
+
+def test_outbound_delivery_is_retried_until_the_receiver_accepts(world, receiver, monkeypatch):
+    from django.utils import timezone
+
+    target = receiver([500, 503])
+    subscription = subscription_create(actor=world.alpha.actor(), url=target.url, events=["site.created"])
+    site = site_create(actor=world.alpha.actor(), code="NEW-9", name="Nine")
+    clock = Clock(monkeypatch, timezone.now())
+    for _ in range(3):
+        run_worker()
+        clock.advance(hours=1)
+    delivery = OutboundDelivery.objects.get()
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("delivered", 3, 200)
+    assert [a.status_code for a in OutboundAttempt.objects.order_by("attempted_at")] == [500, 503, 200]
+    assert all(a.response_ms > 0 for a in OutboundAttempt.objects.all())
+    headers, body = target.requests[-1]
+    signing.verify(subscription.secret, timestamp=headers[signing.TIMESTAMP_HEADER],
+                   signature=headers[signing.SIGNATURE_HEADER], body=body)
+    sent = json.loads(body)
+    assert (sent["event"], sent["data"]["site"]["id"], headers[signing.EVENT_HEADER]) == (
+        "site.created", site.pk, "site.created")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_event_leaves_when_the_change_is_rolled_back():
+    from tests.factories import make_world
+
+    world = make_world()
+    subscription_create(actor=world.alpha.actor(), url="http://127.0.0.1:9/x", events=["site.created"])
+    with pytest.raises(RuntimeError), transaction.atomic():
+        site_create(actor=world.alpha.actor(), code="GONE", name="Rolled back")
+        raise RuntimeError
+    assert not OutboundEvent.objects.exists() and not DBTaskResult.objects.exists()
+
+
+def test_only_subscribed_active_subscriptions_of_the_tenant_get_events(world):
+    subscription_create(actor=world.alpha.actor(), url="http://127.0.0.1:9/a", events=["member.invited"])
+    subscription_create(actor=world.bravo.actor(), url="http://127.0.0.1:9/b", events=["site.created"])
+    site_create(actor=world.alpha.actor(), code="S-1", name="One")
+    assert not OutboundEvent.objects.exists()
+
+
+def test_private_addresses_can_be_refused(world, receiver, settings):
+    settings.STOCKTRACE_OUTBOUND_ALLOW_PRIVATE = False
+    target = receiver([])
+    subscription_create(actor=world.alpha.actor(), url=target.url, events=["site.created"])
+    site_create(actor=world.alpha.actor(), code="S-2", name="Two")
+    run_worker()
+    attempt = OutboundAttempt.objects.get()
+    assert attempt.status_code is None and "private address" in attempt.error
+    assert target.requests == []
+
+
+def test_dead_jobs_announce_themselves(world, receiver):
+    from tests import job_fixtures
+
+    target = receiver([])
+    subscription_create(actor=world.alpha.actor(), url=target.url, events=["job.dead"])
+    job_fixtures.fatal.enqueue(organization_id=world.alpha.organization.pk)
+    run_worker()
+    run_worker()
+    assert json.loads(target.requests[0][1])["data"]["dead_letter"]["task"] == "tests.job_fixtures.fatal"
+
+
+def test_admin_only(world, client_as):
+    for role in (Role.SUPERVISOR, Role.COUNTER):
+        assert client_as(world.alpha, role).get("/api/v1/webhooks/sources").status_code == 403
