@@ -139,6 +139,7 @@ CASES: dict[str, Case] = {
                                                              crosses_tenants=True),
     "GET /jobs/{task_id}/progress": Case(params=_job, crosses_tenants=True),
     "GET /webhooks/catalogue": Case(),
+    "POST /webhooks/resync/sites": Case(audit_action="webhooks.resync_sites"),
     "GET /webhooks/sources": Case(),
     "POST /webhooks/sources": Case(body=lambda *a: {"name": "ERP", "handler": "site.upsert"},
                                    audit_action="webhook_source.create"),

@@ -51,9 +51,10 @@ def clock(monkeypatch):
     return Clock(monkeypatch, datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
 
 
-def run_worker(**kwargs) -> StocktraceWorker:
+def run_worker(max_tasks: int | None = None, **kwargs) -> StocktraceWorker:
+    """Run the due jobs in this process (batch mode), as `stocktrace worker --batch` would."""
     worker = StocktraceWorker(queue_names=["*"], interval=0, batch=True, backend_name="default", startup_delay=False,
-                              max_tasks=None, worker_id=kwargs.pop("worker_id", "test-worker"),
+                              max_tasks=max_tasks, worker_id=kwargs.pop("worker_id", "test-worker"),
                               excluded_queue_names=[], heartbeat_seconds=60, lease_seconds=60, schedule=False,
                               **kwargs)
     worker.run()

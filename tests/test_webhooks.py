@@ -270,3 +270,21 @@ def test_dead_jobs_announce_themselves(world, receiver):
 def test_admin_only(world, client_as):
     for role in (Role.SUPERVISOR, Role.COUNTER):
         assert client_as(world.alpha, role).get("/api/v1/webhooks/sources").status_code == 403
+
+
+def test_resync_announces_every_site_and_reports_progress(world, client_as):
+    from stocktrace.webhooks.tasks import deliver_outbound
+
+    subscription_create(actor=world.alpha.actor(), url="http://127.0.0.1:9/x", events=["site.updated"])
+    client = client_as(world.alpha, Role.ADMIN)
+    started = client.post("/api/v1/webhooks/resync/sites")
+    assert started.status_code == 202
+    progress_url = started.json()["progress_url"]
+    assert client.get(progress_url).json()["status"] == "READY"
+    run_worker(max_tasks=1)  # the resync job only, not the deliveries it queues
+    progress = client.get(progress_url).json()
+    assert (progress["status"], progress["done"], progress["total"]) == ("SUCCESSFUL", 2, 2)
+    assert progress["return_value"] == {"sites": 2}
+    assert OutboundEvent.objects.filter(name="site.updated").count() == 2
+    assert DBTaskResult.objects.filter(task_path=deliver_outbound.module_path, status="READY").count() == 2
+    assert client_as(world.bravo, Role.ADMIN).get(progress_url).status_code == 404

@@ -20,6 +20,7 @@ urlpatterns = [
     path("password/forgot/", auth.PasswordForgotView.as_view(), name="password_forgot"),
     path("password/forgot/sent/", auth.password_forgot_sent, name="password_forgot_sent"),
     path("sites/", admin.sites, name="sites"),
+    path("sites/resync/", admin.sites_resync, name="sites_resync"),
     path("tokens/", tokens.tokens, name="tokens"),
     path("tokens/<int:token_id>/revoke/", tokens.token_revoke, name="token_revoke"),
     path("audit/", audit.audit, name="audit"),

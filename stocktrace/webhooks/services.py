@@ -263,3 +263,15 @@ def outbound_redeliver(*, actor: Actor, delivery: OutboundDelivery) -> OutboundD
     audit_record(actor=actor, action="outbound_delivery.redeliver", obj=delivery, before=before,
                  after={"status": delivery.status})
     return delivery
+
+
+@transaction.atomic
+def sites_resync_start(*, actor: Actor) -> str:
+    """Start the job that announces every site again; returns its id, whose progress the page polls."""
+    actor.require(Perm.WEBHOOKS_MANAGE)
+    from stocktrace.webhooks.tasks import resync_sites
+
+    result = resync_sites.enqueue(organization_id=actor.organization.pk)
+    audit_record(actor=actor, action="webhooks.resync_sites", obj=actor.organization,
+                 after={"task_id": str(result.id)})
+    return str(result.id)

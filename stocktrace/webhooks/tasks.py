@@ -51,3 +51,29 @@ def deliver_outbound(context, delivery_id: int, organization_id: int) -> dict:
     if not ok:
         raise DeliveryFailed(error or f"HTTP {status}")
     return {"status": "delivered", "status_code": status}
+
+
+@job(queue="webhooks", retry=RetryPolicy(max_attempts=3, base_delay=30), takes_context=True)
+def resync_sites(context, organization_id: int) -> dict:
+    """Announce every site again (as site.updated) so a new or repaired integration catches up.
+    Reports progress for the page that started it."""
+    from stocktrace.inventory.models import Site
+    from stocktrace.jobs.services import job_progress_report
+    from stocktrace.tenancy.models import Organization
+    from stocktrace.webhooks.outbox import event_publish
+
+    organization = Organization.objects.get(pk=organization_id)
+    sites = Site.objects.for_org(organization).filter(archived_at__isnull=True).order_by("pk")
+    total, done = sites.count(), 0
+    task_id = context.task_result.id
+    job_progress_report(task_id=task_id, done=0, total=total, message="starting", organization_id=organization_id)
+    for site in sites.iterator(chunk_size=500):
+        with transaction.atomic():
+            event_publish(organization=organization, name="site.updated",
+                          payload={"site": {"id": site.pk, "code": site.code, "name": site.name,
+                                            "address": site.address, "archived_at": None}})
+        done += 1
+        if done % 100 == 0 or done == total:
+            job_progress_report(task_id=task_id, done=done, total=total, message=f"{done} of {total} sites sent",
+                                organization_id=organization_id)
+    return {"sites": done}

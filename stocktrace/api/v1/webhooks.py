@@ -277,3 +277,16 @@ def outbound_show(request, delivery_id: ObjectId):
 def outbound_redeliver(request, delivery_id: ObjectId):
     delivery = selectors.outbound_delivery_get(actor=request.auth, delivery_id=delivery_id)
     return services.outbound_redeliver(actor=request.auth, delivery=delivery)
+
+
+class StartedOut(Schema):
+    task_id: str
+    progress_url: str
+
+
+@router.post("/resync/sites", response={202: StartedOut})
+@requires(Perm.WEBHOOKS_MANAGE)
+def resync_sites(request):
+    """Announce every site again (site.updated) to the subscriptions; follow the job at `progress_url`."""
+    task_id = services.sites_resync_start(actor=request.auth)
+    return Status(202, {"task_id": task_id, "progress_url": f"/api/v1/jobs/{task_id}/progress"})

@@ -1,7 +1,10 @@
 """Organization, members and sites pages. Views parse, call one service and render."""
 
+import uuid
+
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from stocktrace.accounts import selectors as account_selectors
@@ -13,6 +16,7 @@ from stocktrace.inventory import services as site_services
 from stocktrace.tenancy import services as tenancy_services
 from stocktrace.web.decorators import page_requires
 from stocktrace.web.forms import InviteForm, MemberForm, OrganizationForm, SiteForm
+from stocktrace.webhooks import services as webhook_services
 
 
 def _form_error(form, error: DomainError) -> None:
@@ -135,4 +139,18 @@ def sites(request):
                 messages.success(request, f"Site {site.code} created.")
                 return redirect("web:sites")
     visible = site_selectors.sites_visible(actor=request.actor).order_by("code")
-    return render(request, "web/sites.html", {"sites": visible, "form": form})
+    resync_job = None
+    if request.actor.can(Perm.WEBHOOKS_MANAGE) and request.GET.get("job"):
+        try:
+            resync_job = uuid.UUID(request.GET["job"])
+        except ValueError:
+            resync_job = None
+    return render(request, "web/sites.html", {"sites": visible, "form": form, "resync_job": resync_job})
+
+
+@page_requires(Perm.WEBHOOKS_MANAGE)
+@require_http_methods(["POST"])
+def sites_resync(request):
+    task_id = webhook_services.sites_resync_start(actor=request.actor)
+    messages.success(request, "Sending every site to the integrations; progress below.")
+    return redirect(f"{reverse('web:sites')}?job={task_id}")
