@@ -1,3 +1,4 @@
+import json
 import os
 import signal
 import subprocess
@@ -8,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from django.core.management import CommandError
 from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
@@ -319,3 +321,35 @@ def test_a_killed_workers_job_is_completed_once_by_another(tmp_path):
     assert failure.exception_class == "stocktrace.jobs.registry.WorkerLost"
     assert DBTaskResult.objects.get(pk=result.id).worker_ids[-1] != DBTaskResult.objects.get(
         pk=result.id).worker_ids[0]
+
+
+@pytest.mark.django_db
+def test_the_jobs_command_lists_shows_replays_and_discards_dead_letters(clock, capsys):
+    from django.core.management import call_command
+
+    job_fixtures.fatal.enqueue()
+    job_fixtures.fatal.enqueue()
+    noop.enqueue(n=1)
+    run_worker()
+    first, second = DeadLetter.objects.order_by("pk")
+    call_command("jobs", "dlq", "list")
+    listing = capsys.readouterr().out
+    assert f"{first.pk:>6} dead" in listing and "Fatal: cannot ever work" in listing
+    call_command("jobs", "dlq", "show", str(first.pk))
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["attempts"][0]["error"] == "tests.job_fixtures.Fatal: cannot ever work"
+    assert "raise Fatal" in shown["attempts"][0]["traceback"]
+    call_command("jobs", "dlq", "replay", str(first.pk))
+    call_command("jobs", "dlq", "discard", str(second.pk))
+    assert list(DeadLetter.objects.order_by("pk").values_list("status", flat=True)) == ["replayed", "discarded"]
+    with pytest.raises(CommandError, match="replayed already"):
+        call_command("jobs", "dlq", "replay", str(first.pk))
+    run_worker()  # the replayed job dies again: a new dead letter for the new job
+    call_command("jobs", "dlq", "replay", "--all", "--task", "tests.job_fixtures.fatal")
+    assert "replayed 1" in capsys.readouterr().out
+    call_command("jobs", "stats", "--json")
+    stats = json.loads(capsys.readouterr().out)
+    assert {row["task"] for row in stats["windows"]["hour"]} == {"tests.job_fixtures.fatal",
+                                                             "stocktrace.jobs.tasks.noop"}
+    with pytest.raises(CommandError, match="No dead letter"):
+        call_command("jobs", "dlq", "show", "999999")
