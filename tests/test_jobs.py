@@ -353,3 +353,15 @@ def test_the_jobs_command_lists_shows_replays_and_discards_dead_letters(clock, c
                                                              "stocktrace.jobs.tasks.noop"}
     with pytest.raises(CommandError, match="No dead letter"):
         call_command("jobs", "dlq", "show", "999999")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_processes_share_the_queue_and_run_each_job_once(tmp_path):
+    for n in range(40):
+        noop.enqueue(n=n)
+    env = {**os.environ, "DATABASE_URL": _test_database_url(), "DJANGO_SETTINGS_MODULE": "config.settings_test"}
+    subprocess.run([sys.executable, "-m", "stocktrace.cli", "worker", "--processes", "2", "--batch", "--no-scheduler"],
+                   cwd=ROOT, env=env, check=True, timeout=120, capture_output=True)
+    results = DBTaskResult.objects.all()
+    assert sorted(r.return_value for r in results) == list(range(40))
+    assert all(len(r.worker_ids) == 1 for r in results)

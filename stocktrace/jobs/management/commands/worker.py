@@ -26,7 +26,11 @@ class Command(BaseCommand):
     def handle(self, *args, processes, queues, interval, heartbeat, lease, no_scheduler, batch, max_tasks,
                worker_id, **options):
         if processes > 1:
-            return self._supervise(processes)
+            child = ["--queues", queues, "--interval", str(interval), "--heartbeat", str(heartbeat),
+                     "--lease", str(lease)]
+            child += ["--no-scheduler"] * no_scheduler + ["--batch"] * batch
+            child += ["--max-tasks", str(max_tasks)] if max_tasks else []
+            return self._supervise(processes, child)
         worker = StocktraceWorker(
             queue_names=queues.split(","), interval=interval, batch=batch, backend_name="default",
             startup_delay=not batch, max_tasks=max_tasks, worker_id=worker_id or get_random_string(32),
@@ -36,10 +40,9 @@ class Command(BaseCommand):
         self.stdout.write(f"worker {worker.worker_id} on queues {queues}")
         worker.run()
 
-    def _supervise(self, processes: int) -> None:
+    def _supervise(self, processes: int, child_args: list[str]) -> None:
         """Run N single-process workers and pass stop signals on to them."""
-        argv = [a for a in sys.argv[1:] if not a.startswith("--processes")]
-        children = [subprocess.Popen([sys.executable, "-m", "stocktrace.cli", *argv, "--processes", "1"])
+        children = [subprocess.Popen([sys.executable, "-m", "stocktrace.cli", "worker", *child_args])
                     for _ in range(processes)]
 
         def forward(signum, frame):
