@@ -4,9 +4,17 @@ import pytest
 from django.apps import apps
 from django.test import Client
 
+from stocktrace.webhooks.selectors import source_cache_clear
 from tests.factories import make_world
 
 OUR_APPS = ("tenancy", "accounts", "audit", "inventory", "jobs", "django_tasks_database", "webhooks")
+
+
+@pytest.fixture(autouse=True)
+def _own_data_dir(settings, tmp_path):
+    """Each test gets its own data directory (rate-limit counters and the like live there)."""
+    settings.DATA_DIR = tmp_path / "var"
+    source_cache_clear()
 
 
 @pytest.fixture

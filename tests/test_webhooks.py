@@ -97,22 +97,30 @@ def test_a_body_changed_in_transit_fails_the_signature(source):
     assert not InboundDelivery.objects.exists()
 
 
-def test_unknown_or_inactive_sources_and_other_tenants_are_404(source, world):
+def test_unknown_or_inactive_sources_and_other_tenants_are_404(source, world, django_capture_on_commit_callbacks):
     assert Client().post("/hooks/alpha/nope", data="{}", content_type="application/json").status_code == 404
     assert push(source, SITES).status_code == 202
-    source.is_active = False
-    source.save()
+    from stocktrace.webhooks.services import source_update
+
+    with django_capture_on_commit_callbacks(execute=True):
+        source_update(actor=world.alpha.actor(), source=source, is_active=False)
     assert push(source, SITES, delivery="d-2").status_code == 404
     response = Client().post(f"/hooks/bravo/{source.slug}", data="{}", content_type="application/json")
     assert response.status_code == 404
 
 
-def test_rate_limit_per_source_answers_429_with_retry_after(source):
+def test_rate_limit_per_source_answers_429_with_retry_after(source, monkeypatch):
+    from types import SimpleNamespace
+
+    from stocktrace.core import ratelimit
+
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: 6_000_015.0))  # 45 s left in the window
     for n in range(3):
         assert push(source, SITES, delivery=f"d-{n}").status_code == 202
     response = push(source, SITES, delivery="d-3")
     assert response.status_code == 429
-    assert response["Retry-After"] == "60"
+    assert response["Retry-After"] == "45"
+    assert response.json()["retry_after"] == 45
     assert InboundDelivery.objects.count() == 3
 
 

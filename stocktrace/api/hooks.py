@@ -9,16 +9,14 @@ from django.views.decorators.http import require_POST
 
 from stocktrace.api.problems import domain_problem, problem
 from stocktrace.core.errors import DomainError
-from stocktrace.webhooks.models import WebhookSource
+from stocktrace.webhooks.selectors import source_for_push
 from stocktrace.webhooks.services import inbound_receive
 
 
 @csrf_exempt
 @require_POST
 def inbound_webhook(request, organization_slug: str, source_slug: str):
-    source = (WebhookSource.objects.select_related("organization")
-              .filter(organization__slug=organization_slug, organization__is_active=True, slug=source_slug,
-                      is_active=True).first())
+    source = source_for_push(organization_slug, source_slug)
     if source is None:
         return problem(404, "not_found", "Not found", "No active webhook source at this address")
     try:

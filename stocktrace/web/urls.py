@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from stocktrace.web.views import admin, audit, auth, home, jobs, tokens
+from stocktrace.web.views import admin, audit, auth, home, jobs, tokens, webhooks
 
 app_name = "web"
 
@@ -28,4 +28,20 @@ urlpatterns = [
     path("jobs/dead-letters/replay/", jobs.dead_letters_replay_all, name="dead_letters_replay_all"),
     path("jobs/dead-letters/<int:dead_letter_id>/", jobs.dead_letter, name="dead_letter"),
     path("jobs/dead-letters/<int:dead_letter_id>/<str:action>/", jobs.dead_letter_action, name="dead_letter_action"),
+    path("webhooks/", webhooks.webhooks, name="webhooks"),
+    path("webhooks/sources/", webhooks.webhook_source_create, name="webhook_source_create"),
+    path("webhooks/sources/<int:source_id>/", webhooks.webhook_source, name="webhook_source"),
+    path("webhooks/sources/<int:source_id>/dry-run/", webhooks.webhook_source_dry_run, name="webhook_source_dry_run"),
+    path("webhooks/sources/<int:source_id>/rotate/", webhooks.webhook_source_rotate, name="webhook_source_rotate"),
+    path("webhooks/sources/<int:source_id>/active/", webhooks.webhook_source_active, name="webhook_source_active"),
+    path("webhooks/inbound/<int:delivery_id>/", webhooks.inbound_delivery, name="inbound_delivery"),
+    path("webhooks/inbound/<int:delivery_id>/replay/", webhooks.inbound_replay, name="inbound_replay"),
+    path("webhooks/subscriptions/", webhooks.webhook_subscription_create, name="webhook_subscription_create"),
+    path("webhooks/subscriptions/<int:subscription_id>/", webhooks.webhook_subscription, name="webhook_subscription"),
+    path("webhooks/subscriptions/<int:subscription_id>/ping/", webhooks.webhook_subscription_ping,
+         name="webhook_subscription_ping"),
+    path("webhooks/subscriptions/<int:subscription_id>/active/", webhooks.webhook_subscription_active,
+         name="webhook_subscription_active"),
+    path("webhooks/outbound/<int:delivery_id>/", webhooks.outbound_delivery, name="outbound_delivery"),
+    path("webhooks/outbound/<int:delivery_id>/redeliver/", webhooks.outbound_redeliver, name="outbound_redeliver"),
 ]

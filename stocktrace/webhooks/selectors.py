@@ -1,3 +1,5 @@
+import time
+
 from stocktrace.accounts.roles import Perm
 from stocktrace.core.errors import NotFound
 from stocktrace.tenancy.actor import Actor
@@ -61,3 +63,28 @@ def outbound_deliveries_of(*, actor: Actor, subscription: WebhookSubscription | 
 
 def outbound_delivery_get(*, actor: Actor, delivery_id: int) -> OutboundDelivery:
     return _one(outbound_deliveries_of(actor=actor), delivery_id, "outbound delivery")
+
+
+# Pushes look their source up on every request; a few seconds of caching per process saves a query each.
+# Changes made here clear it at once; other processes see them within SOURCE_CACHE_SECONDS.
+SOURCE_CACHE_SECONDS = 5.0
+_push_sources: dict[tuple[str, str], tuple[float, WebhookSource | None]] = {}
+
+
+def source_for_push(organization_slug: str, source_slug: str) -> WebhookSource | None:
+    key = (organization_slug, source_slug)
+    now = time.monotonic()
+    cached = _push_sources.get(key)
+    if cached and cached[0] > now:
+        return cached[1]
+    source = (WebhookSource.objects.select_related("organization")
+              .filter(organization__slug=organization_slug, organization__is_active=True, slug=source_slug,
+                      is_active=True).first())
+    if len(_push_sources) > 10_000:
+        _push_sources.clear()
+    _push_sources[key] = (now + SOURCE_CACHE_SECONDS, source)
+    return source
+
+
+def source_cache_clear() -> None:
+    _push_sources.clear()

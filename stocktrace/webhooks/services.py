@@ -1,6 +1,5 @@
 import json
 import secrets
-from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -8,6 +7,7 @@ from django.utils.text import slugify
 
 from stocktrace.accounts.roles import Perm
 from stocktrace.audit.services import audit_record, snapshot
+from stocktrace.core import ratelimit
 from stocktrace.core.errors import Conflict, InvalidInput, RateLimited, Unauthenticated
 from stocktrace.tenancy.actor import Actor
 from stocktrace.webhooks import signing
@@ -15,6 +15,7 @@ from stocktrace.webhooks.events import EVENTS
 from stocktrace.webhooks.handlers import HANDLERS, PayloadRejected
 from stocktrace.webhooks.models import InboundDelivery, OutboundDelivery, WebhookSource, WebhookSubscription
 from stocktrace.webhooks.outbox import event_publish
+from stocktrace.webhooks.selectors import source_cache_clear
 
 SOURCE_AUDITED = ["name", "slug", "handler", "is_active", "rate_limit_per_minute"]
 SUBSCRIPTION_AUDITED = ["url", "description", "events", "is_active"]
@@ -73,6 +74,7 @@ def source_update(*, actor: Actor, source: WebhookSource, name: str | None = Non
     after = snapshot(source, SOURCE_AUDITED)
     if after != before:
         source.save()
+        transaction.on_commit(source_cache_clear)
         audit_record(actor=actor, action="webhook_source.update", obj=source, before=before, after=after)
     return source
 
@@ -83,6 +85,7 @@ def source_rotate_secret(*, actor: Actor, source: WebhookSource) -> WebhookSourc
     source = WebhookSource.objects.select_for_update().get(pk=source.pk)
     source.secret = _new_secret()
     source.save(update_fields=["secret"])
+    transaction.on_commit(source_cache_clear)
     audit_record(actor=actor, action="webhook_source.rotate_secret", obj=source)
     return source
 
@@ -105,13 +108,10 @@ def inbound_receive(*, source: WebhookSource, headers: dict, body: bytes) -> tup
         json.loads(text)
     except (UnicodeDecodeError, ValueError) as error:
         raise InvalidInput("The body must be UTF-8 JSON", field="body") from error
-    existing = InboundDelivery.objects.filter(source=source, delivery_id=delivery_id).first()
-    if existing:
-        return existing, False
-    since = timezone.now() - timedelta(minutes=1)
-    if InboundDelivery.objects.filter(source=source, received_at__gte=since).count() >= source.rate_limit_per_minute:
+    verdict = ratelimit.hit(f"webhook-source:{source.pk}", limit=source.rate_limit_per_minute)
+    if not verdict.allowed:
         raise RateLimited(f"More than {source.rate_limit_per_minute} deliveries a minute from this source",
-                          retry_after=60)
+                          retry_after=verdict.retry_after)
     from stocktrace.webhooks.tasks import process_inbound_delivery
 
     try:
@@ -121,7 +121,7 @@ def inbound_receive(*, source: WebhookSource, headers: dict, body: bytes) -> tup
                 headers={k: v for k, v in lowered.items() if k in KEPT_HEADERS})
             process_inbound_delivery.enqueue(delivery_id=delivery.pk, organization_id=source.organization_id)
     except IntegrityError:
-        # The same delivery id arrived twice at once; the other request stored it.
+        # A delivery id seen before (a sender's retry): answer with the first delivery, store nothing.
         return InboundDelivery.objects.get(source=source, delivery_id=delivery_id), False
     return delivery, True
 

@@ -1,0 +1,153 @@
+"""Inbound webhooks accepted per second vs the bare /healthz rate, through the production server.
+
+    .venv/bin/python bench/webhooks_accept.py [--seconds 10] [--clients 8] [--database postgres|sqlite]
+
+Starts `stocktrace serve` (granian, 2 processes) on a fresh database, then drives it from 2 client
+processes with persistent connections: first GET /healthz, then signed POSTs to /hooks/<org>/<source>,
+each with its own delivery id. Every accepted push must be stored (checked at the end). Loopback only.
+"""
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from stocktrace.webhooks.signing import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign  # noqa: E402
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+BODY = json.dumps({"sites": [{"code": "BENCH-1", "name": "Bench site", "address": "Loopback"}]}).encode()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prepare_database(kind: str, data_dir: Path) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{data_dir / 'bench.sqlite3'}"
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS stocktrace_bench_hooks WITH (FORCE)")
+        conn.execute("CREATE DATABASE stocktrace_bench_hooks")
+    return "postgres://postgres@127.0.0.1:5432/stocktrace_bench_hooks"
+
+
+def client_worker(port, path, method, secret, seconds, threads, counts):
+    def run(slot):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        ok = failed = 0
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            headers = {}
+            body = None
+            if method == "POST":
+                timestamp = int(time.time())
+                body = BODY
+                headers = {"Content-Type": "application/json", DELIVERY_HEADER: uuid.uuid4().hex,
+                           TIMESTAMP_HEADER: str(timestamp), SIGNATURE_HEADER: sign(secret, timestamp, body)}
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            if response.status in (200, 202):
+                ok += 1
+            else:
+                failed += 1
+        counts.append((ok, failed))
+
+    workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+
+
+def drive(port, path, method, secret, seconds, clients) -> tuple[float, int, int]:
+    manager = multiprocessing.Manager()
+    counts = manager.list()
+    processes = [multiprocessing.Process(target=client_worker,
+                                         args=(port, path, method, secret, seconds, clients // 2, counts))
+                 for _ in range(2)]
+    started = time.perf_counter()
+    for p in processes:
+        p.start()
+    for p in processes:
+        p.join()
+    elapsed = time.perf_counter() - started
+    ok = sum(c[0] for c in counts)
+    failed = sum(c[1] for c in counts)
+    return ok / elapsed, ok, failed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--database", choices=["postgres", "sqlite"], default="postgres")
+    args = parser.parse_args()
+
+    data_dir = Path(tempfile.mkdtemp(prefix="stocktrace-bench-"))
+    env = {**os.environ, "DATABASE_URL": prepare_database(args.database, data_dir),
+           "STOCKTRACE_DATA_DIR": str(data_dir), "SECRET_KEY": "bench-" + "x" * 50, "LOG_LEVEL": "WARNING",
+           "DJANGO_SETTINGS_MODULE": "config.settings"}
+    stocktrace = [sys.executable, "-m", "stocktrace.cli"]
+    subprocess.run([*stocktrace, "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+    setup = subprocess.run([*stocktrace, "shell", "-c", """
+from stocktrace.accounts.models import User
+from stocktrace.tenancy.services import organization_create
+from stocktrace.tenancy.actor import Actor
+from stocktrace.webhooks.services import source_create
+admin = User.objects.create_user(email="b@bench.test", password="x")
+org = organization_create(name="Bench", slug="bench", admin=admin)
+source = source_create(actor=Actor.system(org), name="ERP", handler="site.upsert", rate_limit_per_minute=100000)
+print("SECRET=" + source.secret)
+"""], cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+    secret = setup.stdout.split("SECRET=")[1].strip()
+
+    port = free_port()
+    server = subprocess.Popen([*stocktrace, "serve", "--port", str(port), "--workers", "2", "--threads", "4"],
+                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(200):
+            try:
+                http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/healthz")
+                break
+            except OSError:
+                time.sleep(0.1)
+        drive(port, "/healthz", "GET", secret, 2, args.clients)  # warm-up
+        health_rps, health_ok, health_failed = drive(port, "/healthz", "GET", secret, args.seconds, args.clients)
+        hooks_rps, hooks_ok, hooks_failed = drive(port, "/hooks/bench/erp", "POST", secret, args.seconds, args.clients)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    count = subprocess.run([*stocktrace, "shell", "-c",
+                            "from stocktrace.webhooks.models import InboundDelivery as D; print(D.objects.count())"],
+                           cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout.split()[-1]
+    stored = int(count)
+    print(f"database: {args.database}, server: granian WSGI 2 processes x 4 threads, clients: {args.clients} "
+          f"(2 processes), {args.seconds:.0f} s per phase, loopback")
+    print(f"{'':28}{'req/s':>10}{'ok':>9}{'failed':>8}")
+    print(f"{'GET /healthz':28}{health_rps:>10.0f}{health_ok:>9}{health_failed:>8}")
+    print(f"{'POST /hooks (signed, stored)':28}{hooks_rps:>10.0f}{hooks_ok:>9}{hooks_failed:>8}")
+    print(f"ratio webhooks / healthz: {hooks_rps / health_rps:.0%} (goal >= 40%)")
+    print(f"payloads stored: {stored} of {hooks_ok} accepted -> {'OK' if stored == hooks_ok else 'LOST PAYLOADS'}")
+    if stored != hooks_ok:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""Fixed-window counters for rate limits, exact across processes.
+
+With REDIS_URL set the counter lives in Redis (atomic INCR, shared by every machine). Without it, in a
+small file per key under the data directory, updated under an exclusive file lock: exact across the
+processes of one machine, with no extra service. A window's counter starts at its first hit.
+"""
+
+import fcntl
+import hashlib
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import cache
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    count: int
+    retry_after: int
+
+
+def _window(window_seconds: int, now: float) -> tuple[int, int]:
+    start = int(now // window_seconds) * window_seconds
+    return start, start + window_seconds - int(now)
+
+
+def _redis_count(key: str, start: int, window_seconds: int) -> int:
+    bucket = f"ratelimit:{key}:{start}"
+    cache.add(bucket, 0, timeout=window_seconds + 5)
+    return cache.incr(bucket)
+
+
+def _file_count(key: str, start: int) -> int:
+    folder = Path(settings.DATA_DIR) / "ratelimit"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / hashlib.sha256(key.encode()).hexdigest()[:32]
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        raw = os.pread(fd, 64, 0).decode() or "0 0"
+        stored_start, count = (int(part) for part in raw.split())
+        count = count + 1 if stored_start == start else 1
+        record = f"{start} {count}".ljust(40).encode()
+        os.pwrite(fd, record, 0)
+        return count
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def hit(key: str, *, limit: int, window_seconds: int = 60, now: float | None = None) -> Verdict:
+    """Count one event for `key`; allowed while the window's count stays within `limit`."""
+    now = time.time() if now is None else now
+    start, retry_after = _window(window_seconds, now)
+    count = _redis_count(key, start, window_seconds) if settings.REDIS_URL else _file_count(key, start)
+    return Verdict(allowed=count <= limit, count=count, retry_after=max(1, retry_after))
