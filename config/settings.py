@@ -134,10 +134,11 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": []}
 # /readyz fails when jobs wait and no worker has sent a heartbeat for this long.
 STOCKTRACE_WORKER_STALE_SECONDS = int(os.environ.get("STOCKTRACE_WORKER_STALE_SECONDS", "120"))
 STOCKTRACE_JOB_RESULT_DAYS = int(os.environ.get("STOCKTRACE_JOB_RESULT_DAYS", "14"))
-# Outbound webhooks: per-request timeout, and whether subscriptions may point at private/loopback
-# addresses (fine on a company's own server; turn off when tenants are strangers to each other).
+# Outbound webhooks: per-request timeout, and whether subscriptions may point at private or loopback
+# addresses. Off by default, so no tenant admin can make the server call into its own network; turn it
+# on for integrations that live on the company's internal network.
 STOCKTRACE_OUTBOUND_TIMEOUT_SECONDS = float(os.environ.get("STOCKTRACE_OUTBOUND_TIMEOUT_SECONDS", "10"))
-STOCKTRACE_OUTBOUND_ALLOW_PRIVATE = env_bool("STOCKTRACE_OUTBOUND_ALLOW_PRIVATE", True)
+STOCKTRACE_OUTBOUND_ALLOW_PRIVATE = env_bool("STOCKTRACE_OUTBOUND_ALLOW_PRIVATE")
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
@@ -169,7 +170,7 @@ AXES_CLIENT_IP_CALLABLE = "stocktrace.core.net.client_ip"
 
 # How many reverse proxies (load balancer, TLS terminator) stand in front: their X-Forwarded-For entries
 # are trusted for the client address used by the audit log and the login lockout. 0 = direct.
-STOCKTRACE_PROXY_COUNT = int(os.environ.get("STOCKTRACE_PROXY_COUNT", "0"))
+STOCKTRACE_PROXY_COUNT = max(0, int(os.environ.get("STOCKTRACE_PROXY_COUNT", "0")))
 AXES_LOCKOUT_CALLABLE = "stocktrace.web.lockout.lockout_response"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False

@@ -17,6 +17,7 @@ STORAGES = {
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 LOGGING = {"level": "WARNING", "format": "console"}
 ALLOWED_HOSTS = ["*"]
+STOCKTRACE_OUTBOUND_ALLOW_PRIVATE = True  # the tests' receivers listen on 127.0.0.1
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405  (WhiteNoise warns without it)
 DATABASES["default"].setdefault("TEST", {})  # noqa: F405
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405

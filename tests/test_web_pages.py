@@ -30,6 +30,7 @@ PAGES = {
     "member_password_link": ("POST", lambda own, role, target: {"member_id": target.members[Role.VIEWER].pk},
                              lambda *a: {}),
     "sites": ("GET", None, None),
+    "sites_resync": ("POST", None, lambda *a: {}),
     "tokens": ("GET", None, None),
     "token_revoke": ("POST", lambda own, role, target: {"token_id": _token(target, role).pk}, lambda *a: {}),
     "audit": ("GET", None, None),
@@ -468,3 +469,26 @@ def test_deactivating_a_source_and_a_subscription(world, client_as):
     response = client.post(f"/webhooks/sources/{source_id}/active/", {"is_active": "maybe"}, follow=True)
     assert _messages(response) == ["Choose active or inactive."]
     assert database_state() == before
+
+
+def test_forgot_password_reaches_invited_people_and_links_to_the_configured_address(world, settings):
+    from django.core import mail
+
+    from stocktrace.accounts.services import member_invite
+
+    settings.STOCKTRACE_BASE_URL = "https://stock.example.com"
+    member_invite(actor=world.alpha.actor(), email="new@example.test", role=Role.VIEWER)
+    mail.outbox.clear()
+    Client().post("/password/forgot/", {"email": "New@Example.test"}, HTTP_HOST="evil.example")
+    assert [m.to for m in mail.outbox] == [["new@example.test"]]
+    assert "https://stock.example.com/password/set/" in mail.outbox[0].body
+    assert "evil.example" not in mail.outbox[0].body
+
+
+def test_forgot_password_is_rate_limited(world):
+    from django.core import mail
+
+    client = Client()
+    for _ in range(7):
+        client.post("/password/forgot/", {"email": world.alpha.user(Role.COUNTER).email})
+    assert len(mail.outbox) == 5

@@ -296,3 +296,35 @@ def test_resync_announces_every_site_and_reports_progress(world, client_as):
     assert OutboundEvent.objects.filter(name="site.updated").count() == 2
     assert DBTaskResult.objects.filter(task_path=deliver_outbound.module_path, status="READY").count() == 2
     assert client_as(world.bravo, Role.ADMIN).get(progress_url).status_code == 404
+
+
+def test_a_retried_delivery_is_answered_even_when_the_rate_is_spent(source, monkeypatch):
+    from types import SimpleNamespace
+
+    from stocktrace.core import ratelimit
+
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: 6_000_015.0))
+    for n in range(3):
+        push(source, SITES, delivery=f"d-{n}")
+    again = push(source, SITES, delivery="d-0")
+    assert again.status_code == 200 and again.json()["duplicate"] is True
+
+
+def test_dry_run_reports_handler_errors_instead_of_failing(source, world, monkeypatch):
+    from stocktrace.webhooks import handlers
+
+    def broken(**kwargs):
+        raise KeyError("sku")
+
+    monkeypatch.setitem(handlers.HANDLERS, "site.upsert", broken)
+    assert inbound_dry_run(actor=world.alpha.actor(), source=source, payload={}) == {
+        "ok": False, "error": "KeyError: 'sku'"}
+    source.handler = "gone"
+    assert "no handler named 'gone'" in inbound_dry_run(actor=world.alpha.actor(), source=source, payload={})["error"]
+
+
+def test_duplicate_source_slugs_are_a_conflict(source, world):
+    from stocktrace.core.errors import Conflict
+
+    with pytest.raises(Conflict):
+        source_create(actor=world.alpha.actor(), name="ERP", handler="site.upsert")

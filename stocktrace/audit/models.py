@@ -41,6 +41,7 @@ class AuditEvent(TenantOwned):
         indexes = [
             models.Index(fields=["organization", "object_type", "object_id"], name="audit_object_idx"),
             models.Index(fields=["organization", "actor"], name="audit_actor_idx"),
+            models.Index(fields=["organization", "actor_email"], name="audit_actor_email_idx"),
             models.Index(fields=["organization", "action"], name="audit_action_idx"),
             models.Index(fields=["organization", "created_at"], name="audit_time_idx"),
         ]

@@ -25,7 +25,7 @@ def audit_events_search(
     if actor_id:
         events = events.filter(actor_id=actor_id)
     if actor_email:
-        events = events.filter(actor_email__iexact=actor_email.strip())
+        events = events.filter(actor_email=actor_email.strip().lower())  # stored lower-case; exact uses the index
     if action:
         events = events.filter(action__startswith=action) if action.endswith(".") else events.filter(
             action=action

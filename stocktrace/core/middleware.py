@@ -6,7 +6,7 @@ import structlog
 
 log = structlog.get_logger("stocktrace.request")
 # A proxy's request id is kept only when it is short and plain, so it cannot flood or forge log lines.
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class RequestLogMiddleware:
@@ -17,7 +17,7 @@ class RequestLogMiddleware:
 
     def __call__(self, request):
         request_id = request.headers.get("X-Request-ID", "")
-        if not _SAFE_REQUEST_ID.match(request_id):
+        if not _SAFE_REQUEST_ID.fullmatch(request_id):
             request_id = uuid.uuid4().hex
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)

@@ -44,11 +44,13 @@ def source_create(*, actor: Actor, name: str, handler: str, slug: str = "",
         raise InvalidInput("The source needs a name of letters or digits", field="name")
     if not 1 <= rate_limit_per_minute <= 100_000:
         raise InvalidInput("The rate limit must be 1–100000 per minute", field="rate_limit_per_minute")
-    if WebhookSource.objects.for_org(actor.organization).filter(slug=slug).exists():
-        raise Conflict(f"A source with the slug {slug!r} exists already", field="slug")
-    source = WebhookSource.objects.create(organization=actor.organization, name=name, slug=slug,
-                                          handler=_check_handler(handler), secret=_new_secret(),
-                                          rate_limit_per_minute=rate_limit_per_minute)
+    try:
+        with transaction.atomic():
+            source = WebhookSource.objects.create(organization=actor.organization, name=name, slug=slug,
+                                                  handler=_check_handler(handler), secret=_new_secret(),
+                                                  rate_limit_per_minute=rate_limit_per_minute)
+    except IntegrityError as error:  # the unique (organization, slug) constraint, also under a race
+        raise Conflict(f"A source with the slug {slug!r} exists already", field="slug") from error
     audit_record(actor=actor, action="webhook_source.create", obj=source, after=snapshot(source, SOURCE_AUDITED))
     return source
 
@@ -110,6 +112,9 @@ def inbound_receive(*, source: WebhookSource, headers: dict, body: bytes) -> tup
         raise InvalidInput("The body must be UTF-8 JSON", field="body") from error
     verdict = ratelimit.hit(f"webhook-source:{source.pk}", limit=source.rate_limit_per_minute)
     if not verdict.allowed:
+        existing = InboundDelivery.objects.filter(source=source, delivery_id=delivery_id).first()
+        if existing:  # a sender's retry of something we have: not refused, whatever the rate
+            return existing, False
         raise RateLimited(f"More than {source.rate_limit_per_minute} deliveries a minute from this source",
                           retry_after=verdict.retry_after)
     from stocktrace.webhooks.tasks import process_inbound_delivery
@@ -180,6 +185,8 @@ def inbound_dry_run(*, actor: Actor, source: WebhookSource, payload) -> dict:
     """What the payload would do: the handler runs for real in a transaction that is then rolled back."""
     actor.require(Perm.WEBHOOKS_MANAGE)
     handler = HANDLERS.get(source.handler)
+    if handler is None:
+        return {"ok": False, "error": f"no handler named {source.handler!r}; choose another for this source"}
     outcome: dict = {}
     try:
         with transaction.atomic():
@@ -187,6 +194,8 @@ def inbound_dry_run(*, actor: Actor, source: WebhookSource, payload) -> dict:
                 outcome = {"ok": True, "result": handler(organization=actor.organization, payload=payload)}
             except PayloadRejected as error:
                 outcome = {"ok": False, "error": f"rejected: {error}"}
+            except Exception as error:  # what would make the real processing fail (and retry)
+                outcome = {"ok": False, "error": f"{type(error).__name__}: {error}"}
             raise _DryRunRollback
     except _DryRunRollback:
         pass
