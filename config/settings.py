@@ -217,6 +217,8 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "stocktrace@localhost")
 
 STOCKTRACE_PAGE_SIZE_MAX = 200
+# Lots expiring within this many days raise an `expiring` alert (daily scan).
+STOCKTRACE_EXPIRY_WARNING_DAYS = int(os.environ.get("STOCKTRACE_EXPIRY_WARNING_DAYS", "30"))
 STOCKTRACE_TOKEN_TOUCH_SECONDS = 60
 
 LOGGING_CONFIG = "stocktrace.core.logging.configure"

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from stocktrace.accounts.models import ApiToken
 from stocktrace.accounts.roles import Role
+from stocktrace.inventory.models import Item, ItemBarcode, Location, StockAlert
 from stocktrace.jobs.models import DeadLetter
 from stocktrace.jobs.tasks import noop
 from stocktrace.webhooks.models import (
@@ -22,7 +23,11 @@ from stocktrace.webhooks.models import (
     WebhookSource,
     WebhookSubscription,
 )
-from tests.factories import PASSWORD, Tenant
+from tests.factories import PASSWORD, Tenant, stocked
+
+
+def target_barcode(target: Tenant) -> str:
+    return ItemBarcode.objects.get(item=stocked(target)[0]).code
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,42 @@ def _outbound(own, role, target) -> dict:
     return {"delivery_id": delivery.pk}
 
 
+def _location(own, role, target) -> dict:
+    return {"location_id": stocked(target)[1].pk}
+
+
+def _item(own, role, target) -> dict:
+    return {"item_id": stocked(target)[0].pk}
+
+
+def _posting(own, role, target) -> dict:
+    item, location = stocked(target)
+    return {"item_id": item.pk, "location_id": location.pk, "quantity": "1.5", "reference": "PO-1"}
+
+
+def _transfer(own, role, target) -> dict:
+    item, location = stocked(target)
+    other = Location.objects.filter(site=location.site, code="A-02").first() or Location.objects.create(
+        organization=target.organization, site=location.site, code="A-02", barcode=f"{target.name}-A-02", path="/")
+    return {"item_id": item.pk, "from_location_id": location.pk, "to_location_id": other.pk, "quantity": "2"}
+
+
+def _empty_location(own, role, target) -> dict:
+    location = stocked(target)[1]
+    spare = Location.objects.create(organization=target.organization, site=location.site, code="SPARE",
+                                    barcode=f"{target.name}-SPARE", path="/")
+    spare.path = f"/{spare.pk}/"
+    spare.save()
+    return {"location_id": spare.pk}
+
+
+def _alert(own, role, target) -> dict:
+    item, location = stocked(target)
+    alert = StockAlert.objects.create(organization=target.organization, kind="low_stock", severity="medium",
+                                      item=item, site=location.site, message="low")
+    return {"alert_id": alert.pk}
+
+
 def _member(own, role, target):
     return {"member_id": target.members[Role.VIEWER].pk}
 
@@ -138,6 +179,46 @@ CASES: dict[str, Case] = {
     "POST /jobs/dead-letters/{dead_letter_id}/discard": Case(params=_dead_letter, audit_action="dead_letter.discard",
                                                              crosses_tenants=True),
     "GET /jobs/{task_id}/progress": Case(params=_job, crosses_tenants=True),
+    "GET /locations": Case(),
+    "POST /locations": Case(body=lambda own, role, target: {"site_id": target.sites[0].pk, "code": "B-07"},
+                            audit_action="location.create", crosses_tenants=True),
+    "GET /locations/{location_id}": Case(params=_location, crosses_tenants=True),
+    "PATCH /locations/{location_id}": Case(params=_location, body=lambda *a: {"name": "Bin A1"},
+                                           audit_action="location.update", crosses_tenants=True),
+    "POST /locations/{location_id}/move": Case(params=_location, body=lambda *a: {"parent_id": None},
+                                               audit_action="location.move", crosses_tenants=True),
+    "POST /locations/{location_id}/archive": Case(params=_empty_location, audit_action="location.archive",
+                                                  crosses_tenants=True),
+    "GET /items": Case(),
+    "POST /items": Case(body=lambda *a: {"sku": "NEW-1", "name": "New", "barcodes": ["12345670"]},
+                        audit_action="item.create"),
+    "GET /items/{item_id}": Case(params=_item, crosses_tenants=True),
+    "PATCH /items/{item_id}": Case(params=_item, body=lambda *a: {"min_level": "5"}, audit_action="item.update",
+                                   crosses_tenants=True),
+    "POST /items/{item_id}/archive": Case(
+        params=lambda own, role, target: {"item_id": Item.objects.create(
+            organization=target.organization, sku=f"EMPTY-{uuid.uuid4().hex[:6]}", name="Empty").pk},
+        audit_action="item.archive", crosses_tenants=True),
+    "POST /items/{item_id}/barcodes": Case(params=_item, body=lambda *a: {"code": "INT-0001"},
+                                           audit_action="item.barcode_add", crosses_tenants=True),
+    "DELETE /items/{item_id}/barcodes/{code}": Case(
+        params=lambda own, role, target: {**_item(own, role, target), "code": target_barcode(target)},
+        audit_action="item.barcode_remove", crosses_tenants=True),
+    "GET /items/{item_id}/movements": Case(params=_item, crosses_tenants=True),
+    "GET /lookup/{code}": Case(params=lambda own, role, target: {"code": target_barcode(target)},
+                               crosses_tenants=True),
+    "GET /stock": Case(),
+    "POST /stock/receipts": Case(body=_posting, audit_action="stock.receipt", crosses_tenants=True),
+    "POST /stock/issues": Case(body=_posting, audit_action="stock.issue", crosses_tenants=True),
+    "POST /stock/adjustments": Case(
+        body=lambda own, role, target: {**{k: v for k, v in _posting(own, role, target).items() if k != "quantity"},
+                                        "delta": "-1", "reason": "damaged"},
+        audit_action="stock.adjustment", crosses_tenants=True),
+    "POST /stock/transfers": Case(body=_transfer, audit_action="stock.transfer", crosses_tenants=True),
+    "GET /alerts": Case(),
+    "POST /alerts/{alert_id}/acknowledge": Case(params=_alert, audit_action="alert.acknowledge",
+                                                crosses_tenants=True),
+    "POST /alerts/{alert_id}/resolve": Case(params=_alert, audit_action="alert.resolve", crosses_tenants=True),
     "GET /webhooks/catalogue": Case(),
     "POST /webhooks/resync/sites": Case(audit_action="webhooks.resync_sites"),
     "GET /webhooks/sources": Case(),

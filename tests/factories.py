@@ -59,3 +59,22 @@ class World:
 
 def make_world(**kwargs) -> World:
     return World(alpha=make_tenant("alpha", **kwargs), bravo=make_tenant("bravo", **kwargs))
+
+
+def stocked(tenant: Tenant):
+    """A bin in the tenant's first site with 10 of an item (barcode 4006381333931) in it; made once."""
+    from stocktrace.inventory.models import Item, Location
+    from stocktrace.inventory.services.catalog import item_create, location_create
+    from stocktrace.inventory.services.ledger import stock_receive
+
+    org = tenant.organization
+    location = Location.objects.filter(organization=org, code="A-01").first()
+    item = Item.objects.filter(organization=org, sku=f"{tenant.name.upper()}-SKU-1").first()
+    if location is None:
+        actor = tenant.actor()
+        location = location_create(actor=actor, site=tenant.sites[0], code="A-01", kind="bin")
+        barcode = "4006381333931" if tenant.name == "alpha" else "96385074"
+        item = item_create(actor=actor, sku=f"{tenant.name.upper()}-SKU-1", name=f"{tenant.name} widget",
+                           unit_cost="2.5000", barcodes=[barcode])
+        stock_receive(actor=actor, item=item, location=location, quantity_received="10")
+    return item, location

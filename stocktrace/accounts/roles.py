@@ -27,6 +27,12 @@ class Perm(StrEnum):
     JOBS_VIEW = "jobs.view"
     JOBS_MANAGE = "jobs.manage"
     WEBHOOKS_MANAGE = "webhooks.manage"
+    INVENTORY_VIEW = "inventory.view"
+    CATALOG_MANAGE = "catalog.manage"
+    STOCK_MOVE = "stock.move"
+    STOCK_ADJUST = "stock.adjust"
+    ALERTS_MANAGE = "alerts.manage"
+    INVENTORY_IMPORT = "inventory.import"
 
 
 EVERYONE = frozenset(Role)
@@ -44,6 +50,12 @@ MATRIX: dict[Perm, frozenset[Role]] = {
     Perm.JOBS_VIEW: frozenset({Role.ADMIN, Role.SUPERVISOR}),
     Perm.JOBS_MANAGE: frozenset({Role.ADMIN}),
     Perm.WEBHOOKS_MANAGE: frozenset({Role.ADMIN}),
+    Perm.INVENTORY_VIEW: EVERYONE,
+    Perm.CATALOG_MANAGE: frozenset({Role.ADMIN, Role.SUPERVISOR}),
+    Perm.STOCK_MOVE: frozenset({Role.ADMIN, Role.SUPERVISOR, Role.DISPATCHER}),
+    Perm.STOCK_ADJUST: frozenset({Role.ADMIN, Role.SUPERVISOR}),
+    Perm.ALERTS_MANAGE: frozenset({Role.ADMIN, Role.SUPERVISOR}),
+    Perm.INVENTORY_IMPORT: frozenset({Role.ADMIN}),
 }
 
 DESCRIPTIONS: dict[Perm, str] = {
@@ -59,6 +71,12 @@ DESCRIPTIONS: dict[Perm, str] = {
     Perm.JOBS_VIEW: "See job statistics and the progress of long jobs",
     Perm.JOBS_MANAGE: "Inspect, replay and discard dead letters (jobs that failed for good)",
     Perm.WEBHOOKS_MANAGE: "Manage inbound webhook sources and outbound subscriptions, see and replay deliveries",
+    Perm.INVENTORY_VIEW: "See items, locations, stock on hand, movements and alerts (of one's sites)",
+    Perm.CATALOG_MANAGE: "Create and change items, barcodes and locations (of one's sites)",
+    Perm.STOCK_MOVE: "Post receipts, issues and transfers (at one's sites)",
+    Perm.STOCK_ADJUST: "Post adjustments with a reason (at one's sites)",
+    Perm.ALERTS_MANAGE: "Acknowledge and resolve stock alerts",
+    Perm.INVENTORY_IMPORT: "Import and export items, locations and opening stock",
 }
 
 

@@ -1,6 +1,10 @@
+from decimal import Decimal
+
+from django.db.models import Q, Sum
+
 from stocktrace.accounts.roles import Perm
 from stocktrace.core.errors import NotFound
-from stocktrace.inventory.models import Site
+from stocktrace.inventory.models import Item, Location, OnHand, Site, StockAlert, StockMovement
 from stocktrace.tenancy.actor import Actor
 
 
@@ -20,3 +24,129 @@ def site_get(*, actor: Actor, site_id: int) -> Site:
     if site is None:
         raise NotFound("No such site")
     return site
+
+
+def locations_visible(*, actor: Actor, site_id: int | None = None, under: Location | None = None,
+                      include_archived: bool = False):
+    actor.require(Perm.INVENTORY_VIEW)
+    locations = Location.objects.for_org(actor.organization).select_related("site")
+    if actor.site_ids is not None:
+        locations = locations.filter(site_id__in=actor.site_ids)
+    if site_id:
+        locations = locations.filter(site_id=site_id)
+    if under is not None:
+        locations = locations.filter(path__startswith=under.path)
+    if not include_archived:
+        locations = locations.filter(archived_at__isnull=True)
+    return locations
+
+
+def location_get(*, actor: Actor, location_id: int) -> Location:
+    location = locations_visible(actor=actor, include_archived=True).filter(pk=location_id).first()
+    if location is None:
+        raise NotFound("No such location")
+    return location
+
+
+def location_by_barcode(*, actor: Actor, barcode: str) -> Location:
+    location = locations_visible(actor=actor).filter(barcode=barcode.strip()).first()
+    if location is None:
+        raise NotFound(f"No location with barcode {barcode!r}")
+    return location
+
+
+def items_visible(*, actor: Actor, search: str | None = None, include_archived: bool = False):
+    actor.require(Perm.INVENTORY_VIEW)
+    items = Item.objects.for_org(actor.organization)
+    if search:
+        items = items.filter(Q(sku__istartswith=search) | Q(name__icontains=search))
+    if not include_archived:
+        items = items.filter(archived_at__isnull=True)
+    return items
+
+
+def item_get(*, actor: Actor, item_id: int) -> Item:
+    item = items_visible(actor=actor, include_archived=True).filter(pk=item_id).first()
+    if item is None:
+        raise NotFound("No such item")
+    return item
+
+
+def item_by_code(*, actor: Actor, code: str) -> Item:
+    """A scanned barcode (or a typed SKU) to its item: one indexed lookup each."""
+    actor.require(Perm.INVENTORY_VIEW)
+    code = code.strip()
+    item = (Item.objects.filter(organization=actor.organization, barcodes__code=code).first()
+            or Item.objects.filter(organization=actor.organization, sku=code).first())
+    if item is None:
+        raise NotFound(f"No item with barcode or SKU {code!r}")
+    return item
+
+
+def on_hand_rows(*, actor: Actor, site_id: int | None = None, location: Location | None = None,
+                 item_id: int | None = None, lot: str | None = None, include_zero: bool = False):
+    actor.require(Perm.INVENTORY_VIEW)
+    rows = OnHand.objects.for_org(actor.organization).select_related("item", "location", "site")
+    if actor.site_ids is not None:
+        rows = rows.filter(site_id__in=actor.site_ids)
+    if site_id:
+        rows = rows.filter(site_id=site_id)
+    if location is not None:
+        rows = rows.filter(location__path__startswith=location.path)
+    if item_id:
+        rows = rows.filter(item_id=item_id)
+    if lot:
+        rows = rows.filter(lot=lot)
+    if not include_zero:
+        rows = rows.exclude(quantity=0)
+    return rows
+
+
+def movements_of(*, actor: Actor, item: Item | None = None, location: Location | None = None):
+    actor.require(Perm.INVENTORY_VIEW)
+    movements = StockMovement.objects.for_org(actor.organization).select_related("item", "location", "actor")
+    if actor.site_ids is not None:
+        movements = movements.filter(site_id__in=actor.site_ids)
+    if item is not None:
+        movements = movements.filter(item=item)
+    if location is not None:
+        movements = movements.filter(location=location)
+    return movements
+
+
+def alerts_of(*, actor: Actor, status: str | None = None, kind: str | None = None, severity: str | None = None,
+              site_id: int | None = None, item_id: int | None = None):
+    actor.require(Perm.INVENTORY_VIEW)
+    alerts = StockAlert.objects.for_org(actor.organization).select_related("item", "location", "site")
+    if actor.site_ids is not None:
+        alerts = alerts.filter(site_id__in=actor.site_ids)
+    for field, value in {"status": status, "kind": kind, "severity": severity, "site_id": site_id,
+                         "item_id": item_id}.items():
+        if value:
+            alerts = alerts.filter(**{field: value})
+    return alerts
+
+
+def alert_get(*, actor: Actor, alert_id: int) -> StockAlert:
+    alert = alerts_of(actor=actor).filter(pk=alert_id).first()
+    if alert is None:
+        raise NotFound("No such alert")
+    return alert
+
+
+def ledger_drift(*, organization=None, limit: int = 100) -> list[dict]:
+    """On-hand rows whose quantity differs from the sum of their ledger lines (should be none, ever)."""
+    sums = (StockMovement.objects.values("organization_id", "item_id", "location_id", "lot")
+            .annotate(ledger=Sum("quantity")))
+    if organization is not None:
+        sums = sums.filter(organization=organization)
+    ledger = {(r["item_id"], r["location_id"], r["lot"]): r["ledger"] for r in sums.iterator()}
+    rows = OnHand.objects.all() if organization is None else OnHand.objects.filter(organization=organization)
+    drift = []
+    for row in rows.values("organization_id", "item_id", "location_id", "lot", "quantity").iterator():
+        expected = ledger.pop((row["item_id"], row["location_id"], row["lot"]), Decimal(0))
+        if expected != row["quantity"]:
+            drift.append({**row, "ledger": expected})
+    drift += [{"organization_id": None, "item_id": i, "location_id": loc, "lot": lot, "quantity": None,
+               "ledger": total} for (i, loc, lot), total in ledger.items() if total != 0]
+    return drift[:limit]

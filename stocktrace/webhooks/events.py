@@ -8,4 +8,5 @@ EVENTS: dict[str, str] = {
     "member.invited": "A person was added to the organization",
     "member.updated": "A member's role or status changed",
     "job.dead": "A background job failed on every attempt and was dead-lettered",
+    "alert.raised": "A stock alert was raised (low stock, stockout, excess, expiring, expired, discrepancy)",
 }

@@ -1,6 +1,6 @@
 from stocktrace.api import problems
 from stocktrace.api.auth import api_auth
-from stocktrace.api.v1 import audit, auth, jobs, members, organizations, sites, tokens, webhooks
+from stocktrace.api.v1 import audit, auth, inventory, jobs, members, organizations, sites, tokens, webhooks
 
 api = problems.ProblemDocumentingAPI(
     title="stocktrace API",
@@ -18,6 +18,7 @@ api.add_router("/auth", auth.router, tags=["auth"])
 api.add_router("", organizations.router, tags=["organizations"])
 api.add_router("/members", members.router, tags=["members"])
 api.add_router("/sites", sites.router, tags=["sites"])
+api.add_router("", inventory.router)
 api.add_router("/tokens", tokens.router, tags=["tokens"])
 api.add_router("/audit", audit.router, tags=["audit"])
 api.add_router("/jobs", jobs.router, tags=["jobs"])

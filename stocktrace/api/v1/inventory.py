@@ -1,0 +1,456 @@
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated
+
+from ninja import Query, Router, Schema, Status
+from pydantic import Field
+
+from stocktrace.accounts.roles import Perm
+from stocktrace.api.pagination import Page, keyset_page
+from stocktrace.api.permissions import requires
+from stocktrace.api.schemas import Flag, Input, ObjectId
+from stocktrace.core.errors import NotFound
+from stocktrace.inventory import selectors
+from stocktrace.inventory.models import Location, StockAlert, StockMovement
+from stocktrace.inventory.services import alerts as alert_services
+from stocktrace.inventory.services import catalog, ledger
+
+router = Router()
+
+Quantity = Decimal  # JSON numbers or strings; more than 3 decimal places is refused
+Code = Field(min_length=1, max_length=64)
+ScannedCode = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class LocationOut(Schema):
+    id: int
+    site_id: int
+    parent_id: int | None
+    kind: str
+    code: str
+    name: str
+    barcode: str
+    path: str
+    archived_at: datetime | None
+
+
+class LocationPage(Page):
+    items: list[LocationOut]
+
+
+class LocationFilters(Schema):
+    site_id: ObjectId | None = None
+    under_id: ObjectId | None = Field(None, description="only this location and everything under it")
+    include_archived: bool = False
+    cursor: str | None = Field(None, max_length=64)
+    limit: int = Field(100, ge=1, le=200)
+
+
+class LocationIn(Input):
+    site_id: ObjectId
+    code: str = Code
+    kind: Location.Kind = Location.Kind.BIN
+    name: str = Field("", max_length=150)
+    parent_id: ObjectId | None = None
+    barcode: str = Field("", max_length=64, description="generated as <SITE>-<CODE> when empty")
+
+
+class LocationPatch(Input):
+    name: str | None = Field(None, max_length=150)
+    kind: Location.Kind | None = None
+    barcode: str | None = Field(None, min_length=1, max_length=64)
+
+
+class LocationMove(Input):
+    parent_id: ObjectId | None = Field(description="the new parent, or null for the top of the site")
+
+
+class ItemOut(Schema):
+    id: int
+    sku: str
+    name: str
+    unit: str
+    unit_cost: Decimal
+    min_level: Decimal | None
+    max_level: Decimal | None
+    tracks_lots: bool
+    tracks_expiry: bool
+    barcodes: list[str]
+    archived_at: datetime | None
+
+    @staticmethod
+    def resolve_barcodes(obj):
+        return [b.code for b in obj.barcodes.all()]
+
+
+class ItemPage(Page):
+    items: list[ItemOut]
+
+
+class ItemFilters(Schema):
+    search: str | None = Field(None, max_length=64, description="SKU prefix or part of the name")
+    include_archived: bool = False
+    cursor: str | None = Field(None, max_length=64)
+    limit: int = Field(50, ge=1, le=200)
+
+
+class ItemIn(Input):
+    sku: str = Code
+    name: str = Field(min_length=1, max_length=200)
+    unit: str = Field("ea", min_length=1, max_length=16)
+    unit_cost: Decimal = Field(Decimal(0), ge=0, max_digits=18, decimal_places=4)
+    min_level: Decimal | None = Field(None, ge=0, max_digits=18, decimal_places=3)
+    max_level: Decimal | None = Field(None, ge=0, max_digits=18, decimal_places=3)
+    tracks_lots: Flag = False
+    tracks_expiry: Flag = False
+    barcodes: list[str] = Field(default_factory=list, max_length=50)
+
+
+class ItemPatch(Input):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    unit: str | None = Field(None, min_length=1, max_length=16)
+    unit_cost: Decimal | None = Field(None, ge=0, max_digits=18, decimal_places=4)
+    min_level: Decimal | None = Field(None, ge=0, max_digits=18, decimal_places=3)
+    max_level: Decimal | None = Field(None, ge=0, max_digits=18, decimal_places=3)
+    tracks_lots: Flag | None = None
+    tracks_expiry: Flag | None = None
+
+
+class BarcodeIn(Input):
+    code: str = Code
+    kind: str | None = Field(None, description="ean8, ean13, upca, gtin14 or internal; guessed when omitted")
+
+
+class OnHandOut(Schema):
+    id: int
+    item_id: int
+    sku: str = Field(alias="item.sku")
+    location_id: int
+    location_code: str = Field(alias="location.code")
+    site_id: int
+    lot: str
+    expires_on: date | None
+    quantity: Decimal
+
+
+class OnHandPage(Page):
+    items: list[OnHandOut]
+
+
+class OnHandFilters(Schema):
+    site_id: ObjectId | None = None
+    location_id: ObjectId | None = Field(None, description="this location and everything under it")
+    item_id: ObjectId | None = None
+    lot: str | None = Field(None, max_length=64)
+    include_zero: bool = False
+    cursor: str | None = Field(None, max_length=64)
+    limit: int = Field(100, ge=1, le=200)
+
+
+class MovementOut(Schema):
+    id: int
+    created_at: datetime
+    kind: StockMovement.Kind
+    item_id: int
+    location_id: int
+    site_id: int
+    lot: str
+    expires_on: date | None
+    quantity: Decimal
+    unit_cost: Decimal
+    reason: str
+    reference: str
+    group: str | None
+    actor_email: str | None
+
+    @staticmethod
+    def resolve_group(obj):
+        return str(obj.group) if obj.group else None
+
+    @staticmethod
+    def resolve_actor_email(obj):
+        return obj.actor.email if obj.actor else None
+
+
+class MovementPage(Page):
+    items: list[MovementOut]
+
+
+class HistoryFilters(Schema):
+    location_id: ObjectId | None = None
+    cursor: str | None = Field(None, max_length=64)
+    limit: int = Field(100, ge=1, le=200)
+
+
+class Posting(Input):
+    item_id: ObjectId
+    location_id: ObjectId
+    quantity: Quantity = Field(gt=0, max_digits=18, decimal_places=3)
+    lot: str = Field("", max_length=64)
+    reference: str = Field("", max_length=100)
+    reason: str = Field("", max_length=200)
+
+
+class ReceiptIn(Posting):
+    expires_on: date | None = None
+    unit_cost: Decimal | None = Field(None, ge=0, max_digits=18, decimal_places=4)
+
+
+class AdjustmentIn(Input):
+    item_id: ObjectId
+    location_id: ObjectId
+    delta: Quantity = Field(max_digits=18, decimal_places=3, description="signed: +found, -damaged/lost")
+    reason: str = Field(min_length=1, max_length=200)
+    lot: str = Field("", max_length=64)
+    expires_on: date | None = None
+    reference: str = Field("", max_length=100)
+
+
+class TransferIn(Input):
+    item_id: ObjectId
+    from_location_id: ObjectId
+    to_location_id: ObjectId
+    quantity: Quantity = Field(gt=0, max_digits=18, decimal_places=3)
+    lot: str = Field("", max_length=64)
+    reference: str = Field("", max_length=100)
+    reason: str = Field("", max_length=200)
+
+
+class AlertOut(Schema):
+    id: int
+    kind: StockAlert.Kind
+    severity: StockAlert.Severity
+    status: StockAlert.Status
+    item_id: int
+    sku: str = Field(alias="item.sku")
+    site_id: int
+    location_id: int | None
+    lot: str
+    message: str
+    quantity: Decimal | None
+    threshold: Decimal | None
+    raised_at: datetime
+    acknowledged_at: datetime | None
+    resolved_at: datetime | None
+
+
+class AlertPage(Page):
+    items: list[AlertOut]
+
+
+class AlertFilters(Schema):
+    status: StockAlert.Status | None = None
+    kind: StockAlert.Kind | None = None
+    severity: StockAlert.Severity | None = None
+    site_id: ObjectId | None = None
+    item_id: ObjectId | None = None
+    cursor: str | None = Field(None, max_length=64)
+    limit: int = Field(50, ge=1, le=200)
+
+
+class LookupOut(Schema):
+    item: ItemOut | None = None
+    location: LocationOut | None = None
+
+
+def _site(request, site_id):
+    from stocktrace.inventory.selectors import site_get
+
+    return site_get(actor=request.auth, site_id=site_id)
+
+
+@router.get("/locations", response=LocationPage, tags=["locations"])
+@requires(Perm.INVENTORY_VIEW)
+def locations_index(request, filters: Query[LocationFilters]):
+    under = selectors.location_get(actor=request.auth, location_id=filters.under_id) if filters.under_id else None
+    locations = selectors.locations_visible(actor=request.auth, site_id=filters.site_id, under=under,
+                                            include_archived=filters.include_archived)
+    return keyset_page(locations, cursor=filters.cursor, limit=filters.limit, newest_first=False)
+
+
+@router.post("/locations", response={201: LocationOut}, tags=["locations"])
+@requires(Perm.CATALOG_MANAGE)
+def locations_create(request, payload: LocationIn):
+    site = _site(request, payload.site_id)
+    parent = selectors.location_get(actor=request.auth, location_id=payload.parent_id) if payload.parent_id else None
+    return Status(201, catalog.location_create(actor=request.auth, site=site, code=payload.code, kind=payload.kind,
+                                               name=payload.name, parent=parent, barcode=payload.barcode))
+
+
+@router.get("/locations/{location_id}", response=LocationOut, tags=["locations"])
+@requires(Perm.INVENTORY_VIEW)
+def locations_show(request, location_id: ObjectId):
+    return selectors.location_get(actor=request.auth, location_id=location_id)
+
+
+@router.patch("/locations/{location_id}", response=LocationOut, tags=["locations"])
+@requires(Perm.CATALOG_MANAGE)
+def locations_update(request, location_id: ObjectId, payload: LocationPatch):
+    location = selectors.location_get(actor=request.auth, location_id=location_id)
+    return catalog.location_update(actor=request.auth, location=location, **payload.dict(exclude_unset=True))
+
+
+@router.post("/locations/{location_id}/move", response=LocationOut, tags=["locations"])
+@requires(Perm.CATALOG_MANAGE)
+def locations_move(request, location_id: ObjectId, payload: LocationMove):
+    location = selectors.location_get(actor=request.auth, location_id=location_id)
+    parent = selectors.location_get(actor=request.auth, location_id=payload.parent_id) if payload.parent_id else None
+    return catalog.location_move(actor=request.auth, location=location, parent=parent)
+
+
+@router.post("/locations/{location_id}/archive", response=LocationOut, tags=["locations"])
+@requires(Perm.CATALOG_MANAGE)
+def locations_archive(request, location_id: ObjectId):
+    """Archive a location and everything under it (refused while stock lies there); history stays."""
+    location = selectors.location_get(actor=request.auth, location_id=location_id)
+    return catalog.location_archive(actor=request.auth, location=location)
+
+
+@router.get("/items", response=ItemPage, tags=["items"])
+@requires(Perm.INVENTORY_VIEW)
+def items_index(request, filters: Query[ItemFilters]):
+    items = selectors.items_visible(actor=request.auth, search=filters.search,
+                                    include_archived=filters.include_archived).prefetch_related("barcodes")
+    return keyset_page(items, cursor=filters.cursor, limit=filters.limit, newest_first=False)
+
+
+@router.post("/items", response={201: ItemOut}, tags=["items"])
+@requires(Perm.CATALOG_MANAGE)
+def items_create(request, payload: ItemIn):
+    return Status(201, catalog.item_create(actor=request.auth, **payload.dict()))
+
+
+@router.get("/items/{item_id}", response=ItemOut, tags=["items"])
+@requires(Perm.INVENTORY_VIEW)
+def items_show(request, item_id: ObjectId):
+    return selectors.item_get(actor=request.auth, item_id=item_id)
+
+
+@router.patch("/items/{item_id}", response=ItemOut, tags=["items"])
+@requires(Perm.CATALOG_MANAGE)
+def items_update(request, item_id: ObjectId, payload: ItemPatch):
+    item = selectors.item_get(actor=request.auth, item_id=item_id)
+    return catalog.item_update(actor=request.auth, item=item, **payload.dict(exclude_unset=True))
+
+
+@router.post("/items/{item_id}/archive", response=ItemOut, tags=["items"])
+@requires(Perm.CATALOG_MANAGE)
+def items_archive(request, item_id: ObjectId):
+    item = selectors.item_get(actor=request.auth, item_id=item_id)
+    return catalog.item_archive(actor=request.auth, item=item)
+
+
+@router.post("/items/{item_id}/barcodes", response={201: ItemOut}, tags=["items"])
+@requires(Perm.CATALOG_MANAGE)
+def items_barcode_add(request, item_id: ObjectId, payload: BarcodeIn):
+    """Add a barcode: EAN/UPC/GTIN check digits are verified; codes are unique in the organization."""
+    item = selectors.item_get(actor=request.auth, item_id=item_id)
+    catalog.item_barcode_add(actor=request.auth, item=item, code=payload.code, kind=payload.kind)
+    return Status(201, item)
+
+
+@router.delete("/items/{item_id}/barcodes/{code}", response=ItemOut, tags=["items"])
+@requires(Perm.CATALOG_MANAGE)
+def items_barcode_remove(request, item_id: ObjectId, code: ScannedCode):
+    item = selectors.item_get(actor=request.auth, item_id=item_id)
+    catalog.item_barcode_remove(actor=request.auth, item=item, code=code)
+    return item
+
+
+@router.get("/items/{item_id}/movements", response=MovementPage, tags=["stock"])
+@requires(Perm.INVENTORY_VIEW)
+def items_movements(request, item_id: ObjectId, filters: Query[HistoryFilters]):
+    """The item's ledger, newest first."""
+    item = selectors.item_get(actor=request.auth, item_id=item_id)
+    location = selectors.location_get(actor=request.auth, location_id=filters.location_id) \
+        if filters.location_id else None
+    movements = selectors.movements_of(actor=request.auth, item=item, location=location)
+    return keyset_page(movements, cursor=filters.cursor, limit=filters.limit)
+
+
+@router.get("/lookup/{code}", response=LookupOut, tags=["items"])
+@requires(Perm.INVENTORY_VIEW)
+def lookup(request, code: ScannedCode):
+    """What a scanned code is: an item (by barcode or SKU) or a location (by barcode)."""
+    try:
+        return {"item": selectors.item_by_code(actor=request.auth, code=code)}
+    except NotFound:
+        return {"location": selectors.location_by_barcode(actor=request.auth, barcode=code)}
+
+
+@router.get("/stock", response=OnHandPage, tags=["stock"])
+@requires(Perm.INVENTORY_VIEW)
+def stock_on_hand(request, filters: Query[OnHandFilters]):
+    """Stock on hand per item × location × lot, filtered by site, location subtree, item or lot."""
+    location = selectors.location_get(actor=request.auth, location_id=filters.location_id) \
+        if filters.location_id else None
+    rows = selectors.on_hand_rows(actor=request.auth, site_id=filters.site_id, location=location,
+                                  item_id=filters.item_id, lot=filters.lot, include_zero=filters.include_zero)
+    return keyset_page(rows, cursor=filters.cursor, limit=filters.limit, newest_first=False)
+
+
+def _posting_targets(request, payload):
+    item = selectors.item_get(actor=request.auth, item_id=payload.item_id)
+    location = selectors.location_get(actor=request.auth, location_id=payload.location_id)
+    return item, location
+
+
+@router.post("/stock/receipts", response={201: MovementOut}, tags=["stock"])
+@requires(Perm.STOCK_MOVE)
+def stock_receipts(request, payload: ReceiptIn):
+    item, location = _posting_targets(request, payload)
+    return Status(201, ledger.stock_receive(
+        actor=request.auth, item=item, location=location, quantity_received=payload.quantity, lot=payload.lot,
+        expires_on=payload.expires_on, unit_cost=payload.unit_cost, reference=payload.reference,
+        reason=payload.reason))
+
+
+@router.post("/stock/issues", response={201: MovementOut}, tags=["stock"])
+@requires(Perm.STOCK_MOVE)
+def stock_issues(request, payload: Posting):
+    item, location = _posting_targets(request, payload)
+    return Status(201, ledger.stock_issue(actor=request.auth, item=item, location=location,
+                                          quantity_issued=payload.quantity, lot=payload.lot,
+                                          reference=payload.reference, reason=payload.reason))
+
+
+@router.post("/stock/adjustments", response={201: MovementOut}, tags=["stock"])
+@requires(Perm.STOCK_ADJUST)
+def stock_adjustments(request, payload: AdjustmentIn):
+    item, location = _posting_targets(request, payload)
+    return Status(201, ledger.stock_adjust(actor=request.auth, item=item, location=location, delta=payload.delta,
+                                           reason=payload.reason, lot=payload.lot, expires_on=payload.expires_on,
+                                           reference=payload.reference))
+
+
+@router.post("/stock/transfers", response={201: list[MovementOut]}, tags=["stock"])
+@requires(Perm.STOCK_MOVE)
+def stock_transfers(request, payload: TransferIn):
+    """Between two locations of one site or of two sites: a transfer_out and a transfer_in line."""
+    item = selectors.item_get(actor=request.auth, item_id=payload.item_id)
+    source = selectors.location_get(actor=request.auth, location_id=payload.from_location_id)
+    destination = selectors.location_get(actor=request.auth, location_id=payload.to_location_id)
+    return Status(201, ledger.stock_transfer(actor=request.auth, item=item, source=source, destination=destination,
+                                             quantity_moved=payload.quantity, lot=payload.lot,
+                                             reference=payload.reference, reason=payload.reason))
+
+
+@router.get("/alerts", response=AlertPage, tags=["alerts"])
+@requires(Perm.INVENTORY_VIEW)
+def alerts_index(request, filters: Query[AlertFilters]):
+    alerts = selectors.alerts_of(actor=request.auth, **filters.dict(exclude={"cursor", "limit"}))
+    return keyset_page(alerts, cursor=filters.cursor, limit=filters.limit)
+
+
+@router.post("/alerts/{alert_id}/acknowledge", response=AlertOut, tags=["alerts"])
+@requires(Perm.ALERTS_MANAGE)
+def alerts_acknowledge(request, alert_id: ObjectId):
+    alert = selectors.alert_get(actor=request.auth, alert_id=alert_id)
+    return alert_services.alert_acknowledge(actor=request.auth, alert=alert)
+
+
+@router.post("/alerts/{alert_id}/resolve", response=AlertOut, tags=["alerts"])
+@requires(Perm.ALERTS_MANAGE)
+def alerts_resolve(request, alert_id: ObjectId):
+    alert = selectors.alert_get(actor=request.auth, alert_id=alert_id)
+    return alert_services.alert_resolve(actor=request.auth, alert=alert)

@@ -1,0 +1,33 @@
+"""Item barcodes: GS1 codes (EAN-8, UPC-A, EAN-13, GTIN-14) with their check digit, or internal codes."""
+
+import re
+
+from stocktrace.core.errors import InvalidInput
+
+GS1_LENGTHS = {8: "ean8", 12: "upca", 13: "ean13", 14: "gtin14"}
+_INTERNAL = re.compile(r"[\x21-\x7e]{1,64}")  # printable ASCII, no spaces: what scanners send reliably
+
+
+def gs1_check_digit(body: str) -> int:
+    """The GS1 mod-10 check digit of the digits before it (weights 3,1,3,… from the right)."""
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return (10 - total % 10) % 10
+
+
+def classify(code: str, kind: str | None = None) -> tuple[str, str]:
+    """Return (code, kind) for a valid barcode, or raise InvalidInput saying what is wrong."""
+    code = (code or "").strip()
+    if kind is None:
+        kind = GS1_LENGTHS.get(len(code), "internal") if code.isdigit() else "internal"
+    if kind == "internal":
+        if not _INTERNAL.fullmatch(code):
+            raise InvalidInput("An internal code is 1–64 printable characters without spaces", field="barcode")
+        return code, kind
+    expected_length = {v: k for k, v in GS1_LENGTHS.items()}.get(kind)
+    if expected_length is None:
+        raise InvalidInput(f"Unknown barcode kind {kind!r}", field="barcode")
+    if not code.isdigit() or len(code) != expected_length:
+        raise InvalidInput(f"{kind.upper()} has {expected_length} digits", field="barcode")
+    if gs1_check_digit(code[:-1]) != int(code[-1]):
+        raise InvalidInput(f"{code} has a wrong check digit (expected {gs1_check_digit(code[:-1])})", field="barcode")
+    return code, kind

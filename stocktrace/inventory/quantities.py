@@ -1,0 +1,37 @@
+"""Quantities have 3 decimal places, money 4; both are Decimals end to end, never floats."""
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from stocktrace.core.errors import InvalidInput
+
+QUANTITY_STEP = Decimal("0.001")
+MONEY_STEP = Decimal("0.0001")
+LIMIT = Decimal("1e14")  # 18 digits with 3 (or 4) after the point
+
+
+def _decimal(value, *, field: str, step: Decimal) -> Decimal:
+    if isinstance(value, float):
+        raise InvalidInput("Send decimals as strings or integers, never floating point", field=field)
+    try:
+        number = Decimal(str(value)) if not isinstance(value, Decimal) else value
+    except (InvalidOperation, ValueError) as error:
+        raise InvalidInput(f"{value!r} is not a number", field=field) from error
+    if not number.is_finite() or abs(number) >= LIMIT:
+        raise InvalidInput(f"{value!r} is out of range", field=field)
+    if number != number.quantize(step, rounding=ROUND_HALF_UP):
+        raise InvalidInput(f"{value} has more than {-step.as_tuple().exponent} decimal places", field=field)
+    return number.quantize(step)
+
+
+def quantity(value, *, field: str = "quantity", allow_zero: bool = False) -> Decimal:
+    number = _decimal(value, field=field, step=QUANTITY_STEP)
+    if number == 0 and not allow_zero:
+        raise InvalidInput("The quantity cannot be zero", field=field)
+    return number
+
+
+def money(value, *, field: str = "unit_cost") -> Decimal:
+    number = _decimal(value, field=field, step=MONEY_STEP)
+    if number < 0:
+        raise InvalidInput("Money cannot be negative", field=field)
+    return number

@@ -1,0 +1,116 @@
+"""Stock alerts: raised by the ledger when levels are crossed and by the daily expiry scan; one open alert
+per kind × item × site (× location × lot for expiry); acknowledged and resolved by people."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from stocktrace.accounts.roles import Perm
+from stocktrace.audit.services import audit_record
+from stocktrace.core.errors import Conflict
+from stocktrace.inventory.models import Item, OnHand, StockAlert
+from stocktrace.tenancy.actor import Actor
+from stocktrace.webhooks.outbox import event_publish
+
+Kind, Severity = StockAlert.Kind, StockAlert.Severity
+
+
+def alert_raise(*, organization, kind: str, severity: str, item: Item, site_id: int, message: str,
+                location=None, lot: str = "", quantity: Decimal | None = None,
+                threshold: Decimal | None = None) -> tuple[StockAlert, bool]:
+    """Raise an alert, or refresh the unresolved one with the same key. Returns (alert, created)."""
+    key = {"organization": organization, "kind": kind, "item": item, "site_id": site_id, "location": location,
+           "lot": lot if location is not None else ""}
+    existing = StockAlert.objects.filter(**key).exclude(status=StockAlert.Status.RESOLVED).first()
+    fields = {"severity": severity, "message": message[:300], "quantity": quantity, "threshold": threshold}
+    if existing:
+        StockAlert.objects.filter(pk=existing.pk).update(**fields)
+        return existing, False
+    try:
+        with transaction.atomic():
+            alert = StockAlert.objects.create(**key, **fields)
+    except IntegrityError:  # raised at the same moment by another transaction
+        return StockAlert.objects.filter(**key).exclude(status=StockAlert.Status.RESOLVED).get(), False
+    event_publish(organization=organization, name="alert.raised", payload={"alert": {
+        "id": alert.pk, "kind": kind, "severity": severity, "item": item.sku, "site_id": site_id,
+        "location_id": location.pk if location else None, "lot": alert.lot, "message": alert.message,
+        "quantity": quantity, "threshold": threshold}})
+    return alert, True
+
+
+def alerts_for_levels(*, organization, pairs) -> None:
+    """After movements: compare each touched item's total at the site with its minimum and maximum."""
+    watched = [(item, site_id) for item, site_id in pairs if item.min_level is not None or item.max_level is not None]
+    for item, site_id in watched:
+        total = (OnHand.objects.filter(item=item, site_id=site_id).aggregate(total=Sum("quantity"))["total"]
+                 or Decimal(0))
+        if item.min_level is not None and total <= 0:
+            alert_raise(organization=organization, kind=Kind.STOCKOUT, severity=Severity.CRITICAL, item=item,
+                        site_id=site_id, quantity=total, threshold=item.min_level,
+                        message=f"{item.sku} is out of stock ({total} {item.unit})")
+        elif item.min_level is not None and total < item.min_level:
+            severity = Severity.HIGH if total <= item.min_level / 2 else Severity.MEDIUM
+            alert_raise(organization=organization, kind=Kind.LOW_STOCK, severity=severity, item=item,
+                        site_id=site_id, quantity=total, threshold=item.min_level,
+                        message=f"{item.sku} is low: {total} {item.unit}, minimum {item.min_level}")
+        if item.max_level is not None and total > item.max_level:
+            alert_raise(organization=organization, kind=Kind.EXCESS, severity=Severity.LOW, item=item,
+                        site_id=site_id, quantity=total, threshold=item.max_level,
+                        message=f"{item.sku} is above its maximum: {total} {item.unit}, maximum {item.max_level}")
+
+
+def alerts_expiry_scan(*, organization=None, today: date | None = None) -> dict[str, int]:
+    """Daily: an `expired` alert for each lot past its date that still has stock, `expiring` for those within
+    STOCKTRACE_EXPIRY_WARNING_DAYS (high severity inside a week)."""
+    today = today or timezone.localdate()
+    warn_until = today + timedelta(days=settings.STOCKTRACE_EXPIRY_WARNING_DAYS)
+    rows = (OnHand.objects.filter(quantity__gt=0, expires_on__isnull=False, expires_on__lte=warn_until)
+            .select_related("item", "location", "organization"))
+    if organization is not None:
+        rows = rows.filter(organization=organization)
+    counts = {"expired": 0, "expiring": 0}
+    for row in rows.iterator(chunk_size=500):
+        with transaction.atomic():
+            if row.expires_on <= today:
+                kind, severity = Kind.EXPIRED, Severity.CRITICAL
+                text = f"{row.item.sku} lot {row.lot or '-'} at {row.location.code} expired on {row.expires_on}"
+            else:
+                kind = Kind.EXPIRING
+                severity = Severity.HIGH if row.expires_on <= today + timedelta(days=7) else Severity.MEDIUM
+                text = f"{row.item.sku} lot {row.lot or '-'} at {row.location.code} expires on {row.expires_on}"
+            alert_raise(organization=row.organization, kind=kind, severity=severity, item=row.item,
+                        site_id=row.site_id, location=row.location, lot=row.lot, quantity=row.quantity,
+                        message=text)
+            counts[kind] += 1
+    return counts
+
+
+@transaction.atomic
+def alert_acknowledge(*, actor: Actor, alert: StockAlert) -> StockAlert:
+    actor.require(Perm.ALERTS_MANAGE)
+    alert = StockAlert.objects.select_for_update().get(pk=alert.pk)
+    if alert.status != StockAlert.Status.OPEN:
+        raise Conflict(f"The alert is {alert.status} already")
+    alert.status, alert.acknowledged_at, alert.acknowledged_by = StockAlert.Status.ACKNOWLEDGED, timezone.now(), \
+        actor.user
+    alert.save(update_fields=["status", "acknowledged_at", "acknowledged_by"])
+    audit_record(actor=actor, action="alert.acknowledge", obj=alert, before={"status": "open"},
+                 after={"status": alert.status})
+    return alert
+
+
+@transaction.atomic
+def alert_resolve(*, actor: Actor, alert: StockAlert) -> StockAlert:
+    actor.require(Perm.ALERTS_MANAGE)
+    alert = StockAlert.objects.select_for_update().get(pk=alert.pk)
+    if alert.status == StockAlert.Status.RESOLVED:
+        raise Conflict("The alert is resolved already")
+    before = {"status": alert.status}
+    alert.status, alert.resolved_at, alert.resolved_by = StockAlert.Status.RESOLVED, timezone.now(), actor.user
+    alert.save(update_fields=["status", "resolved_at", "resolved_by"])
+    audit_record(actor=actor, action="alert.resolve", obj=alert, before=before, after={"status": alert.status})
+    return alert
