@@ -6,7 +6,9 @@ from stocktrace.core.errors import InvalidInput
 
 QUANTITY_STEP = Decimal("0.001")
 MONEY_STEP = Decimal("0.0001")
-LIMIT = Decimal("1e14")  # 18 digits with 3 (or 4) after the point
+# 100 billion: with 3 decimals that is 14 significant digits, which SQLite (it stores decimals as doubles)
+# keeps exactly; PostgreSQL's numeric(18, 3) could hold more.
+LIMIT = Decimal("1e11")
 
 
 def _decimal(value, *, field: str, step: Decimal) -> Decimal:

@@ -5,6 +5,7 @@ from django.db.models import Q, Sum
 from stocktrace.accounts.roles import Perm
 from stocktrace.core.errors import NotFound
 from stocktrace.inventory.models import Item, Location, OnHand, Site, StockAlert, StockMovement
+from stocktrace.inventory.quantities import QUANTITY_STEP
 from stocktrace.tenancy.actor import Actor
 
 
@@ -140,7 +141,9 @@ def ledger_drift(*, organization=None, limit: int = 100) -> list[dict]:
             .annotate(ledger=Sum("quantity")))
     if organization is not None:
         sums = sums.filter(organization=organization)
-    ledger = {(r["item_id"], r["location_id"], r["lot"]): r["ledger"] for r in sums.iterator()}
+    # SQLite sums decimals in floating point: round back to the 3 places every quantity has.
+    ledger = {(r["item_id"], r["location_id"], r["lot"]): r["ledger"].quantize(QUANTITY_STEP)
+              for r in sums.iterator()}
     rows = OnHand.objects.all() if organization is None else OnHand.objects.filter(organization=organization)
     drift = []
     for row in rows.values("organization_id", "item_id", "location_id", "lot", "quantity").iterator():

@@ -1,0 +1,335 @@
+import threading
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from stocktrace.accounts.roles import Role
+from stocktrace.core.errors import Conflict, InvalidInput, PermissionDenied
+from stocktrace.inventory.barcodes import classify, gs1_check_digit
+from stocktrace.inventory.models import Location, OnHand, StockAlert, StockMovement
+from stocktrace.inventory.selectors import item_by_code, ledger_drift, on_hand_rows
+from stocktrace.inventory.services.alerts import alert_acknowledge, alert_resolve, alerts_expiry_scan
+from stocktrace.inventory.services.catalog import (
+    item_create,
+    item_update,
+    location_archive,
+    location_create,
+    location_move,
+)
+from stocktrace.inventory.services.ledger import (
+    stock_adjust,
+    stock_count_correct,
+    stock_issue,
+    stock_receive,
+    stock_transfer,
+)
+from stocktrace.tenancy.actor import Actor
+from tests.conftest import database_state
+from tests.factories import make_world
+
+
+def on_hand(item, location, lot="") -> Decimal:
+    return OnHand.objects.filter(item=item, location=location, lot=lot).values_list("quantity", flat=True).first()
+
+
+@pytest.fixture
+def shop(world):
+    actor = world.alpha.actor()
+    site = world.alpha.sites[0]
+    bins = [location_create(actor=actor, site=site, code=f"B-{n}") for n in range(3)]
+    item = item_create(actor=actor, sku="W-1", name="Widget", unit_cost="1.2500", barcodes=["4006381333931"])
+    return actor, site, bins, item
+
+
+@pytest.mark.parametrize(("code", "kind"), [("4006381333931", "ean13"), ("96385074", "ean8"),
+                                             ("036000291452", "upca"), ("10012345678902", "gtin14"),
+                                             ("BOX-12/a", "internal")])
+def test_barcodes_are_classified_and_check_digits_verified(code, kind):
+    assert classify(code) == (code, kind)
+
+
+@pytest.mark.parametrize("code", ["4006381333932", "96385075", "036000291453", "10012345678903", "has space", ""])
+def test_bad_barcodes_are_refused(code):
+    with pytest.raises(InvalidInput):
+        classify(code)
+
+
+def test_check_digit():
+    assert gs1_check_digit("400638133393") == 1
+
+
+def test_receive_issue_and_the_ledger_agree(shop):
+    actor, site, bins, item = shop
+    stock_receive(actor=actor, item=item, location=bins[0], quantity_received="10.125", reference="PO-7")
+    stock_issue(actor=actor, item=item, location=bins[0], quantity_issued="0.125")
+    assert on_hand(item, bins[0]) == Decimal("10.000")
+    movements = list(StockMovement.objects.order_by("pk").values_list("kind", "quantity", "reference"))
+    assert movements == [("receipt", Decimal("10.125"), "PO-7"), ("issue", Decimal("-0.125"), "")]
+    assert ledger_drift() == []
+
+
+@pytest.mark.parametrize("bad", ["1.0001", 1.5, "abc", "0", "-3", "NaN", "1e20"])
+def test_bad_quantities_change_nothing(shop, bad):
+    actor, site, bins, item = shop
+    before = database_state()
+    with pytest.raises(InvalidInput):
+        stock_receive(actor=actor, item=item, location=bins[0], quantity_received=bad)
+    assert database_state() == before
+
+
+def test_negative_stock_is_refused_unless_the_organization_allows_it(shop, world):
+    actor, site, bins, item = shop
+    stock_receive(actor=actor, item=item, location=bins[0], quantity_received="3")
+    before = database_state()
+    with pytest.raises(Conflict, match="Only 3.000"):
+        stock_issue(actor=actor, item=item, location=bins[0], quantity_issued="4")
+    assert database_state() == before
+    org = world.alpha.organization
+    org.allow_negative_stock = True
+    org.save()
+    stock_issue(actor=Actor(organization=org, membership=world.alpha.members["admin"]), item=item,
+                location=bins[0], quantity_issued="4")
+    assert on_hand(item, bins[0]) == Decimal("-1")
+
+
+def test_transfers_move_lots_with_their_expiry_between_sites(world):
+    actor = world.alpha.actor()
+    here = location_create(actor=actor, site=world.alpha.sites[0], code="IN")
+    there = location_create(actor=actor, site=world.alpha.sites[1], code="OUT")
+    milk = item_create(actor=actor, sku="MILK", name="Milk", tracks_lots=True, tracks_expiry=True)
+    stock_receive(actor=actor, item=milk, location=here, quantity_received="8", lot="L1",
+                  expires_on=date(2030, 1, 31))
+    out, into = stock_transfer(actor=actor, item=milk, source=here, destination=there, quantity_moved="5", lot="L1")
+    assert (out.kind, out.quantity, into.kind, into.quantity) == ("transfer_out", -5, "transfer_in", 5)
+    assert out.group == into.group is not None
+    assert OnHand.objects.get(location=there, lot="L1").expires_on == date(2030, 1, 31)
+    assert (on_hand(milk, here, "L1"), on_hand(milk, there, "L1")) == (3, 5)
+
+
+def test_lot_and_expiry_rules(shop):
+    actor, site, bins, item = shop
+    milk = item_create(actor=actor, sku="MILK", name="Milk", tracks_lots=True, tracks_expiry=True)
+    with pytest.raises(InvalidInput, match="give the lot"):
+        stock_receive(actor=actor, item=milk, location=bins[0], quantity_received="1")
+    with pytest.raises(InvalidInput, match="expiry"):
+        stock_receive(actor=actor, item=milk, location=bins[0], quantity_received="1", lot="L1")
+    with pytest.raises(InvalidInput, match="not lot-tracked"):
+        stock_receive(actor=actor, item=item, location=bins[0], quantity_received="1", lot="L1")
+    stock_receive(actor=actor, item=milk, location=bins[0], quantity_received="1", lot="L1",
+                  expires_on=date(2030, 1, 1))
+    with pytest.raises(Conflict, match="expires on 2030-01-01"):
+        stock_receive(actor=actor, item=milk, location=bins[0], quantity_received="1", lot="L1",
+                      expires_on=date(2031, 1, 1))
+
+
+def test_adjustments_need_a_reason_and_counts_set_the_quantity(shop):
+    actor, site, bins, item = shop
+    stock_receive(actor=actor, item=item, location=bins[0], quantity_received="10")
+    with pytest.raises(InvalidInput):
+        stock_adjust(actor=actor, item=item, location=bins[0], delta="-1", reason=" ")
+    stock_adjust(actor=actor, item=item, location=bins[0], delta="-2", reason="damaged")
+    correction = stock_count_correct(actor=actor, item=item, location=bins[0], counted="7.5")
+    assert (correction.kind, correction.quantity) == ("count_correction", Decimal("-0.5"))
+    assert stock_count_correct(actor=actor, item=item, location=bins[0], counted="7.5") is None
+    assert on_hand(item, bins[0]) == Decimal("7.5")
+
+
+def test_roles_and_sites_limit_who_moves_what(world, shop):
+    actor, site, bins, item = shop
+    stock_receive(actor=actor, item=item, location=bins[0], quantity_received="5")
+    elsewhere = location_create(actor=actor, site=world.alpha.sites[1], code="FAR")
+    dispatcher = world.alpha.actor(Role.DISPATCHER)  # assigned to sites[0] only
+    stock_issue(actor=dispatcher, item=item, location=bins[0], quantity_issued="1")
+    with pytest.raises(PermissionDenied):
+        stock_adjust(actor=dispatcher, item=item, location=bins[0], delta="1", reason="found")
+    with pytest.raises(PermissionDenied):
+        stock_transfer(actor=dispatcher, item=item, source=bins[0], destination=elsewhere, quantity_moved="1")
+    with pytest.raises(PermissionDenied):
+        stock_receive(actor=world.alpha.actor(Role.COUNTER), item=item, location=bins[0], quantity_received="1")
+    assert [r.location_id for r in on_hand_rows(actor=world.alpha.actor(Role.VIEWER))] == [bins[0].pk]
+
+
+def test_barcode_or_sku_finds_the_item_in_one_query(shop, django_assert_num_queries):
+    actor, site, bins, item = shop
+    with django_assert_num_queries(1):
+        assert item_by_code(actor=actor, code="4006381333931") == item
+
+
+def test_location_tree_moves_and_archives(world):
+    actor = world.alpha.actor()
+    site = world.alpha.sites[0]
+    zone = location_create(actor=actor, site=site, code="Z1", kind="zone")
+    aisle = location_create(actor=actor, site=site, code="Z1-A", kind="aisle", parent=zone)
+    rack = location_create(actor=actor, site=site, code="Z1-A-R1", kind="rack", parent=aisle)
+    other_zone = location_create(actor=actor, site=site, code="Z2", kind="zone")
+    assert rack.barcode == f"{site.code}-Z1-A-R1"
+    with pytest.raises(InvalidInput):
+        location_move(actor=actor, location=zone, parent=rack)
+    location_move(actor=actor, location=aisle, parent=other_zone)
+    rack.refresh_from_db()
+    assert rack.path == f"/{other_zone.pk}/{aisle.pk}/{rack.pk}/"
+    item = item_create(actor=actor, sku="X", name="X")
+    stock_receive(actor=actor, item=item, location=rack, quantity_received="1")
+    with pytest.raises(Conflict):
+        location_archive(actor=actor, location=other_zone)
+    stock_issue(actor=actor, item=item, location=rack, quantity_issued="1")
+    location_archive(actor=actor, location=other_zone)
+    assert set(Location.objects.filter(archived_at__isnull=False).values_list("code", flat=True)) == {
+        "Z2", "Z1-A", "Z1-A-R1"}
+    assert StockMovement.objects.filter(location=rack).count() == 2  # history stays
+
+
+def test_level_alerts_are_raised_once_and_managed_by_people(shop, world):
+    actor, site, bins, item = shop
+    item = item_update(actor=actor, item=item, min_level="5", max_level="20")
+    stock_receive(actor=actor, item=item, location=bins[0], quantity_received="6")
+    assert not StockAlert.objects.exists()
+    stock_issue(actor=actor, item=item, location=bins[0], quantity_issued="2")
+    stock_issue(actor=actor, item=item, location=bins[0], quantity_issued="1")
+    low = StockAlert.objects.get()
+    assert (low.kind, low.severity, low.quantity) == ("low_stock", "medium", Decimal("3"))
+    stock_issue(actor=actor, item=item, location=bins[0], quantity_issued="3")
+    assert set(StockAlert.objects.values_list("kind", "severity")) == {("low_stock", "medium"),
+                                                                       ("stockout", "critical")}
+    stock_receive(actor=actor, item=item, location=bins[1], quantity_received="25")
+    assert StockAlert.objects.filter(kind="excess").count() == 1
+    alert_acknowledge(actor=actor, alert=low)
+    with pytest.raises(Conflict):
+        alert_acknowledge(actor=actor, alert=low)
+    alert_resolve(actor=actor, alert=low)
+    with pytest.raises(PermissionDenied):
+        alert_resolve(actor=world.alpha.actor(Role.COUNTER), alert=StockAlert.objects.get(kind="stockout"))
+    stock_issue(actor=actor, item=item, location=bins[1], quantity_issued="24")  # low again: a new alert
+    assert StockAlert.objects.filter(kind="low_stock").count() == 2
+
+
+def test_expiry_scan(shop):
+    actor, site, bins, item = shop
+    milk = item_create(actor=actor, sku="MILK", name="Milk", tracks_lots=True, tracks_expiry=True)
+    today = date(2030, 6, 1)
+    for lot, expires in [("OLD", today - timedelta(days=1)), ("SOON", today + timedelta(days=3)),
+                         ("LATER", today + timedelta(days=20)), ("FINE", today + timedelta(days=90))]:
+        stock_receive(actor=actor, item=milk, location=bins[0], quantity_received="1", lot=lot, expires_on=expires)
+    assert alerts_expiry_scan(today=today) == {"expired": 1, "expiring": 2}
+    assert alerts_expiry_scan(today=today) == {"expired": 1, "expiring": 2}
+    assert sorted(StockAlert.objects.values_list("lot", "kind", "severity")) == [
+        ("LATER", "expiring", "medium"), ("OLD", "expired", "critical"), ("SOON", "expiring", "high")]
+
+
+def test_preflight_finds_ledger_drift(shop, capsys):
+    actor, site, bins, item = shop
+    stock_receive(actor=actor, item=item, location=bins[0], quantity_received="4")
+    call_command("preflight", check=["ledger_drift"])
+    OnHand.objects.filter(item=item).update(quantity=Decimal("5"))  # what a hand-written SQL fix would do
+    with pytest.raises(SystemExit) as exit_:
+        call_command("preflight", check=["ledger_drift"])
+    assert exit_.value.code == 1
+    assert "quantity=5.000, ledger=4" in capsys.readouterr().out
+
+
+QUANTITIES = st.decimals(min_value=Decimal("0.001"), max_value=Decimal("50"), places=3)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(["receive", "issue", "adjust", "transfer", "count"]),
+                          st.integers(0, 2), st.integers(0, 2), QUANTITIES, st.booleans()), max_size=25))
+def test_the_ledger_always_equals_on_hand(shop, steps):
+    actor, site, bins, item = shop
+    OnHand.objects.all().delete()
+    StockMovement.objects.all().delete()
+    expected = {b.pk: Decimal(0) for b in bins}
+    for operation, a, b, amount, sign in steps:
+        try:
+            if operation == "receive":
+                stock_receive(actor=actor, item=item, location=bins[a], quantity_received=amount)
+                expected[bins[a].pk] += amount
+            elif operation == "issue":
+                stock_issue(actor=actor, item=item, location=bins[a], quantity_issued=amount)
+                expected[bins[a].pk] -= amount
+            elif operation == "adjust":
+                delta = amount if sign else -amount
+                stock_adjust(actor=actor, item=item, location=bins[a], delta=delta, reason="test")
+                expected[bins[a].pk] += delta
+            elif operation == "transfer" and a != b:
+                stock_transfer(actor=actor, item=item, source=bins[a], destination=bins[b], quantity_moved=amount)
+                expected[bins[a].pk] -= amount
+                expected[bins[b].pk] += amount
+            elif operation == "count":
+                stock_count_correct(actor=actor, item=item, location=bins[a], counted=amount)
+                expected[bins[a].pk] = amount
+        except Conflict:
+            pass  # refused (would go negative): must change nothing, checked below
+        for location in bins:
+            assert (on_hand(item, location) or 0) == expected[location.pk] >= 0
+    drift = ledger_drift()
+    assert drift == [], (steps, drift, list(StockMovement.objects.values_list("location_id", "quantity")))
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("operation", ["receive", "issue"])
+def test_concurrent_postings_on_the_same_stock_lose_nothing(operation):
+    world = make_world()
+    actor = world.alpha.actor()
+    bin_ = location_create(actor=actor, site=world.alpha.sites[0], code="HOT")
+    item = item_create(actor=actor, sku="HOT", name="Hot item")
+    stock_receive(actor=actor, item=item, location=bin_, quantity_received="100")
+    barrier = threading.Barrier(4)
+    errors = []
+
+    def post():
+        barrier.wait()
+        try:
+            for _ in range(5):
+                if operation == "receive":
+                    stock_receive(actor=actor, item=item, location=bin_, quantity_received="1.5")
+                else:
+                    stock_issue(actor=actor, item=item, location=bin_, quantity_issued="1.5")
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    expected = Decimal("100") + (Decimal("30") if operation == "receive" else Decimal("-30"))
+    assert on_hand(item, bin_) == expected
+    assert StockMovement.objects.filter(item=item).count() == 21
+    assert ledger_drift() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_issues_racing_for_the_last_units_one_is_refused():
+    world = make_world()
+    actor = world.alpha.actor()
+    bin_ = location_create(actor=actor, site=world.alpha.sites[0], code="LAST")
+    item = item_create(actor=actor, sku="LAST", name="Last units")
+    stock_receive(actor=actor, item=item, location=bin_, quantity_received="10")
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def take():
+        barrier.wait()
+        try:
+            stock_issue(actor=actor, item=item, location=bin_, quantity_issued="6")
+            outcomes.append("ok")
+        except Conflict:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=take) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["ok", "refused"]
+    assert on_hand(item, bin_) == Decimal("4")
