@@ -120,8 +120,8 @@ def test_createadmin_and_demo_commands(capsys):
     assert Membership.objects.get(organization=org).user.email == "owner@example.test"
     with pytest.raises(Exception, match="exists already"):
         call_command("createadmin", email="owner@example.test", organization="Acme Stores")
-    call_command("demo", no_serve=True)
-    call_command("demo", no_serve=True)  # idempotent
+    call_command("demo", no_serve=True, items=300)
+    call_command("demo", no_serve=True, items=300)  # idempotent
     out = capsys.readouterr().out
     assert "already there" in out
     for role, _, _ in PEOPLE:
@@ -129,6 +129,13 @@ def test_createadmin_and_demo_commands(capsys):
         assert User.objects.get(email=demo_email(role)).check_password(DEMO_PASSWORD)
     demo = Organization.objects.get(slug="demo")
     assert Membership.objects.filter(organization=demo).count() == len(PEOPLE)
+    from stocktrace.inventory.models import Item, Location, StockAlert
+    from stocktrace.inventory.selectors import ledger_drift
+
+    assert Item.objects.filter(organization=demo).count() == 300
+    assert Location.objects.filter(organization=demo, kind="bin").count() == 3 * 800
+    assert StockAlert.objects.filter(organization=demo).exists()
+    assert ledger_drift(organization=demo) == []
 
 
 def _run(args, env_extra, tmp_path):

@@ -7,6 +7,7 @@ from stocktrace.accounts.models import User
 from stocktrace.accounts.roles import Role
 from stocktrace.accounts.services import member_invite
 from stocktrace.inventory.services import site_create
+from stocktrace.ops.demo_inventory import demo_inventory_load
 from stocktrace.tenancy.actor import Actor
 from stocktrace.tenancy.models import Organization
 from stocktrace.tenancy.services import organization_create
@@ -32,16 +33,16 @@ def demo_email(role: str) -> str:
     return f"{role}@demo.stocktrace.test"
 
 
-def demo_load() -> tuple[Organization, bool]:
+def demo_load(*, items: int = 10_000) -> tuple[Organization, bool]:
     """Create the demo organization unless it exists; returns it and whether it was created.
     Everything goes through the services, so the demo's audit log tells how it was set up."""
     # The demo people have no real mailboxes: the invitations are not sent.
     with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
-        return _demo_load()
+        return _demo_load(items=items)
 
 
 @transaction.atomic
-def _demo_load() -> tuple[Organization, bool]:
+def _demo_load(*, items: int) -> tuple[Organization, bool]:
     existing = Organization.objects.filter(slug=DEMO_SLUG).first()
     if existing:
         return existing, False
@@ -58,4 +59,5 @@ def _demo_load() -> tuple[Organization, bool]:
         if role != Role.ADMIN:
             member_invite(actor=actor, email=users[role].email, role=role,
                           site_ids=[sites[code].pk for code in site_codes])
+    demo_inventory_load(organization=org, sites=list(sites.values()), items=items)
     return org, True

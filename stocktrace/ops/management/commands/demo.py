@@ -10,10 +10,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--no-serve", action="store_true", help="load the data and stop")
         parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--items", type=int, default=10_000, help="how many demo items (default 10,000)")
 
-    def handle(self, *args, no_serve, port, **options):
+    def handle(self, *args, no_serve, port, items, **options):
         call_command("migrate", interactive=False, verbosity=0)
-        org, created = demo_load()
+        org, created = demo_load(items=items)
         self.stdout.write(f"Demo organization: {org.name} ({'created' if created else 'already there'})")
         self.stdout.write(f"Log in at http://127.0.0.1:{port}/ with password {DEMO_PASSWORD!r} as:")
         for role, name, _ in PEOPLE:
