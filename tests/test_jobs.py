@@ -73,6 +73,7 @@ def test_cron_parsing_and_next_run():
     assert weekdays.next_after(datetime(2026, 1, 2, 9, 0, tzinfo=UTC)) == datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
     sunday = Cron.parse("0 0 * * 7")
     assert sunday.next_after(datetime(2026, 1, 1, tzinfo=UTC)) == datetime(2026, 1, 4, tzinfo=UTC)
+    assert Cron.parse("5/15 * * * *").minutes == frozenset({5, 20, 35, 50})
     leap = Cron.parse("0 0 29 2 *")
     assert leap.next_after(datetime(2026, 1, 1, tzinfo=UTC)) == datetime(2028, 2, 29, tzinfo=UTC)
     for bad in ["* * * *", "60 * * * *", "*/0 * * * *", "a * * * *", "5-1 * * * *"]:

@@ -328,3 +328,17 @@ def test_duplicate_source_slugs_are_a_conflict(source, world):
 
     with pytest.raises(Conflict):
         source_create(actor=world.alpha.actor(), name="ERP", handler="site.upsert")
+
+
+def test_alert_events_carry_decimals_as_strings(world):
+    from stocktrace.inventory.services.catalog import item_create, item_update, location_create
+    from stocktrace.inventory.services.ledger import stock_issue, stock_receive
+
+    actor = world.alpha.actor()
+    subscription_create(actor=actor, url="http://127.0.0.1:9/x", events=["alert.raised"])
+    bin_ = location_create(actor=actor, site=world.alpha.sites[0], code="B1")
+    item = item_update(actor=actor, item=item_create(actor=actor, sku="A", name="A"), min_level="5")
+    stock_receive(actor=actor, item=item, location=bin_, quantity_received="6")
+    stock_issue(actor=actor, item=item, location=bin_, quantity_issued="2.5")
+    event = OutboundEvent.objects.get(name="alert.raised")
+    assert (event.payload["alert"]["quantity"], event.payload["alert"]["threshold"]) == ("3.500", "5.000")

@@ -26,6 +26,8 @@ def _parse_field(text: str, low: int, high: int, name: str) -> frozenset[int]:
                 start, end = low, high
             elif "-" in body:
                 start, end = (int(v) for v in body.split("-", 1))
+            elif step_text:  # "5/15": from 5 to the end, every 15, as in cron
+                start, end = int(body), high
             else:
                 start = end = int(body)
         except ValueError as exc:

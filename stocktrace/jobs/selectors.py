@@ -121,5 +121,6 @@ def worker_readiness() -> tuple[bool, str]:
     long_due = Q(run_after=get_date_max(), enqueued_at__lt=now - stale) | Q(run_after__lt=now - stale)
     waiting = DBTaskResult.objects.ready().filter(long_due).exists()
     if waiting and not alive:
-        return False, f"jobs are waiting and no worker was seen for {stale.seconds}s; start `stocktrace worker`"
+        return False, (f"jobs are waiting and no worker was seen for {int(stale.total_seconds())} s; "
+                       "start `stocktrace worker`")
     return True, f"{alive} worker(s) alive"

@@ -137,9 +137,12 @@ class StocktraceWorker(Worker):
             db_task_result.set_successful(value)
         except BaseException as error:  # noqa: BLE001 (a job's failure, whatever it is, is recorded)
             log.warning("job %s %s failed: %r", db_task_result.task_path, db_task_result.id, error)
+            interrupted = isinstance(error, KeyboardInterrupt | SystemExit)
             with transaction.atomic():
-                job_attempt_failed(db_task_result, error)
-            if isinstance(error, KeyboardInterrupt | SystemExit):
+                # A stop signal cut the job short: not the job's fault, so retried like a lost worker's.
+                job_attempt_failed(db_task_result, WorkerLost("worker stopped during the job") if interrupted
+                                   else error)
+            if interrupted:
                 raise
         finally:
             self.running_task = False

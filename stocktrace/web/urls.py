@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from stocktrace.web.views import admin, audit, auth, home, jobs, tokens, webhooks
+from stocktrace.web.views import admin, audit, auth, home, inventory, jobs, tokens, webhooks
 
 app_name = "web"
 
@@ -44,4 +44,23 @@ urlpatterns = [
          name="webhook_subscription_active"),
     path("webhooks/outbound/<int:delivery_id>/", webhooks.outbound_delivery, name="outbound_delivery"),
     path("webhooks/outbound/<int:delivery_id>/redeliver/", webhooks.outbound_redeliver, name="outbound_redeliver"),
+    path("stock/", inventory.stock, name="stock"),
+    path("stock/receive/", inventory.stock_receive, name="stock_receive"),
+    path("stock/issue/", inventory.stock_issue, name="stock_issue"),
+    path("stock/adjust/", inventory.stock_adjust, name="stock_adjust"),
+    path("stock/transfer/", inventory.stock_transfer, name="stock_transfer"),
+    path("items/", inventory.items, name="items"),
+    path("items/new/", inventory.item_create, name="item_create"),
+    path("items/<int:item_id>/", inventory.item, name="item"),
+    path("items/<int:item_id>/levels/", inventory.item_levels, name="item_levels"),
+    path("items/<int:item_id>/barcodes/", inventory.item_barcode_add, name="item_barcode_add"),
+    path("items/<int:item_id>/barcodes/remove/", inventory.item_barcode_remove, name="item_barcode_remove"),
+    path("locations/", inventory.locations, name="locations"),
+    path("locations/new/", inventory.location_create, name="location_create"),
+    path("locations/<int:location_id>/", inventory.location, name="location"),
+    path("locations/<int:location_id>/move/", inventory.location_move, name="location_move"),
+    path("locations/<int:location_id>/archive/", inventory.location_archive, name="location_archive"),
+    path("alerts/", inventory.alerts, name="alerts"),
+    path("alerts/<int:alert_id>/acknowledge/", inventory.alert_acknowledge, name="alert_acknowledge"),
+    path("alerts/<int:alert_id>/resolve/", inventory.alert_resolve, name="alert_resolve"),
 ]

@@ -1,3 +1,7 @@
+import json
+
+from django.core.serializers.json import DjangoJSONEncoder
+
 from stocktrace.webhooks.events import EVENTS
 from stocktrace.webhooks.models import OutboundDelivery, OutboundEvent, WebhookSubscription
 
@@ -14,6 +18,8 @@ def event_publish(*, organization, name: str, payload: dict, subscriptions=None)
                          if name in s.events]
     if not subscriptions:
         return None
+    # Decimals and dates become strings here, as they will on the wire.
+    payload = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
     event = OutboundEvent.objects.create(organization=organization, name=name, payload=payload)
     for subscription in subscriptions:
         delivery = OutboundDelivery.objects.create(organization=organization, event=event, subscription=subscription)

@@ -166,8 +166,8 @@ def inbound_replay(*, actor: Actor, delivery: InboundDelivery) -> InboundDeliver
     from stocktrace.webhooks.tasks import process_inbound_delivery
 
     delivery = InboundDelivery.objects.select_for_update().get(pk=delivery.pk)
-    if delivery.status == InboundDelivery.Status.RECEIVED:
-        raise Conflict("This delivery is waiting to be processed already")
+    if delivery.status in (InboundDelivery.Status.RECEIVED, InboundDelivery.Status.FAILED):
+        raise Conflict("This delivery is waiting to be processed (or retried) already")
     before = {"status": delivery.status}
     delivery.status, delivery.error = InboundDelivery.Status.RECEIVED, ""
     delivery.save(update_fields=["status", "error"])
@@ -263,8 +263,8 @@ def outbound_redeliver(*, actor: Actor, delivery: OutboundDelivery) -> OutboundD
     from stocktrace.webhooks.tasks import deliver_outbound
 
     delivery = OutboundDelivery.objects.select_for_update().get(pk=delivery.pk)
-    if delivery.status == OutboundDelivery.Status.PENDING:
-        raise Conflict("This delivery is still being attempted")
+    if delivery.status in (OutboundDelivery.Status.PENDING, OutboundDelivery.Status.FAILED):
+        raise Conflict("This delivery is still being attempted (a retry is scheduled)")
     before = {"status": delivery.status}
     delivery.status = OutboundDelivery.Status.PENDING
     delivery.save(update_fields=["status"])

@@ -38,7 +38,7 @@ class SourceWithSecret(SourceOut):
 class SourceIn(Input):
     name: str = Field(min_length=1, max_length=100)
     slug: str = Field("", max_length=60)
-    handler: str = Field(max_length=64, description="one of the names in GET /webhooks/handlers")
+    handler: str = Field(max_length=64, description="one of the handlers in GET /webhooks/catalogue")
     rate_limit_per_minute: int = Field(100, ge=1, le=100_000)
 
 

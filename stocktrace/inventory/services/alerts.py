@@ -13,6 +13,7 @@ from stocktrace.accounts.roles import Perm
 from stocktrace.audit.services import audit_record
 from stocktrace.core.errors import Conflict
 from stocktrace.inventory.models import Item, OnHand, StockAlert
+from stocktrace.inventory.quantities import QUANTITY_STEP
 from stocktrace.tenancy.actor import Actor
 from stocktrace.webhooks.outbox import event_publish
 
@@ -47,7 +48,7 @@ def alerts_for_levels(*, organization, pairs) -> None:
     watched = [(item, site_id) for item, site_id in pairs if item.min_level is not None or item.max_level is not None]
     for item, site_id in watched:
         total = (OnHand.objects.filter(item=item, site_id=site_id).aggregate(total=Sum("quantity"))["total"]
-                 or Decimal(0))
+                 or Decimal(0)).quantize(QUANTITY_STEP)
         if item.min_level is not None and total <= 0:
             alert_raise(organization=organization, kind=Kind.STOCKOUT, severity=Severity.CRITICAL, item=item,
                         site_id=site_id, quantity=total, threshold=item.min_level,

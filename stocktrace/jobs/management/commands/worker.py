@@ -42,7 +42,10 @@ class Command(BaseCommand):
 
     def _supervise(self, processes: int, child_args: list[str]) -> None:
         """Run N single-process workers and pass stop signals on to them."""
-        children = [subprocess.Popen([sys.executable, "-m", "stocktrace.cli", "worker", *child_args])
+        # Own sessions: a terminal's Ctrl+C or systemd's stop reaches the children once, through us only
+        # (a second signal would make them abandon the job they are running).
+        children = [subprocess.Popen([sys.executable, "-m", "stocktrace.cli", "worker", *child_args],
+                                     start_new_session=True)
                     for _ in range(processes)]
 
         def forward(signum, frame):
