@@ -114,20 +114,16 @@ def parse_decimal(text: str):
     """A typed number as a Decimal (never a float). A lone comma is a decimal comma (phone keypads in many
     locales), except where it could be a thousands separator: '1,000' is refused rather than guessed."""
     import re
-    from decimal import Decimal, InvalidOperation
+    from decimal import Decimal
 
     text = (text or "").strip().replace(" ", "")
     if "," in text:
-        if "." in text or text.count(",") > 1 or re.fullmatch(r"[+-]?\d{1,3},\d{3}", text):
+        if "." in text or text.count(",") > 1 or re.fullmatch(r"[+-]?[1-9]\d{0,2},\d{3}", text):
             raise forms.ValidationError(f"Is {text} a decimal or thousands? Type it with a point, e.g. 1000 or 1.5.")
         text = text.replace(",", ".")
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise forms.ValidationError(f"{text!r} is not a number; type e.g. 12 or 0.5.") from None
-    if not value.is_finite():
+    if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", text):  # no exponents, no NaN or Infinity
         raise forms.ValidationError(f"{text!r} is not a number; type e.g. 12 or 0.5.")
-    return value
+    return Decimal(text)
 
 
 class DecimalTextField(forms.CharField):
@@ -145,7 +141,7 @@ class DecimalTextField(forms.CharField):
             return None
         number = parse_decimal(value)
         if number < 0 and not self.signed:
-            raise forms.ValidationError("Type the quantity without a minus sign.")
+            raise forms.ValidationError(f"Type the {str(self.label).lower()} without a minus sign.")
         return number
 
 
@@ -248,7 +244,7 @@ class ItemSearchForm(forms.Form):
 class ItemForm(forms.Form):
     sku = forms.CharField(label="SKU", max_length=64)
     name = forms.CharField(max_length=200)
-    unit = forms.CharField(max_length=16, initial="ea", help_text="ea, kg, m, box…")
+    unit = forms.CharField(max_length=16, required=False, initial="ea", help_text="ea, kg, m, box… (empty: ea)")
     unit_cost = DecimalTextField(label="Unit cost", required=False)
     min_level = DecimalTextField(label="Minimum level", required=False, help_text="Below it: a low-stock alert.")
     max_level = DecimalTextField(label="Maximum level", required=False, help_text="Above it: an excess alert.")

@@ -2,6 +2,7 @@ from django.contrib.auth.views import LogoutView
 from django.urls import path
 
 from stocktrace.web.views import admin, audit, auth, home, inventory, jobs, tokens, webhooks
+from stocktrace.web.views import imports as import_views
 
 app_name = "web"
 
@@ -63,4 +64,8 @@ urlpatterns = [
     path("alerts/", inventory.alerts, name="alerts"),
     path("alerts/<int:alert_id>/acknowledge/", inventory.alert_acknowledge, name="alert_acknowledge"),
     path("alerts/<int:alert_id>/resolve/", inventory.alert_resolve, name="alert_resolve"),
+    path("imports/", import_views.imports, name="imports"),
+    path("imports/upload/", import_views.imports_upload, name="imports_upload"),
+    path("imports/<int:run_id>/", import_views.import_run, name="import_run"),
+    path("imports/<int:run_id>/apply/", import_views.import_apply, name="import_apply"),
 ]

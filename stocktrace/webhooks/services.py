@@ -4,6 +4,8 @@ import secrets
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django_tasks.base import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
 
 from stocktrace.accounts.roles import Perm
 from stocktrace.audit.services import audit_record, snapshot
@@ -166,15 +168,26 @@ def inbound_replay(*, actor: Actor, delivery: InboundDelivery) -> InboundDeliver
     from stocktrace.webhooks.tasks import process_inbound_delivery
 
     delivery = InboundDelivery.objects.select_for_update().get(pk=delivery.pk)
-    if delivery.status in (InboundDelivery.Status.RECEIVED, InboundDelivery.Status.FAILED):
-        raise Conflict("This delivery is waiting to be processed (or retried) already")
+    if delivery.status == InboundDelivery.Status.RECEIVED:
+        raise Conflict("This delivery is waiting to be processed already")
     before = {"status": delivery.status}
+    if delivery.status == InboundDelivery.Status.FAILED:
+        _retry_now(process_inbound_delivery, delivery)  # a retry is scheduled: bring it forward
+    else:
+        process_inbound_delivery.enqueue(delivery_id=delivery.pk, organization_id=delivery.organization_id)
     delivery.status, delivery.error = InboundDelivery.Status.RECEIVED, ""
     delivery.save(update_fields=["status", "error"])
-    process_inbound_delivery.enqueue(delivery_id=delivery.pk, organization_id=delivery.organization_id)
     audit_record(actor=actor, action="inbound_delivery.replay", obj=delivery, before=before,
                  after={"status": delivery.status})
     return delivery
+
+
+def _retry_now(task, delivery) -> None:
+    """Run the scheduled retry of a failed delivery now instead of starting a second job for it."""
+    scheduled = DBTaskResult.objects.filter(
+        status=TaskResultStatus.READY, task_path=task.module_path, args_kwargs__kwargs__delivery_id=delivery.pk)
+    if not scheduled.update(run_after=timezone.now()):
+        raise Conflict("This delivery is being attempted right now")
 
 
 class _DryRunRollback(Exception):
@@ -263,12 +276,15 @@ def outbound_redeliver(*, actor: Actor, delivery: OutboundDelivery) -> OutboundD
     from stocktrace.webhooks.tasks import deliver_outbound
 
     delivery = OutboundDelivery.objects.select_for_update().get(pk=delivery.pk)
-    if delivery.status in (OutboundDelivery.Status.PENDING, OutboundDelivery.Status.FAILED):
-        raise Conflict("This delivery is still being attempted (a retry is scheduled)")
+    if delivery.status == OutboundDelivery.Status.PENDING:
+        raise Conflict("This delivery is still being attempted")
     before = {"status": delivery.status}
+    if delivery.status == OutboundDelivery.Status.FAILED:
+        _retry_now(deliver_outbound, delivery)  # a retry is scheduled: bring it forward
+    else:
+        deliver_outbound.enqueue(delivery_id=delivery.pk, organization_id=delivery.organization_id)
     delivery.status = OutboundDelivery.Status.PENDING
     delivery.save(update_fields=["status"])
-    deliver_outbound.enqueue(delivery_id=delivery.pk, organization_id=delivery.organization_id)
     audit_record(actor=actor, action="outbound_delivery.redeliver", obj=delivery, before=before,
                  after={"status": delivery.status})
     return delivery
