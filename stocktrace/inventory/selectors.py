@@ -50,7 +50,8 @@ def location_get(*, actor: Actor, location_id: int) -> Location:
 
 
 def location_by_barcode(*, actor: Actor, barcode: str) -> Location:
-    location = locations_visible(actor=actor).filter(barcode=barcode.strip()).first()
+    # Archived locations are found too, so a scan of one says "archived" rather than "unknown".
+    location = locations_visible(actor=actor, include_archived=True).filter(barcode=barcode.strip()).first()
     if location is None:
         raise NotFound(f"No location with barcode {barcode!r}")
     return location
