@@ -1,6 +1,14 @@
 from django import forms
 
 from stocktrace.accounts.roles import Role
+from stocktrace.core.errors import DomainError
+
+
+def show_domain_error(form, error: DomainError, aliases: dict[str, str] | None = None) -> None:
+    """Put a service's error on the form field it names (aliases map service names to form names),
+    or on the form as a whole."""
+    field = (aliases or {}).get(error.field, error.field)
+    form.add_error(field if field in form.fields else None, error.detail)
 
 
 class SiteChoiceMixin:

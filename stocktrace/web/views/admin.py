@@ -15,12 +15,8 @@ from stocktrace.inventory import selectors as site_selectors
 from stocktrace.inventory import services as site_services
 from stocktrace.tenancy import services as tenancy_services
 from stocktrace.web.decorators import page_requires
-from stocktrace.web.forms import InviteForm, MemberForm, OrganizationForm, SiteForm
+from stocktrace.web.forms import InviteForm, MemberForm, OrganizationForm, SiteForm, show_domain_error
 from stocktrace.webhooks import services as webhook_services
-
-
-def _form_error(form, error: DomainError) -> None:
-    form.add_error(error.field if error.field in form.fields else None, error.detail)
 
 
 @page_requires(Perm.ORG_MANAGE)
@@ -33,7 +29,7 @@ def organization(request):
         try:
             tenancy_services.organization_update(actor=request.actor, **form.cleaned_data)
         except DomainError as error:
-            _form_error(form, error)
+            show_domain_error(form, error)
         else:
             messages.success(request, "Organization saved.")
             return redirect("web:organization")
@@ -68,7 +64,7 @@ def member_invite(request):
                 site_ids=[s.pk for s in data["sites"]],
             )
         except DomainError as error:
-            _form_error(form, error)
+            show_domain_error(form, error)
         else:
             note = f"{membership.user.email} was added as {membership.role}."
             if link:
@@ -100,7 +96,7 @@ def member_detail(request, member_id: int):
                 account_services.member_change(actor=request.actor, membership=membership, role=data["role"],
                                                is_active=data["is_active"], site_ids=[s.pk for s in data["sites"]])
             except DomainError as error:
-                _form_error(form, error)
+                show_domain_error(form, error)
             else:
                 messages.success(request, f"{membership.user.email} saved.")
                 return redirect("web:members")
@@ -134,7 +130,7 @@ def sites(request):
             try:
                 site = site_services.site_create(actor=request.actor, **form.cleaned_data)
             except DomainError as error:
-                _form_error(form, error)
+                show_domain_error(form, error)
             else:
                 messages.success(request, f"Site {site.code} created.")
                 return redirect("web:sites")

@@ -32,6 +32,7 @@ from stocktrace.web.forms import (
     ReceiveForm,
     StockFilterForm,
     TransferForm,
+    show_domain_error,
 )
 
 PAGE_SIZE = 100
@@ -45,8 +46,7 @@ FIELD_ALIASES = {"delta": "quantity", "to_location_id": "to_location", "parent_i
 
 
 def _form_error(form, error: DomainError, **aliases) -> None:
-    field = {**FIELD_ALIASES, **aliases}.get(error.field, error.field)
-    form.add_error(field if field in form.fields else None, error.detail)
+    show_domain_error(form, error, {**FIELD_ALIASES, **aliases})
 
 
 def _qty(value: Decimal | None) -> str:

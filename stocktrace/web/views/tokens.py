@@ -6,7 +6,7 @@ from stocktrace.accounts import selectors, services
 from stocktrace.accounts.roles import Perm
 from stocktrace.core.errors import DomainError
 from stocktrace.web.decorators import page_requires
-from stocktrace.web.forms import TokenForm
+from stocktrace.web.forms import TokenForm, show_domain_error
 
 NEW_TOKEN_KEY = "new_api_token"
 
@@ -19,7 +19,7 @@ def tokens(request):
         try:
             _, plaintext = services.token_create(actor=request.actor, **form.cleaned_data)
         except DomainError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.detail)
+            show_domain_error(form, error)
         else:
             # Post/redirect/get, so a reload cannot create a second token; the secret survives one page view.
             request.session[NEW_TOKEN_KEY] = plaintext

@@ -13,7 +13,13 @@ from django.views.decorators.http import require_GET, require_POST
 from stocktrace.accounts.roles import Perm
 from stocktrace.core.errors import DomainError
 from stocktrace.web.decorators import page_requires
-from stocktrace.web.forms import WebhookActiveForm, WebhookDryRunForm, WebhookSourceForm, WebhookSubscriptionForm
+from stocktrace.web.forms import (
+    WebhookActiveForm,
+    WebhookDryRunForm,
+    WebhookSourceForm,
+    WebhookSubscriptionForm,
+    show_domain_error,
+)
 from stocktrace.webhooks import selectors, services, signing
 from stocktrace.webhooks.handlers import HANDLERS
 from stocktrace.webhooks.tasks import OUTBOUND_POLICY
@@ -21,10 +27,6 @@ from stocktrace.webhooks.tasks import OUTBOUND_POLICY
 NEW_SECRET_KEY = "new_webhook_secret"
 DELIVERIES_SHOWN = 100
 LISTED = 500
-
-
-def _form_error(form, error: DomainError) -> None:
-    form.add_error(error.field if error.field in form.fields else None, error.detail)
 
 
 def _pretty(value) -> str:
@@ -85,7 +87,7 @@ def webhook_source_create(request):
         try:
             source = services.source_create(actor=request.actor, **form.cleaned_data)
         except DomainError as error:
-            _form_error(form, error)
+            show_domain_error(form, error)
         else:
             _keep_secret(request, "source", source)
             messages.success(request, f"Source {source.name} created.")
@@ -128,7 +130,7 @@ def webhook_source_dry_run(request, source_id: int):
             outcome = services.inbound_dry_run(actor=request.actor, source=source,
                                                payload=form.cleaned_data["payload"])
         except DomainError as error:
-            _form_error(form, error)
+            show_domain_error(form, error)
     return _source_page(request, source, dry_run=form, outcome=outcome, status=200 if outcome is not None else 422)
 
 
@@ -187,7 +189,7 @@ def webhook_subscription_create(request):
         try:
             subscription = services.subscription_create(actor=request.actor, **form.cleaned_data)
         except DomainError as error:
-            _form_error(form, error)
+            show_domain_error(form, error)
         else:
             _keep_secret(request, "subscription", subscription)
             messages.success(request, f"Subscription to {subscription.url} created.")
