@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 $(BIN)/stocktrace: pyproject.toml requirements.lock
 	python3 -m pip install --quiet --disable-pip-version-check uv 2>/dev/null || python3 -m pip install --quiet --break-system-packages uv
 	python3 -m uv venv --quiet --allow-existing --python python3.11 $(VENV)
-	python3 -m uv pip install --quiet --python $(BIN)/python -r requirements.lock
+	python3 -m uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements.lock
 	python3 -m uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $@
 

@@ -10,6 +10,8 @@ from stocktrace.jobs.worker import StocktraceWorker
 
 class Command(BaseCommand):
     help = "Run background job workers (any number, on any number of machines sharing the database)."
+    # Workers start often (one per process, restarts); the checks import every URL and API module for nothing.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser):
         parser.add_argument("--processes", type=int, default=1, help="worker processes to run (default 1)")
