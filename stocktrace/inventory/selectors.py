@@ -4,7 +4,7 @@ from django.db.models import Q, Sum
 
 from stocktrace.accounts.roles import Perm
 from stocktrace.core.errors import NotFound
-from stocktrace.inventory.models import Item, Location, OnHand, Site, StockAlert, StockMovement
+from stocktrace.inventory.models import Item, ItemBarcode, Location, OnHand, Site, StockAlert, StockMovement
 from stocktrace.inventory.quantities import QUANTITY_STEP
 from stocktrace.tenancy.actor import Actor
 
@@ -78,8 +78,9 @@ def item_by_code(*, actor: Actor, code: str) -> Item:
     """A scanned barcode (or a typed SKU) to its item: one indexed lookup each."""
     actor.require(Perm.INVENTORY_VIEW)
     code = code.strip()
-    item = (Item.objects.filter(organization=actor.organization, barcodes__code=code).first()
-            or Item.objects.filter(organization=actor.organization, sku=code).first())
+    # Filter the barcode table by its own (organization, code) unique index, not the item's organization.
+    barcode = ItemBarcode.objects.filter(organization=actor.organization, code=code).select_related("item").first()
+    item = barcode.item if barcode else Item.objects.filter(organization=actor.organization, sku=code).first()
     if item is None:
         raise NotFound(f"No item with barcode or SKU {code!r}")
     return item

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from stocktrace.accounts.roles import Perm
 from stocktrace.audit.services import audit_record
@@ -87,7 +88,9 @@ def post_lines(*, actor: Actor, lines: list[Line], reason: str = "", reference: 
             expires_on=line.expires_on or row.expires_on, kind=line.kind, quantity=line.delta,
             unit_cost=line.unit_cost, reason=reason[:200], reference=reference[:100], group=group,
             actor=actor.user))
-    OnHand.objects.bulk_update(rows.values(), ["quantity", "expires_on"])
+    now = timezone.now()
+    for row in rows.values():  # one or two rows: plain UPDATEs are cheaper than a bulk CASE statement
+        OnHand.objects.filter(pk=row.pk).update(quantity=row.quantity, expires_on=row.expires_on, updated_at=now)
     StockMovement.objects.bulk_create(movements)
     audit_record(actor=actor, action=action, obj=movements[0], after={
         "lines": [{"item": ln.item.sku, "location": ln.location.code, "lot": ln.lot, "delta": ln.delta}

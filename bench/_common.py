@@ -1,0 +1,87 @@
+"""Shared plumbing of the benchmarks: a scratch PostgreSQL database, Django set up in-process, machine facts.
+
+Not a benchmark itself. Each benchmark owns its own database name so two can run at once.
+"""
+
+import atexit
+import datetime
+import os
+import platform
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVER = "postgresql://postgres@127.0.0.1:5432"
+PG_ADMIN = f"{SERVER}/postgres"
+
+
+def db_url(name: str) -> str:
+    return f"{SERVER}/{name}"
+
+
+def create_database(name: str) -> str:
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {name}")
+    return db_url(name)
+
+
+def drop_database(name: str) -> None:
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def server_version() -> str:
+    with psycopg.connect(PG_ADMIN) as conn:
+        return conn.execute("SHOW server_version").fetchone()[0]
+
+
+def _data_dir() -> str:
+    """A throw-away data directory (collectstatic writes there; nothing is written under the project), made
+    once by the benchmark's main process and removed when it exits; its child processes inherit it."""
+    inherited = os.environ.get("STOCKTRACE_BENCH_DATA_DIR")
+    if inherited:
+        return inherited
+    path = tempfile.mkdtemp(prefix="stocktrace-bench-data-")
+    os.environ["STOCKTRACE_BENCH_DATA_DIR"] = path
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
+
+
+def django_env(database: str) -> dict:
+    """The environment stocktrace runs with here: this database, production settings, quiet logs."""
+    data_dir = _data_dir()
+    return {**os.environ, "DATABASE_URL": db_url(database), "DJANGO_SETTINGS_MODULE": "config.settings",
+            "LOG_LEVEL": "WARNING", "SECRET_KEY": "bench-only-" + "x" * 50, "STOCKTRACE_DATA_DIR": data_dir}
+
+
+def setup_django(database: str, migrate: bool = False) -> None:
+    os.environ.update(django_env(database))
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    if migrate:
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0, interactive=False)
+
+
+def machine() -> str:
+    return (f"{os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), "
+            f"PostgreSQL {server_version()} on 127.0.0.1, Python {platform.python_version()}, "
+            f"{datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}, "
+            f"load average (1 min) {os.getloadavg()[0]:.2f}")
+
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    """Nearest-rank percentile of an already sorted list."""
+    if not sorted_values:
+        return float("nan")
+    rank = max(1, min(len(sorted_values), round(p / 100 * len(sorted_values) + 0.5)))
+    return sorted_values[rank - 1]

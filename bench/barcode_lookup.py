@@ -1,0 +1,403 @@
+"""Latency of GET /api/v1/lookup/<barcode> against the bare GET /healthz, through the production server.
+
+    .venv/bin/python bench/barcode_lookup.py [--items 100000] [--requests 2000] [--seconds 5] [--clients 8]
+    .venv/bin/python bench/barcode_lookup.py --profile [--items 100000]   # in-process: queries and cProfile
+
+What it does (PostgreSQL at 127.0.0.1:5432, user postgres, trust auth; loopback only):
+
+1. Drops and creates the database `stocktrace_bench_barcode` (psycopg on `postgres`), migrates it in-process.
+2. An organization with its admin and the admin's API token (`token_create`), then N items with one valid
+   EAN-13 each (check digit by `gs1_check_digit`), bulk-inserted with the ORM's bulk_create, then
+   VACUUM ANALYZE (as autovacuum would do after such a load).
+3. Starts `stocktrace serve --workers 2 --threads 4` (granian, WSGI) on a free loopback port.
+4. Sequential: one client, one persistent connection (http.client), a warm-up of 200 requests each, then
+   `--requests` of each, in alternating blocks of 250 (healthz, lookup, healthz, ...) so drift on a noisy
+   machine hits both. Each request is timed from send to the last byte of the body; every lookup must answer
+   200 with the item the barcode belongs to (checked after the clock stops).
+   The raw baseline runs in the same rotation: the same answer as plain SQL through psycopg (token row with its
+   membership, user and organization; the item with its barcodes by organization and code), no HTTP.
+5. Concurrent: `--clients` connections (2 processes x clients/2 threads), `--seconds` per endpoint.
+6. Queries per lookup in-process (django.test.Client through the whole middleware, CaptureQueriesContext).
+
+Not part of the test suite. Drops the database at the end (`--keep` keeps it).
+"""
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import psycopg  # noqa: E402
+from _common import ROOT, create_database, db_url, django_env, drop_database, machine, percentile, setup_django  # noqa: E402
+
+DB_NAME = "stocktrace_bench_barcode"
+WARMUP = 200
+BLOCK = 250
+
+# The raw baseline: the same answer (token check, then the item with its barcodes) as plain SQL through psycopg
+# on one persistent connection, no HTTP: the database floor under the lookup.
+RAW_TOKEN = """
+    SELECT t.secret_hash, t.expires_at, t.revoked_at, m.organization_id, m.role, m.is_active, u.is_active, o.is_active
+    FROM accounts_apitoken t JOIN tenancy_membership m ON m.id = t.membership_id
+    JOIN accounts_user u ON u.id = m.user_id JOIN tenancy_organization o ON o.id = m.organization_id
+    WHERE t.prefix = %s"""
+RAW_ITEM = """
+    SELECT i.id, i.sku, i.name, i.unit, i.unit_cost, i.min_level, i.max_level, i.tracks_lots, i.tracks_expiry,
+           i.archived_at, array(SELECT c.code FROM inventory_itembarcode c WHERE c.item_id = i.id ORDER BY c.id)
+    FROM inventory_itembarcode b JOIN inventory_item i ON i.id = b.item_id
+    WHERE b.organization_id = %s AND b.code = %s"""
+
+
+def ean13(i: int) -> str:
+    from stocktrace.inventory.barcodes import gs1_check_digit
+
+    body = f"200{i:09d}"  # GS1 prefix 200-299: in-store numbers, never a real product's
+    return body + str(gs1_check_digit(body))
+
+
+def build(n_items: int) -> tuple[str, int]:
+    """The organization, its admin's token (plaintext) and the items; returns (token, organization id)."""
+    from django.db import connection, transaction
+
+    from stocktrace.accounts.models import User
+    from stocktrace.accounts.services import token_create
+    from stocktrace.inventory.models import Item, ItemBarcode
+    from stocktrace.tenancy.actor import Actor
+    from stocktrace.tenancy.models import Membership
+    from stocktrace.tenancy.services import organization_create
+
+    admin = User.objects.create_user(email="scanner@bench.test", password=None)
+    org = organization_create(name="Bench", slug="bench", admin=admin)
+    membership = Membership.objects.select_related("user", "organization").get(organization=org, user=admin)
+    _, token = token_create(actor=Actor(organization=org, membership=membership), name="bench scanner")
+    batch = 5000
+    with transaction.atomic():
+        for start in range(0, n_items, batch):
+            items = Item.objects.bulk_create([
+                Item(organization=org, sku=f"SKU{i:06d}", name=f"Bench item {i}", unit_cost="1.2500")
+                for i in range(start, min(n_items, start + batch))])
+            ItemBarcode.objects.bulk_create([
+                ItemBarcode(organization=org, item=item, code=ean13(start + k), kind=ItemBarcode.Kind.EAN13)
+                for k, item in enumerate(items)])
+    connection.close()
+    with psycopg.connect(db_url(DB_NAME), autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+    return token, org.pk
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_up(port: int, server: subprocess.Popen) -> None:
+    for _ in range(600):
+        if server.poll() is not None:
+            sys.exit(f"stocktrace serve exited with {server.returncode}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                conn.close()
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    sys.exit("stocktrace serve did not answer /healthz within 60 s")
+
+
+# ------------------------------------------------------------------------------------------ sequential
+
+def sequential(port: int, token: str, n_items: int, n: int, seed: int) -> dict:
+    import hashlib
+
+    rng = random.Random(seed)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    raw = psycopg.connect(db_url(DB_NAME), autocommit=True)
+    headers = {"Authorization": f"Bearer {token}"}
+    prefix, _, secret = token[3:].partition("_")
+    clock = time.perf_counter
+    latencies = {"healthz": [], "lookup": [], "raw": []}
+    wrong: list[str] = []
+
+    def one(path: str, hdrs: dict) -> tuple[float, int, bytes]:
+        t = clock()
+        conn.request("GET", path, headers=hdrs)
+        response = conn.getresponse()
+        body = response.read()
+        return clock() - t, response.status, body
+
+    def healthz_block(count: int, record: bool) -> None:
+        for _ in range(count):
+            elapsed, status, _ = one("/healthz", {})
+            if status != 200:
+                wrong.append(f"/healthz -> {status}")
+            if record:
+                latencies["healthz"].append(elapsed)
+
+    def lookup_block(count: int, record: bool) -> None:
+        for _ in range(count):
+            i = rng.randrange(n_items)
+            elapsed, status, body = one(f"/api/v1/lookup/{ean13(i)}", headers)
+            if status != 200 or json.loads(body)["item"]["sku"] != f"SKU{i:06d}":
+                wrong.append(f"lookup of item {i} -> {status} {body[:200]!r}")
+            if record:
+                latencies["lookup"].append(elapsed)
+
+    def raw_block(count: int, record: bool) -> None:
+        for _ in range(count):
+            i = rng.randrange(n_items)
+            t = clock()
+            row = raw.execute(RAW_TOKEN, (prefix,)).fetchone()
+            ok = row[0] == hashlib.sha256(secret.encode()).hexdigest() and row[2] is None and all(row[5:])
+            item = raw.execute(RAW_ITEM, (row[3], ean13(i))).fetchone()
+            elapsed = clock() - t
+            if not ok or item[1] != f"SKU{i:06d}":
+                wrong.append(f"raw lookup of item {i} -> {item!r}")
+            if record:
+                latencies["raw"].append(elapsed)
+
+    healthz_block(WARMUP, False)
+    lookup_block(WARMUP, False)
+    raw_block(WARMUP, False)
+    done = 0
+    order = [healthz_block, lookup_block, raw_block]
+    while done < n:
+        count = min(BLOCK, n - done)
+        for block in order:
+            block(count, True)
+        order = order[1:] + order[:1]  # rotate, so no side always runs first
+        done += count
+    conn.close()
+    raw.close()
+    stats = {}
+    for name, values in latencies.items():
+        values.sort()
+        stats[name] = {p: percentile(values, p) * 1e3 for p in (50, 95, 99)}
+        stats[name]["mean"] = sum(values) / len(values) * 1e3
+    return {"stats": stats, "wrong": wrong}
+
+
+# ------------------------------------------------------------------------------------------ concurrent
+
+def client_process(port, token, n_items, seconds, threads, seed, path_kind, start_at, out):
+    def run(slot):
+        rng = random.Random(seed * 100 + slot)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        headers = {"Authorization": f"Bearer {token}"} if path_kind == "lookup" else {}
+        ok = failed = 0
+        while time.time() < start_at:
+            time.sleep(0.001)
+        deadline = start_at + seconds
+        while time.time() < deadline:
+            path = f"/api/v1/lookup/{ean13(rng.randrange(n_items))}" if path_kind == "lookup" else "/healthz"
+            conn.request("GET", path, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            if response.status == 200:
+                ok += 1
+            else:
+                failed += 1
+        conn.close()
+        out.put((ok, failed))
+
+    sys.path.insert(0, str(ROOT))  # ean13 imports stocktrace.inventory.barcodes (no Django set-up needed)
+    workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+
+
+def concurrent(port, token, n_items, seconds, clients, path_kind) -> dict:
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    start_at = time.time() + 2.0  # every thread connected and waiting before the clock starts
+    procs = [ctx.Process(target=client_process, args=(port, token, n_items, seconds, clients // 2, 7 + k, path_kind,
+                                                      start_at, out)) for k in range(2)]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=seconds + 120) for _ in range(2 * (clients // 2))]
+    for p in procs:
+        p.join()
+    ok, failed = sum(r[0] for r in results), sum(r[1] for r in results)
+    return {"rps": ok / seconds, "ok": ok, "failed": failed}
+
+
+# ------------------------------------------------------------------------------------------ in-process
+
+def in_process(token: str, n_items: int, profile_requests: int = 0) -> dict:
+    """Queries per request through the whole Django stack (test client, no server), and optionally a cProfile."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {token}")
+    rng = random.Random(99)
+    for _ in range(50):
+        client.get(f"/api/v1/lookup/{ean13(rng.randrange(n_items))}")
+        client.get("/healthz")
+    queries = {}
+    for name, path in (("healthz", "/healthz"), ("lookup", f"/api/v1/lookup/{ean13(rng.randrange(n_items))}")):
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(path)
+        assert response.status_code == 200, (path, response.status_code, response.content[:300])
+        queries[name] = [q["sql"] for q in captured.captured_queries]
+    result = {"queries": queries}
+    if profile_requests:
+        import cProfile
+        import pstats
+
+        clock = time.perf_counter
+        for name, make_path in (("healthz", lambda: "/healthz"),
+                                ("lookup", lambda: f"/api/v1/lookup/{ean13(rng.randrange(n_items))}")):
+            paths = [make_path() for _ in range(profile_requests)]
+            began = clock()
+            for path in paths:
+                client.get(path)
+            result[f"{name}_us"] = (clock() - began) / profile_requests * 1e6
+        spent = [0.0]
+
+        def timed(execute, sql, params, many, context):
+            t = clock()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                spent[0] += clock() - t
+
+        paths = [f"/api/v1/lookup/{ean13(rng.randrange(n_items))}" for _ in range(profile_requests)]
+        with connection.execute_wrapper(timed):
+            for path in paths:
+                client.get(path)
+        result["lookup_sql_us"] = spent[0] / profile_requests * 1e6
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for path in paths:
+            client.get(path)
+        profiler.disable()
+        stats = pstats.Stats(profiler).strip_dirs()
+        print(f"\ncProfile over {profile_requests} lookups through django.test.Client, by own time:")
+        stats.sort_stats("tottime").print_stats(25)
+        print("by cumulative time:")
+        stats.sort_stats("cumulative").print_stats(45)
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN ANALYZE " + queries["lookup"][-2] if len(queries["lookup"]) >= 2 else "SELECT 1")
+            result["plan"] = [row[0] for row in cursor.fetchall()]
+    connection.close()
+    return result
+
+
+# ----------------------------------------------------------------------------------------------- main
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=2000, help="sequential requests per endpoint")
+    parser.add_argument("--seconds", type=float, default=5, help="per endpoint in the concurrent phase")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--profile", action="store_true", help="in-process only: queries, timings, cProfile")
+    parser.add_argument("--keep", action="store_true", help="keep the database")
+    args = parser.parse_args()
+
+    started = time.perf_counter()
+    create_database(DB_NAME)
+    server = None
+    try:
+        setup_django(DB_NAME, migrate=True)
+        token, _ = build(args.items)
+        setup_s = time.perf_counter() - started
+
+        if args.profile:
+            result = in_process(token, args.items, profile_requests=2000)
+            for name, sqls in result["queries"].items():
+                print(f"{name}: {len(sqls)} queries")
+                for sql in sqls:
+                    print(f"    {sql[:200]}")
+            print(f"in-process (test client, no server): healthz {result['healthz_us']:.0f} us/request, "
+                  f"lookup {result['lookup_us']:.0f} us/request, of which {result['lookup_sql_us']:.0f} us "
+                  f"inside cursor.execute")
+            print("plan of the item query:")
+            for line in result["plan"]:
+                print(f"    {line}")
+            return
+
+        port = free_port()
+        cmd = [sys.executable, "-m", "stocktrace.cli", "serve", "--port", str(port), "--workers", "2",
+               "--threads", "4"]
+        server = subprocess.Popen(cmd, cwd=ROOT, env=django_env(DB_NAME), stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, text=True)
+        wait_until_up(port, server)
+        seq = sequential(port, token, args.items, args.requests, args.seed)
+        conc = {kind: concurrent(port, token, args.items, args.seconds, args.clients, kind)
+                for kind in ("healthz", "lookup")}
+        server.terminate()
+        server.wait(timeout=30)
+        server = None
+        inproc = in_process(token, args.items)
+        total_s = time.perf_counter() - started
+
+        h, lk = seq["stats"]["healthz"], seq["stats"]["lookup"]
+        print(f"\nmachine: {machine()}")
+        print(f"{args.items} items with one EAN-13 each; server: stocktrace serve (granian WSGI) 2 workers x 4 "
+              f"threads on loopback; set-up {setup_s:.0f} s, whole run {total_s:.0f} s")
+        print()
+        print(f"sequential, 1 client, persistent connection, {args.requests} requests each after {WARMUP} warm-up:")
+        raw_s = seq["stats"]["raw"]
+        print("| ms                                        |    p50 |    p95 |    p99 |   mean |")
+        print("|-------------------------------------------|-------:|-------:|-------:|-------:|")
+        for label, s in (("GET /healthz", h), ("GET /api/v1/lookup/<EAN-13>", lk),
+                         ("raw psycopg, same answer, no HTTP", raw_s)):
+            print(f"| {label:<41} | {s[50]:6.2f} | {s[95]:6.2f} | {s[99]:6.2f} | {s['mean']:6.2f} |")
+        ratio = lk[50] / h[50]
+        print(f"| {'ratio lookup / healthz':<41} | {ratio:5.2f}x | {lk[95] / h[95]:5.2f}x | {lk[99] / h[99]:5.2f}x | "
+              f"{lk['mean'] / h['mean']:5.2f}x |")
+        floor = {p: h[p] + raw_s[p] for p in (50, 95, 99, "mean")}
+        print(f"| {'ratio lookup / (healthz + raw SQL)':<41} | {lk[50] / floor[50]:5.2f}x | "
+              f"{lk[95] / floor[95]:5.2f}x | {lk[99] / floor[99]:5.2f}x | {lk['mean'] / floor['mean']:5.2f}x |")
+        print(f"p50 goal: lookup within 1.5x of healthz -> {'met' if ratio <= 1.5 else 'NOT met'} ({ratio:.2f}x)")
+        print()
+        print(f"concurrent, {args.clients} clients (2 processes x {args.clients // 2} threads, persistent "
+              f"connections), {args.seconds:.0f} s each:")
+        print("| endpoint                        |  req/s |     ok | failed |")
+        print("|---------------------------------|-------:|-------:|-------:|")
+        for label, kind in (("GET /healthz", "healthz"), ("GET /api/v1/lookup/<EAN-13>", "lookup")):
+            c = conc[kind]
+            print(f"| {label:<31} | {c['rps']:6.0f} | {c['ok']:6d} | {c['failed']:6d} |")
+        print(f"| {'ratio lookup / healthz':<31} | {conc['lookup']['rps'] / conc['healthz']['rps']:6.0%} |        |"
+              f"        |")
+        print()
+        for name, sqls in inproc["queries"].items():
+            print(f"queries per {name} request (in-process, CaptureQueriesContext): {len(sqls)}")
+            for sql in sqls:
+                print(f"    {sql[:170]}")
+        print(f"correctness: {len(seq['wrong'])} wrong answers in the sequential phase"
+              + (f"; first: {seq['wrong'][0]}" if seq["wrong"] else " (every lookup returned its own item)"))
+        if seq["wrong"] or any(c["failed"] for c in conc.values()):
+            sys.exit(1)
+    finally:
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        from django.db import connections
+
+        connections.close_all()
+        if not args.keep:
+            drop_database(DB_NAME)
+
+
+if __name__ == "__main__":
+    main()
