@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "stocktrace.inventory",
     "stocktrace.jobs",
     "stocktrace.webhooks",
+    "stocktrace.imports",
 ]
 
 MIDDLEWARE = [
@@ -195,6 +196,9 @@ if env_bool("STOCKTRACE_HTTPS"):
 
 # Bodies over 1 MiB are refused with 413 (the API answers a problem document).
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("STOCKTRACE_MAX_BODY_BYTES", str(1024 * 1024)))
+# Import files (items, locations, opening stock) are uploaded as files, which stream to disk rather than
+# memory; they have their own limit, answered with 413 past it.
+STOCKTRACE_IMPORT_MAX_BYTES = int(os.environ.get("STOCKTRACE_IMPORT_MAX_BYTES", str(200 * 1024 * 1024)))
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from stocktrace.accounts.models import ApiToken
 from stocktrace.accounts.roles import Role
+from stocktrace.imports.models import ImportRun
 from stocktrace.inventory.models import Item, ItemBarcode, Location, StockAlert
 from stocktrace.jobs.models import DeadLetter
 from stocktrace.jobs.tasks import noop
@@ -107,8 +108,12 @@ def _posting(own, role, target) -> dict:
 
 def _transfer(own, role, target) -> dict:
     item, location = stocked(target)
-    other = Location.objects.filter(site=location.site, code="A-02").first() or Location.objects.create(
-        organization=target.organization, site=location.site, code="A-02", barcode=f"{target.name}-A-02", path="/")
+    other = Location.objects.filter(site=location.site, code="A-02").first()
+    if other is None:
+        other = Location.objects.create(organization=target.organization, site=location.site, code="A-02",
+                                        barcode=f"{target.name}-A-02", path="/")
+        other.path = f"/{other.pk}/"
+        other.save()
     return {"item_id": item.pk, "from_location_id": location.pk, "to_location_id": other.pk, "quantity": "2"}
 
 
@@ -135,6 +140,26 @@ def _member(own, role, target):
 def _site(own, role, target):
     return {"site_id": target.sites[0].pk}
 
+
+
+def _import_run(own, role, target, *, status: str = "invalid") -> dict:
+    """A finished import of the target tenant (with its file kept, so a valid one can be applied)."""
+    from stocktrace.imports.services import stored_path
+
+    run = ImportRun.objects.create(organization=target.organization, kind="items", format="csv",
+                                   filename="items.csv", stored_name=f"{uuid.uuid4().hex}.csv", status=status,
+                                   rows_total=1, rows_ok=0 if status == "invalid" else 1,
+                                   rows_bad=1 if status == "invalid" else 0,
+                                   errors=[{"line": 2, "column": "sku", "reason": "required"}]
+                                   if status == "invalid" else [])
+    path = stored_path(run)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("sku,name\nIMP-1,Imported\n")
+    return {"run_id": run.pk}
+
+
+def _valid_import_run(own, role, target) -> dict:
+    return _import_run(own, role, target, status="valid")
 
 CASES: dict[str, Case] = {
     "POST /auth/login": Case(body=lambda own, role, target: {"email": own.user(role).email, "password": PASSWORD}),
@@ -251,4 +276,11 @@ CASES: dict[str, Case] = {
     "GET /webhooks/outbound/{delivery_id}": Case(params=_outbound, crosses_tenants=True),
     "POST /webhooks/outbound/{delivery_id}/redeliver": Case(
         params=_outbound, audit_action="outbound_delivery.redeliver", crosses_tenants=True),
+    "POST /imports": Case(body=lambda *a: {"kind": "items", "filename": "items.csv",
+                                           "content": "sku,name\nIMP-1,Imported\n"},
+                          audit_action="import.create"),
+    "GET /imports": Case(),
+    "GET /imports/{run_id}": Case(params=_import_run, crosses_tenants=True),
+    "POST /imports/{run_id}/apply": Case(params=_valid_import_run, audit_action="import.apply", crosses_tenants=True),
+    "GET /exports/{kind}": Case(params=lambda *a: {"kind": "items"}),
 }

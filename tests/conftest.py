@@ -7,7 +7,7 @@ from django.test import Client
 from stocktrace.webhooks.selectors import source_cache_clear
 from tests.factories import make_world
 
-OUR_APPS = ("tenancy", "accounts", "audit", "inventory", "jobs", "django_tasks_database", "webhooks")
+OUR_APPS = ("tenancy", "accounts", "audit", "inventory", "jobs", "django_tasks_database", "webhooks", "imports")
 
 
 @pytest.fixture(autouse=True)

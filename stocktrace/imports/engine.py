@@ -12,6 +12,7 @@ from typing import ClassVar
 
 from stocktrace.core.errors import InvalidInput
 from stocktrace.imports import fields
+from stocktrace.imports.bulk import index_lookups, refresh_statistics
 from stocktrace.imports.readers import FileProblem, rows_of
 from stocktrace.tenancy.actor import Actor
 
@@ -69,6 +70,7 @@ class Importer:
     kind: ClassVar[str]
     columns: ClassVar[tuple[str, ...]]
     required: ClassVar[tuple[str, ...]]
+    filled: ClassVar[tuple] = ()  # the models it writes many rows to, whose statistics go stale meanwhile
 
     def __init__(self, *, actor: Actor, writing: bool, reference: str = ""):
         self.actor = actor
@@ -101,6 +103,15 @@ class Importer:
     def finish(self) -> None:
         """After the last batch was written."""
 
+    def written(self, rows: int) -> None:
+        """After a batch was written, with the total so far: refresh the planner's statistics each time the
+        rows written double (from 5,000), so lookups keep using their indexes."""
+        if rows >= self._next_analyze:
+            refresh_statistics(self.filled)
+            self._next_analyze = rows * 2
+
+    _next_analyze = 5000
+
 
 def _is_blank(values) -> bool:
     return not any(values) and all(v is None or v == "" for v in values)
@@ -132,9 +143,12 @@ def _header(importer: Importer, line: int, values, record) -> list[str] | None:
 
 
 def import_pass(importer: Importer, path: Path, fmt: str, *, on_error: Callable[[RowError], None] | None = None,
-                on_progress: Callable[[int], None] | None = None, batch_size: int = BATCH_SIZE,
-                progress_every: int = PROGRESS_EVERY, errors_kept: int = ERRORS_KEPT) -> Outcome:
+                on_progress: Callable[[int], None] | None = None, batch_size: int | None = None,
+                progress_every: int | None = None, errors_kept: int | None = None) -> Outcome:
     """Read the file once: check every row, and write batches while no row was bad (importer.writing)."""
+    batch_size = batch_size or BATCH_SIZE
+    progress_every = progress_every or PROGRESS_EVERY
+    errors_kept = ERRORS_KEPT if errors_kept is None else errors_kept
     outcome = Outcome()
 
     def record(line: int, column: str, reason: str) -> None:
@@ -147,16 +161,18 @@ def import_pass(importer: Importer, path: Path, fmt: str, *, on_error: Callable[
             on_error(error)
 
     def flush(batch: list[Row]) -> None:
-        importer.check(batch)
-        for row in batch:
-            if row.errors:
-                outcome.rows_bad += 1
-                for column, reason in row.errors:
-                    record(row.line, column, reason)
-            else:
-                outcome.rows_ok += 1
-        if importer.writing and outcome.clean:
-            importer.write(batch)
+        with index_lookups():
+            importer.check(batch)
+            for row in batch:
+                if row.errors:
+                    outcome.rows_bad += 1
+                    for column, reason in row.errors:
+                        record(row.line, column, reason)
+                else:
+                    outcome.rows_ok += 1
+            if importer.writing and outcome.clean:
+                importer.write(batch)
+                importer.written(outcome.rows_ok)
 
     batch: list[Row] = []
     with rows_of(path, fmt) as rows:

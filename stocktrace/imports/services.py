@@ -192,8 +192,8 @@ def _execute(run: ImportRun, *, actor: Actor, path: Path, on_error: ErrorCallbac
 
     if run.status in (Status.UPLOADED, Status.VALIDATING):
         _save(run, status=Status.VALIDATING, started_at=timezone.now(), message="")
-        checker = IMPORTERS[run.kind](actor=actor, writing=False)
-        outcome = import_pass(checker, path, run.format, on_error=on_error, on_progress=progress("checking"))
+        outcome = import_pass(IMPORTERS[run.kind](actor=actor, writing=False), path, run.format,
+                              on_error=on_error, on_progress=progress("checking"))
         if run.dry_run or not outcome.clean:
             _counted(run, outcome, Status.VALID if outcome.clean else Status.INVALID)
             if not outcome.clean:
@@ -220,17 +220,20 @@ def _actor_of(run: ImportRun) -> Actor:
     return Actor(organization=membership.organization, membership=membership, device="import job")
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def summary(run: ImportRun) -> str:
+    rows = _count(run.rows_total, "row")
     if run.status == Status.APPLIED:
         counts = ", ".join(f"{value:,} {name.replace('_', ' ')}" for name, value in run.result.items())
-        return f"Applied {run.rows_total:,} rows: {counts}"
+        return f"Applied {rows}: {counts}"
     if run.status == Status.VALID:
-        return f"Checked {run.rows_total:,} rows: no errors; ready to apply" if run.dry_run else \
-            f"Checked {run.rows_total:,} rows: no errors"
+        return f"Checked {rows}: no errors; ready to apply" if run.dry_run else f"Checked {rows}: no errors"
     if run.status == Status.INVALID:
         errors = len(run.errors) + run.errors_omitted
-        return (f"Checked {run.rows_total:,} rows: {run.rows_bad:,} bad, {errors:,} "
-                f"error{'s' if errors != 1 else ''}; nothing was applied")
+        return f"Checked {rows}: {run.rows_bad:,} bad, {_count(errors, 'error')}; nothing was applied"
     if run.status == Status.FAILED:
         return f"Failed: {run.message}"
     return run.status

@@ -1,6 +1,7 @@
 from stocktrace.api import problems
 from stocktrace.api.auth import api_auth
 from stocktrace.api.v1 import audit, auth, inventory, jobs, members, organizations, sites, tokens, webhooks
+from stocktrace.api.v1 import imports as imports_api
 
 api = problems.ProblemDocumentingAPI(
     title="stocktrace API",
@@ -23,3 +24,5 @@ api.add_router("/tokens", tokens.router, tags=["tokens"])
 api.add_router("/audit", audit.router, tags=["audit"])
 api.add_router("/jobs", jobs.router, tags=["jobs"])
 api.add_router("/webhooks", webhooks.router, tags=["webhooks"])
+api.add_router("/imports", imports_api.router, tags=["imports"])
+api.add_router("/exports", imports_api.exports_router, tags=["imports"])

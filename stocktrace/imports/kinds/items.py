@@ -1,9 +1,13 @@
 """Items: a row per SKU. A new SKU is created, an existing one updated; on an update an empty cell leaves
 the field as it is. Barcodes listed are added to the item (the item's other barcodes stay)."""
 
+from django.utils import timezone
+
 from stocktrace.core.errors import InvalidInput
 from stocktrace.imports import fields
+from stocktrace.imports.bulk import insert_rows
 from stocktrace.imports.engine import Importer, Row
+from stocktrace.imports.hashset import HashSet
 from stocktrace.inventory.barcodes import classify
 from stocktrace.inventory.models import Item, ItemBarcode
 
@@ -31,13 +35,12 @@ class ItemsImporter(Importer):
     columns = ("sku", "name", "unit", "unit_cost", "min_level", "max_level", "tracks_lots", "tracks_expiry",
                "barcodes")
     required = ("sku", "name")
+    filled = (Item, ItemBarcode)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        # Hashes, not the strings: a million SKUs cost ~70 MB this way. Two different SKUs sharing a
-        # 64-bit hash would be reported as a duplicate; the odds for a million rows are ~1 in 10^7.
-        self.skus_seen: set[int] = set()
-        self.barcodes_seen: set[int] = set()
+        self.skus_seen = HashSet()
+        self.barcodes_seen = HashSet()
         self.counts = {"created": 0, "updated": 0, "unchanged": 0, "barcodes_added": 0}
         self.existing: dict[str, Item] = {}
         self.owners: dict[str, str] = {}
@@ -57,16 +60,11 @@ class ItemsImporter(Importer):
         data["tracks_lots"] = self.cell(row, "tracks_lots", fields.flag)
         data["tracks_expiry"] = self.cell(row, "tracks_expiry", fields.flag)
         data["barcodes"] = self.cell(row, "barcodes", _barcodes) or []
-        if sku:
-            key = hash(sku)
-            if key in self.skus_seen:
-                row.errors.append(("sku", f"SKU {sku} appears more than once in the file"))
-            self.skus_seen.add(key)
+        if sku and self.skus_seen.add(sku):
+            row.errors.append(("sku", f"SKU {sku} appears more than once in the file"))
         for barcode, _ in data["barcodes"]:
-            key = hash(barcode)
-            if key in self.barcodes_seen:
+            if self.barcodes_seen.add(barcode):
                 row.errors.append(("barcodes", f"barcode {barcode} appears more than once in the file"))
-            self.barcodes_seen.add(key)
 
     def check(self, rows: list[Row]) -> None:
         org = self.organization
@@ -76,8 +74,7 @@ class ItemsImporter(Importer):
             items = items.select_for_update().order_by("pk")
         self.existing = {item.sku: item for item in items}
         codes = [code for r in rows for code, _ in r.data["barcodes"]]
-        self.owners = dict(ItemBarcode.objects.filter(organization=org, code__in=codes)
-                           .values_list("code", "item__sku")) if codes else {}
+        self.owners = self._owners(codes) if codes else {}
         for row in rows:
             data = row.data
             current = self.existing.get(data["sku"])
@@ -91,16 +88,28 @@ class ItemsImporter(Importer):
                 if owner is not None and owner != data["sku"]:
                     row.errors.append(("barcodes", f"barcode {barcode} belongs to item {owner}"))
 
+    def _owners(self, codes: list[str]) -> dict[str, str]:
+        """The SKU each of these barcodes belongs to already. Two indexed lookups rather than a join: inside
+        a big import's transaction the planner has no statistics for the rows just written, and a join
+        planned as a hash join would scan every item once per batch."""
+        item_of = dict(ItemBarcode.objects.filter(organization=self.organization, code__in=codes)
+                       .values_list("code", "item_id"))
+        if not item_of:
+            return {}
+        sku_of = dict(Item.objects.filter(pk__in=set(item_of.values())).values_list("pk", "sku"))
+        return {code: sku_of[item_id] for code, item_id in item_of.items()}
+
     def write(self, rows: list[Row]) -> None:
         org = self.organization
+        now = timezone.now()
         created, updated, pairs = [], [], []
         for row in rows:
             data = row.data
             item = self.existing.get(data["sku"])
             if item is None:
                 values = {f: data[f] if data[f] is not None else DEFAULTS[f] for f in UPDATABLE if f != "name"}
-                item = Item(organization=org, sku=data["sku"], name=data["name"], **values)
-                created.append(item)
+                created.append({"organization_id": org.pk, "sku": data["sku"], "name": data["name"], **values,
+                                "created_at": now})
             else:
                 changed = False
                 for name in UPDATABLE:
@@ -112,13 +121,19 @@ class ItemsImporter(Importer):
                     updated.append(item)
                 else:
                     self.counts["unchanged"] += 1
-            pairs.append((item, data["barcodes"]))
-        Item.objects.bulk_create(created)
+            if data["barcodes"]:
+                pairs.append((data["sku"], data["barcodes"]))
+        insert_rows(Item, created)
         if updated:
             Item.objects.bulk_update(updated, UPDATABLE)
-        barcodes = [ItemBarcode(organization=org, item=item, code=code, kind=kind)
-                    for item, codes in pairs for code, kind in codes if code not in self.owners]
-        ItemBarcode.objects.bulk_create(barcodes)
+        new_codes = [(sku, code, kind) for sku, codes in pairs for code, kind in codes if code not in self.owners]
+        if new_codes:
+            ids = {item.sku: item.pk for item in self.existing.values()}
+            missing = [sku for sku, _, _ in new_codes if sku not in ids]
+            if missing:
+                ids.update(Item.objects.filter(organization=org, sku__in=missing).values_list("sku", "pk"))
+            insert_rows(ItemBarcode, [{"organization_id": org.pk, "item_id": ids[sku], "code": code, "kind": kind}
+                                      for sku, code, kind in new_codes])
         self.counts["created"] += len(created)
         self.counts["updated"] += len(updated)
-        self.counts["barcodes_added"] += len(barcodes)
+        self.counts["barcodes_added"] += len(new_codes)

@@ -5,6 +5,7 @@ field as it is; moving it under another parent is refused (use Move, which rewri
 from stocktrace.core.errors import InvalidInput
 from stocktrace.imports import fields
 from stocktrace.imports.engine import Importer, Row
+from stocktrace.imports.hashset import HashSet
 from stocktrace.inventory.models import Location, Site
 
 KINDS = tuple(Location.Kind.values)
@@ -21,12 +22,13 @@ class LocationsImporter(Importer):
     kind = "locations"
     columns = ("site_code", "code", "kind", "name", "parent_code", "barcode")
     required = ("site_code", "code")
+    filled = (Location,)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.sites = {site.code: site for site in Site.objects.for_org(self.organization)}
-        self.defined: set[int] = set()  # hash((site id, code)) of every location of the file so far
-        self.barcodes_seen: set[int] = set()
+        self.defined = HashSet()  # (site id, code) of every location of the file so far
+        self.barcodes_seen = HashSet()
         self.existing: dict[tuple[int, str], Location] = {}
         self.counts = {"created": 0, "updated": 0, "unchanged": 0}
 
@@ -53,11 +55,10 @@ class LocationsImporter(Importer):
         if parent:
             if parent == code:
                 row.errors.append(("parent_code", "a location cannot be its own parent"))
-            data["parent_in_file"] = hash((site.pk, parent)) in self.defined
-        key = hash((site.pk, code))
-        if key in self.defined:
+            data["parent_in_file"] = (site.pk, parent) in self.defined
+        data["repeated"] = self.defined.add((site.pk, code))
+        if data["repeated"]:
             row.errors.append(("code", f"location {code} of site {site.code} appears more than once in the file"))
-        self.defined.add(key)
 
     def _barcode_of(self, data: dict) -> str:
         if data["barcode"]:
@@ -103,10 +104,8 @@ class LocationsImporter(Importer):
                 row.errors.append(("barcode", f"the generated barcode {barcode} is longer than 64 characters; "
                                               "give one"))
                 continue
-            key = hash(barcode)
-            if key in self.barcodes_seen:
+            if self.barcodes_seen.add(barcode) and not data.get("repeated"):
                 row.errors.append(("barcode", f"barcode {barcode} appears more than once in the file"))
-            self.barcodes_seen.add(key)
         barcodes = [r.data["effective_barcode"] for r in keyed if "effective_barcode" in r.data]
         holders = {b: (s, c) for b, s, c in Location.objects.filter(organization=org, barcode__in=barcodes)
                    .values_list("barcode", "site_id", "code")}

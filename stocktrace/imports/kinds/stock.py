@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from stocktrace.imports import fields
+from stocktrace.imports.bulk import insert_rows
 from stocktrace.imports.engine import Importer, Row
 from stocktrace.inventory.models import Item, Location, OnHand, Site, StockMovement
 from stocktrace.inventory.services.alerts import alerts_for_levels
@@ -18,6 +19,7 @@ class StockImporter(Importer):
     kind = "stock"
     columns = ("site_code", "location_code", "sku", "quantity", "lot", "expires_on", "unit_cost")
     required = ("site_code", "location_code", "sku", "quantity")
+    filled = (OnHand, StockMovement)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -120,6 +122,7 @@ class StockImporter(Importer):
             organization=org, item_id__in={i for i, _, _ in deltas}, location_id__in={loc for _, loc, _ in deltas},
         ).order_by("pk") if (o.item_id, o.location_id, o.lot) in deltas}
         movements = []
+        actor_id = self.actor.user.pk if self.actor.user else None
         for row in rows:
             data = row.data
             item, location = data["item"], data["location"]
@@ -127,18 +130,19 @@ class StockImporter(Importer):
             stock.quantity += data["quantity"]
             if data["expires_on"] is not None:
                 stock.expires_on = data["expires_on"]
-            movements.append(StockMovement(
-                organization=org, item=item, location=location, site_id=location.site_id, lot=data["lot"],
-                expires_on=data["expires_on"] or stock.expires_on, kind=StockMovement.Kind.RECEIPT,
-                quantity=data["quantity"],
-                unit_cost=data["unit_cost"] if data["unit_cost"] is not None else item.unit_cost,
-                reason=REASON, reference=self.reference[:100], actor=self.actor.user))
+            movements.append({
+                "organization_id": org.pk, "item_id": item.pk, "location_id": location.pk,
+                "site_id": location.site_id, "lot": data["lot"], "expires_on": data["expires_on"] or stock.expires_on,
+                "kind": StockMovement.Kind.RECEIPT, "quantity": data["quantity"],
+                "unit_cost": data["unit_cost"] if data["unit_cost"] is not None else item.unit_cost,
+                "reason": REASON, "reference": self.reference[:100], "group": None, "actor_id": actor_id,
+                "created_at": now})
             if item.min_level is not None or item.max_level is not None:
                 self.watched.add((item.pk, location.site_id))
         for stock in on_hand.values():
             stock.updated_at = now
         OnHand.objects.bulk_update(list(on_hand.values()), ["quantity", "expires_on", "updated_at"])
-        StockMovement.objects.bulk_create(movements)
+        insert_rows(StockMovement, movements)
         self.counts["receipts"] += len(movements)
 
     def finish(self) -> None:

@@ -10,7 +10,6 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from stocktrace.accounts.roles import Perm
@@ -64,11 +63,11 @@ def post_lines(*, actor: Actor, lines: list[Line], reason: str = "", reference: 
                 site_id=next(ln.location.site_id for ln in lines if ln.location.pk == location_id))
          for item_id, location_id, lot in keys],
         ignore_conflicts=True)
-    match = Q()
-    for item_id, location_id, lot in keys:
-        match |= Q(item_id=item_id, location_id=location_id, lot=lot)
-    rows = {(r.item_id, r.location_id, r.lot): r
-            for r in OnHand.objects.select_for_update().filter(match).order_by("pk")}
+    # Narrow by items and locations, then keep the exact keys: one OR per key would nest too deep for SQLite
+    # in large postings. The lock covers the narrowed rows, still in pk order.
+    candidates = OnHand.objects.select_for_update().filter(
+        item_id__in={k[0] for k in keys}, location_id__in={k[1] for k in keys}).order_by("pk")
+    rows = {(r.item_id, r.location_id, r.lot): r for r in candidates if (r.item_id, r.location_id, r.lot) in keys}
     group = uuid.uuid4() if len(lines) > 1 else None
     movements = []
     for line in lines:
