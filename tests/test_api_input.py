@@ -128,3 +128,15 @@ def test_token_with_wrong_secret_is_401(world):
     token, headers = _token(world)
     forged = headers["Authorization"][:-4] + "AAAA"
     assert_problem(Client().get("/api/v1/me", headers={"Authorization": forged}), 401)
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("POST", "/sites", {"code": "A\u0000", "name": "x"}),
+    ("GET", "/members?role=ad%00min", None),
+    ("GET", "/lookup/12%003", None),
+])
+def test_nul_characters_are_refused_before_they_reach_the_database(admin, method, path, body):
+    before = database_state()
+    problem = assert_problem(api(admin, method, path, body), 422)
+    assert "NUL" in problem["detail"]
+    assert database_state() == before

@@ -1,9 +1,9 @@
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from ninja import Schema
-from pydantic import AwareDatetime, BeforeValidator, ConfigDict, Field, StrictBool
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, ConfigDict, Field, StrictBool
 
 
 class Input(Schema):
@@ -31,4 +31,5 @@ def _iso_text_only(value):
 
 
 # ISO 8601 with a time zone: a bare number (Unix time) or a zone-less time is refused, never guessed.
-Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso_text_only)]
+# Converted to UTC: PostgreSQL refuses offsets beyond ±15:59 that ISO 8601 (and pydantic) allow.
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso_text_only), AfterValidator(lambda v: v.astimezone(UTC))]
