@@ -1,6 +1,7 @@
 import json
 import threading
 import time
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -342,3 +343,36 @@ def test_alert_events_carry_decimals_as_strings(world):
     stock_issue(actor=actor, item=item, location=bin_, quantity_issued="2.5")
     event = OutboundEvent.objects.get(name="alert.raised")
     assert (event.payload["alert"]["quantity"], event.payload["alert"]["threshold"]) == ("3.500", "5.000")
+
+
+def test_item_master_and_stock_receipts_arrive_by_webhook(world):
+    from stocktrace.inventory.models import Item, OnHand
+    from stocktrace.inventory.selectors import ledger_drift
+    from stocktrace.inventory.services.catalog import location_create
+
+    actor = world.alpha.actor()
+    location_create(actor=actor, site=world.alpha.sites[0], code="DOCK", barcode="DOCK-1")
+    items = source_create(actor=actor, name="ERP items", handler="item.upsert")
+    receipts = source_create(actor=actor, name="WMS receipts", handler="stock.receipt")
+    master = {"items": [{"sku": "P-1", "name": "Pallet wrap", "unit_cost": 12.5, "min_level": "5",
+                         "barcodes": ["4006381333931"]}]}
+    assert push(items, master, delivery="i-1").status_code == 202
+    run_worker()
+    item = Item.objects.get(sku="P-1")
+    assert (item.unit_cost, item.min_level, list(item.barcodes.values_list("code", flat=True))) == (
+        Decimal("12.5000"), Decimal("5.000"), ["4006381333931"])
+    push(items, {"items": [{"sku": "P-1", "unit_cost": "13", "barcodes": ["96385074"]}]}, delivery="i-2")
+    run_worker()
+    item.refresh_from_db()
+    assert (item.name, item.unit_cost, item.barcodes.count()) == ("Pallet wrap", Decimal("13.0000"), 2)
+
+    good = {"receipts": [{"location": "DOCK-1", "barcode": "96385074", "quantity": 7.125, "reference": "ASN-9"}]}
+    bad = {"receipts": [{"location": "DOCK-1", "sku": "P-1", "quantity": "1"},
+                        {"location": "NOWHERE", "sku": "P-1", "quantity": "1"}]}
+    push(receipts, good, delivery="r-1")
+    push(receipts, bad, delivery="r-2")
+    run_worker()
+    assert OnHand.objects.get(item=item).quantity == Decimal("7.125")  # the bad push changed nothing at all
+    rejected = InboundDelivery.objects.get(delivery_id="r-2")
+    assert rejected.status == "dead" and "receipts[1]" in rejected.error
+    assert ledger_drift() == []

@@ -1,5 +1,6 @@
 import json
 import secrets
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -142,7 +143,8 @@ def inbound_process(*, delivery: InboundDelivery, final_attempt: bool) -> dict:
         if handler is None:
             raise PayloadRejected(f"no handler named {delivery.source.handler!r}")
         with transaction.atomic():
-            result = handler(organization=delivery.organization, payload=json.loads(delivery.body))
+            # Numbers become exact decimals: quantities and prices never pass through floating point.
+            result = handler(organization=delivery.organization, payload=json.loads(delivery.body, parse_float=Decimal))
     except PayloadRejected as error:
         _delivery_failed(delivery, f"rejected: {error}", dead=True)
         return {"rejected": str(error)}
@@ -190,6 +192,17 @@ def _retry_now(task, delivery) -> None:
         raise Conflict("This delivery is being attempted right now")
 
 
+def exact_numbers(value):
+    """Floats from an already parsed JSON document, back to the exact decimals that were written."""
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, list):
+        return [exact_numbers(v) for v in value]
+    if isinstance(value, dict):
+        return {k: exact_numbers(v) for k, v in value.items()}
+    return value
+
+
 class _DryRunRollback(Exception):
     pass
 
@@ -204,7 +217,8 @@ def inbound_dry_run(*, actor: Actor, source: WebhookSource, payload) -> dict:
     try:
         with transaction.atomic():
             try:
-                outcome = {"ok": True, "result": handler(organization=actor.organization, payload=payload)}
+                outcome = {"ok": True, "result": handler(organization=actor.organization,
+                                                         payload=exact_numbers(payload))}
             except PayloadRejected as error:
                 outcome = {"ok": False, "error": f"rejected: {error}"}
             except Exception as error:  # what would make the real processing fail (and retry)
