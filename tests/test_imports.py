@@ -408,6 +408,12 @@ def test_a_file_that_is_not_utf8_is_refused_at_its_line(world, tmp_path):
     assert outcome.rows_total == 1
 
 
+def test_nul_characters_are_refused_in_the_check(world, tmp_path):
+    path = tmp_path / "items.csv"
+    path.write_bytes(b"sku,name\nA-1,Apple\nB-1,Ba\x00d\n")
+    assert errors_of(check(world.alpha, "items", path)) == [(3, "name", "contains a NUL character")]
+
+
 def test_a_file_that_is_not_a_workbook_is_refused(world, tmp_path):
     path = tmp_path / "items.xlsx"
     path.write_bytes(b"sku,name\nA-1,Apple\n")

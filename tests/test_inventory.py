@@ -333,3 +333,23 @@ def test_two_issues_racing_for_the_last_units_one_is_refused():
         thread.join()
     assert sorted(outcomes) == ["ok", "refused"]
     assert on_hand(item, bin_) == Decimal("4")
+
+
+def test_lot_tracking_cannot_change_under_stock(shop):
+    actor, site, bins, item = shop
+    stock_receive(actor=actor, item=item, location=bins[0], quantity_received="1")
+    with pytest.raises(Conflict, match="no stock"):
+        item_update(actor=actor, item=item, tracks_lots=True)
+    stock_issue(actor=actor, item=item, location=bins[0], quantity_issued="1")
+    assert item_update(actor=actor, item=item, tracks_lots=True).tracks_lots is True
+
+
+def test_a_check_that_cannot_run_is_reported_not_raised(monkeypatch):
+    from stocktrace.ops import preflight
+
+    def broken():
+        raise RuntimeError("no table")
+
+    monkeypatch.setattr(preflight, "CHECKS", [preflight.Check("broken", "error", "Broken", broken)])
+    report = preflight.preflight()
+    assert report[0]["ok"] is False and "RuntimeError: no table" in report[0]["findings"][0]["error"]

@@ -41,7 +41,9 @@ class Row:
     def __init__(self, line: int, cells: dict):
         self.line = line
         self.cells = cells
-        self.errors: list[tuple[str, str]] = []
+        # PostgreSQL cannot store NUL characters: refuse them in the check, not halfway through the apply.
+        self.errors: list[tuple[str, str]] = [(column, "contains a NUL character") for column, value in cells.items()
+                                              if isinstance(value, str) and "\x00" in value]
         self.data: dict = {}
 
 

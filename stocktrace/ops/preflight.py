@@ -97,7 +97,10 @@ def preflight(only: list[str] | None = None) -> list[dict]:
     for check in CHECKS:
         if only and check.name not in only:
             continue
-        findings = check.run()
+        try:
+            findings = check.run()
+        except Exception as error:  # a check that cannot run is a finding, not a crash of the whole report
+            findings = [{"error": f"the check could not run: {type(error).__name__}: {error}"}]
         report.append({"check": check.name, "level": check.level, "description": check.description,
                        "ok": not findings, "findings": findings})
     return report

@@ -185,6 +185,8 @@ def item_update(*, actor: Actor, item: Item, **changes) -> Item:
     for flag in ("tracks_lots", "tracks_expiry"):
         if flag in changes:
             setattr(item, flag, bool(changes[flag]))
+    if item.tracks_lots != before["tracks_lots"] and OnHand.objects.filter(item=item).exclude(quantity=0).exists():
+        raise Conflict("Lot tracking can change only while the item has no stock", field="tracks_lots")
     after = snapshot(item, ITEM_AUDITED)
     if after != before:
         item.save()
@@ -218,7 +220,8 @@ def _barcode_add(actor: Actor, item: Item, code: str, kind: str | None = None) -
 def item_barcode_add(*, actor: Actor, item: Item, code: str, kind: str | None = None) -> ItemBarcode:
     actor.require(Perm.CATALOG_MANAGE)
     barcode = _barcode_add(actor, item, code, kind)
-    audit_record(actor=actor, action="item.barcode_add", obj=item, after={"barcode": barcode.code, "kind": kind})
+    audit_record(actor=actor, action="item.barcode_add", obj=item,
+                 after={"barcode": barcode.code, "kind": barcode.kind})
     return barcode
 
 
