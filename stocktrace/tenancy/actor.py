@@ -1,4 +1,4 @@
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 from stocktrace.accounts.roles import Perm, Role, role_has
@@ -17,7 +17,6 @@ class Actor:
     ip: str | None = None
     device: str = ""
     token: object | None = None
-    _cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def system(cls, organization, device: str = "system") -> "Actor":
