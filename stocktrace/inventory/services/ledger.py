@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from stocktrace.accounts.roles import Perm
 from stocktrace.audit.services import audit_record
 from stocktrace.core.errors import Conflict, InvalidInput
 from stocktrace.inventory.models import Item, Location, OnHand, StockMovement
-from stocktrace.inventory.quantities import money, quantity
+from stocktrace.inventory.quantities import QUANTITY_STEP, money, quantity
 from stocktrace.inventory.services.alerts import alerts_for_levels
 from stocktrace.inventory.services.catalog import require_site
 from stocktrace.tenancy.actor import Actor
@@ -46,10 +46,58 @@ def _check_lot(item: Item, lot: str, expires_on: date | None, *, receiving: bool
     return lot
 
 
+# One statement per on-hand row: create it or add to it, and read back the result. The row stays locked
+# until the transaction ends. ROUND keeps SQLite (which adds decimals as doubles) exact at 3 places.
+UPSERT_ON_HAND = """
+INSERT INTO inventory_onhand (organization_id, item_id, location_id, site_id, lot, expires_on, quantity, updated_at)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT (item_id, location_id, lot) DO UPDATE SET
+    quantity = ROUND(inventory_onhand.quantity + excluded.quantity, 3),
+    expires_on = CASE WHEN inventory_onhand.quantity > 0 THEN COALESCE(inventory_onhand.expires_on, excluded.expires_on)
+                      ELSE COALESCE(excluded.expires_on, inventory_onhand.expires_on) END,
+    updated_at = excluded.updated_at
+RETURNING quantity, expires_on
+"""
+
+
+def _apply_to_on_hand(org, lines: list[Line]) -> dict[tuple, tuple[Decimal, date | None]]:
+    """Add each line to its on-hand row, in a fixed key order (so concurrent postings never deadlock);
+    refuse what would go negative (unless allowed) or contradict a lot's expiry. Returns the new quantity
+    and expiry per key."""
+    deltas: dict[tuple, Decimal] = {}
+    expiries: dict[tuple, date | None] = {}
+    by_key: dict[tuple, Line] = {}
+    for line in lines:
+        key = (line.item.pk, line.location.pk, line.lot)
+        deltas[key] = deltas.get(key, Decimal(0)) + line.delta
+        expiries[key] = line.expires_on or expiries.get(key)
+        by_key[key] = line
+    now = timezone.now()
+    balances = {}
+    with connection.cursor() as cursor:
+        for key in sorted(deltas):
+            line, delta = by_key[key], deltas[key]
+            cursor.execute(UPSERT_ON_HAND, [org.pk, key[0], key[1], line.location.site_id, key[2], expiries[key],
+                                            delta, now])
+            raw_quantity, raw_expiry = cursor.fetchone()
+            quantity = Decimal(str(raw_quantity)).quantize(QUANTITY_STEP)
+            expires_on = date.fromisoformat(raw_expiry) if isinstance(raw_expiry, str) else raw_expiry
+            if quantity < 0 and not org.allow_negative_stock:
+                raise Conflict(f"Only {quantity - delta} {line.item.unit} of {line.item.sku} at "
+                               f"{line.location.code}{' lot ' + line.lot if line.lot else ''}; "
+                               f"this would leave {quantity}", field="quantity")
+            if expiries[key] is not None and expires_on != expiries[key]:
+                raise Conflict(f"Lot {line.lot} at {line.location.code} expires on {expires_on}, not "
+                               f"{expiries[key]}", field="expires_on")
+            balances[key] = (quantity, expires_on)
+    return balances
+
+
 def post_lines(*, actor: Actor, lines: list[Line], reason: str = "", reference: str = "",
                action: str) -> list[StockMovement]:
-    """Apply movements atomically: lock the affected on-hand rows in pk order, refuse negative stock unless
-    the organization allows it, write the ledger lines, then raise level alerts. Call inside a transaction."""
+    """Apply movements atomically: update the affected on-hand rows (locked, in a fixed order), refuse
+    negative stock unless the organization allows it, write the ledger lines, then raise level alerts.
+    Call inside a transaction: a refusal raises, and the transaction takes everything back."""
     org = actor.organization
     for line in lines:
         if line.item.organization_id != org.pk or line.location.organization_id != org.pk:
@@ -57,39 +105,13 @@ def post_lines(*, actor: Actor, lines: list[Line], reason: str = "", reference: 
         if line.item.archived_at or line.location.archived_at:
             raise Conflict(f"{line.item.sku if line.item.archived_at else line.location.code} is archived")
         require_site(actor, line.location.site)
-    keys = {(line.item.pk, line.location.pk, line.lot) for line in lines}
-    OnHand.objects.bulk_create(
-        [OnHand(organization=org, item_id=item_id, location_id=location_id, lot=lot,
-                site_id=next(ln.location.site_id for ln in lines if ln.location.pk == location_id))
-         for item_id, location_id, lot in keys],
-        ignore_conflicts=True)
-    # Narrow by items and locations, then keep the exact keys: one OR per key would nest too deep for SQLite
-    # in large postings. The lock covers the narrowed rows, still in pk order.
-    candidates = OnHand.objects.select_for_update().filter(
-        item_id__in={k[0] for k in keys}, location_id__in={k[1] for k in keys}).order_by("pk")
-    rows = {(r.item_id, r.location_id, r.lot): r for r in candidates if (r.item_id, r.location_id, r.lot) in keys}
+    balances = _apply_to_on_hand(org, lines)
     group = uuid.uuid4() if len(lines) > 1 else None
-    movements = []
-    for line in lines:
-        row = rows[(line.item.pk, line.location.pk, line.lot)]
-        row.quantity += line.delta
-        if row.quantity < 0 and not org.allow_negative_stock:
-            raise Conflict(f"Only {row.quantity - line.delta} {line.item.unit} of {line.item.sku} at "
-                           f"{line.location.code}{' lot ' + line.lot if line.lot else ''}; "
-                           f"this would leave {row.quantity}", field="quantity")
-        if line.expires_on is not None:
-            if row.expires_on not in (None, line.expires_on) and row.quantity - line.delta > 0:
-                raise Conflict(f"Lot {line.lot} at {line.location.code} expires on {row.expires_on}, not "
-                               f"{line.expires_on}", field="expires_on")
-            row.expires_on = line.expires_on
-        movements.append(StockMovement(
-            organization=org, item=line.item, location=line.location, site_id=line.location.site_id, lot=line.lot,
-            expires_on=line.expires_on or row.expires_on, kind=line.kind, quantity=line.delta,
-            unit_cost=line.unit_cost, reason=reason[:200], reference=reference[:100], group=group,
-            actor=actor.user))
-    now = timezone.now()
-    for row in rows.values():  # one or two rows: plain UPDATEs are cheaper than a bulk CASE statement
-        OnHand.objects.filter(pk=row.pk).update(quantity=row.quantity, expires_on=row.expires_on, updated_at=now)
+    movements = [StockMovement(
+        organization=org, item=line.item, location=line.location, site_id=line.location.site_id, lot=line.lot,
+        expires_on=balances[(line.item.pk, line.location.pk, line.lot)][1], kind=line.kind, quantity=line.delta,
+        unit_cost=line.unit_cost, reason=reason[:200], reference=reference[:100], group=group, actor=actor.user)
+        for line in lines]
     StockMovement.objects.bulk_create(movements)
     audit_record(actor=actor, action=action, obj=movements[0], after={
         "lines": [{"item": ln.item.sku, "location": ln.location.code, "lot": ln.lot, "delta": ln.delta}
