@@ -117,10 +117,11 @@ class StockImporter(Importer):
         OnHand.objects.bulk_create(
             [OnHand(organization=org, item_id=i, location_id=loc, lot=lot, site_id=site_of[loc])
              for i, loc, lot in deltas], ignore_conflicts=True)
-        # Lock the rows in primary-key order, as the ledger does, so concurrent postings queue up.
+        # Lock the rows in (item, location, lot) order, as the ledger does, so concurrent postings queue up
+        # behind the import instead of deadlocking with it.
         on_hand = {(o.item_id, o.location_id, o.lot): o for o in OnHand.objects.select_for_update().filter(
             organization=org, item_id__in={i for i, _, _ in deltas}, location_id__in={loc for _, loc, _ in deltas},
-        ).order_by("pk") if (o.item_id, o.location_id, o.lot) in deltas}
+        ).order_by("item_id", "location_id", "lot") if (o.item_id, o.location_id, o.lot) in deltas}
         movements = []
         actor_id = self.actor.user.pk if self.actor.user else None
         for row in rows:

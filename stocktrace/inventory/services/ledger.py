@@ -1,7 +1,8 @@
 """The stock ledger: every change of quantity is a movement, and on-hand follows in the same transaction.
 
-Rows of on-hand are locked in primary-key order before they change, so concurrent postings on the same
-stock queue up instead of losing each other's updates, and never deadlock.
+Each on-hand row is changed by one upsert that locks it until the transaction ends, taken in (item,
+location, lot) order, so concurrent postings on the same stock queue up instead of losing each other's
+updates, and do not deadlock.
 """
 
 import uuid
