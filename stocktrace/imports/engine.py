@@ -5,6 +5,7 @@ and nothing was bad so far, written in batches with bulk inserts and updates.
 Memory stays flat whatever the file's size: a batch of rows, plus what an importer must remember of the
 rows before (e.g. one hash per SKU to find duplicates)."""
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,7 +66,7 @@ class Outcome:
         return self.error_count == 0
 
 
-class Importer:
+class Importer(ABC):
     """One kind of import. `parse` sees one row alone, `check` a batch with the database, `write` a
     batch of good rows (only when applying), `finish` runs once after the last write."""
 
@@ -93,17 +94,22 @@ class Importer:
         if (value is None or value == "") and not any(c == column for c, _ in row.errors):
             row.errors.append((column, "required"))
 
+    @abstractmethod
     def parse(self, row: Row) -> None:
-        raise NotImplementedError
+        """Validate one row alone and put its values in `row.data` (errors in `row.errors`)."""
 
     def check(self, rows: list[Row]) -> None:
-        """Checks that need the database, for one batch; rows with errors already may be skipped."""
+        """Checks that need the database, for one batch; rows with errors already may be skipped.
+        Optional: the default has none."""
+        return
 
+    @abstractmethod
     def write(self, rows: list[Row]) -> None:
-        raise NotImplementedError
+        """Write a batch of good rows, inside the apply's transaction."""
 
     def finish(self) -> None:
-        """After the last batch was written."""
+        """After the last batch was written. Optional: the default does nothing."""
+        return
 
     def written(self, rows: int) -> None:
         """After a batch was written, with the total so far: refresh the planner's statistics each time the

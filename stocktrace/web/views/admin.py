@@ -14,6 +14,7 @@ from stocktrace.core.errors import DomainError
 from stocktrace.inventory import selectors as site_selectors
 from stocktrace.inventory import services as site_services
 from stocktrace.tenancy import services as tenancy_services
+from stocktrace.web.actions import announce
 from stocktrace.web.decorators import page_requires
 from stocktrace.web.forms import InviteForm, MemberForm, OrganizationForm, SiteForm, show_domain_error
 from stocktrace.webhooks import services as webhook_services
@@ -108,13 +109,9 @@ def member_detail(request, member_id: int):
 @require_http_methods(["POST"])
 def member_password_link(request, member_id: int):
     membership = account_selectors.member_get(actor=request.actor, membership_id=member_id)
-    try:
-        link = account_services.member_password_link(actor=request.actor, membership=membership)
-    except DomainError as error:
-        messages.error(request, error.detail)
-    else:
-        messages.success(request, f"{membership.user.email} was e-mailed a link to choose a password: "
-                                  f"{request.build_absolute_uri(link)}")
+    announce(request, lambda: account_services.member_password_link(actor=request.actor, membership=membership),
+             lambda link: f"{membership.user.email} was e-mailed a link to choose a password: "
+                          f"{request.build_absolute_uri(link)}")
     return redirect("web:member_detail", member_id=membership.pk)
 
 

@@ -12,6 +12,7 @@ from stocktrace.core.errors import DomainError
 from stocktrace.imports import selectors, services
 from stocktrace.imports.models import ImportRun
 from stocktrace.imports.uploads import guard_upload, too_large, upload_too_large
+from stocktrace.web.actions import announce
 from stocktrace.web.decorators import page_requires
 
 RUNS_SHOWN = 50
@@ -91,10 +92,6 @@ def import_run(request, run_id: int):
 @require_POST
 def import_apply(request, run_id: int):
     run = selectors.import_run_get(actor=request.actor, run_id=run_id)
-    try:
-        services.import_apply(actor=request.actor, run=run)
-    except DomainError as error:
-        messages.error(request, error.detail)
-    else:
-        messages.success(request, f"Applying {run.filename}: all of it or, if anything is refused, nothing.")
+    announce(request, lambda: services.import_apply(actor=request.actor, run=run),
+             lambda _: f"Applying {run.filename}: all of it or, if anything is refused, nothing.")
     return redirect("web:import_run", run_id=run.pk)

@@ -18,6 +18,7 @@ from stocktrace.inventory import selectors
 from stocktrace.inventory.models import StockAlert
 from stocktrace.inventory.services import alerts as alert_services
 from stocktrace.inventory.services import catalog, ledger
+from stocktrace.web.actions import announce
 from stocktrace.web.decorators import page_requires
 from stocktrace.web.forms import (
     AdjustForm,
@@ -350,12 +351,8 @@ def item_barcode_add(request, item_id: int):
 def item_barcode_remove(request, item_id: int):
     item = selectors.item_get(actor=request.actor, item_id=item_id)
     code = request.POST.get("code", "")
-    try:
-        catalog.item_barcode_remove(actor=request.actor, item=item, code=code)
-    except DomainError as error:
-        messages.error(request, error.detail)
-    else:
-        messages.success(request, f"Barcode {code} removed from {item.sku}.")
+    announce(request, lambda: catalog.item_barcode_remove(actor=request.actor, item=item, code=code),
+             lambda _: f"Barcode {code} removed from {item.sku}.")
     return redirect("web:item", item_id=item.pk)
 
 
@@ -481,12 +478,8 @@ def location_move(request, location_id: int):
 @require_POST
 def location_archive(request, location_id: int):
     place = selectors.location_get(actor=request.actor, location_id=location_id)
-    try:
-        place = catalog.location_archive(actor=request.actor, location=place)
-    except DomainError as error:
-        messages.error(request, error.detail)
-    else:
-        messages.success(request, f"Location {place.code} and everything under it archived.")
+    announce(request, lambda: catalog.location_archive(actor=request.actor, location=place),
+             lambda done: f"Location {done.code} and everything under it archived.")
     return redirect("web:location", location_id=place.pk)
 
 
@@ -516,12 +509,8 @@ def alerts(request):
 
 def _alert_action(request, alert_id: int, service, done: str):
     alert = selectors.alert_get(actor=request.actor, alert_id=alert_id)
-    try:
-        alert = service(actor=request.actor, alert=alert)
-    except DomainError as error:
-        messages.error(request, error.detail)
-    else:
-        messages.success(request, f"Alert “{alert.message}” {done}.")
+    announce(request, lambda: service(actor=request.actor, alert=alert),
+             lambda changed: f"Alert “{changed.message}” {done}.")
     return _back(request, "web:alerts")
 
 

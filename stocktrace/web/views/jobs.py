@@ -4,9 +4,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from stocktrace.accounts.roles import Perm
-from stocktrace.core.errors import DomainError
 from stocktrace.core.pagination import keyset_page
 from stocktrace.jobs import selectors, services
+from stocktrace.web.actions import announce
 from stocktrace.web.decorators import page_requires
 
 
@@ -33,12 +33,8 @@ def dead_letter_action(request, dead_letter_id: int, action: str):
         raise Http404("No such action")
     letter = selectors.dead_letter_get(actor=request.actor, dead_letter_id=dead_letter_id)
     service = services.dead_letter_replay if action == "replay" else services.dead_letter_discard
-    try:
-        letter = service(actor=request.actor, dead_letter=letter)
-    except DomainError as error:
-        messages.error(request, error.detail)
-    else:
-        messages.success(request, f"Dead letter {letter.pk} {letter.status}.")
+    announce(request, lambda: service(actor=request.actor, dead_letter=letter),
+             lambda done: f"Dead letter {done.pk} {done.status}.")
     return redirect("web:jobs")
 
 

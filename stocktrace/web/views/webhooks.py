@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from stocktrace.accounts.roles import Perm
 from stocktrace.core.errors import DomainError
+from stocktrace.web.actions import announce
 from stocktrace.web.decorators import page_requires
 from stocktrace.web.forms import (
     WebhookActiveForm,
@@ -172,12 +173,8 @@ def inbound_delivery(request, delivery_id: int):
 @require_POST
 def inbound_replay(request, delivery_id: int):
     delivery = selectors.inbound_delivery_get(actor=request.actor, delivery_id=delivery_id)
-    try:
-        delivery = services.inbound_replay(actor=request.actor, delivery=delivery)
-    except DomainError as error:
-        messages.error(request, error.detail)
-    else:
-        messages.success(request, f"Delivery {delivery.delivery_id} was queued to be processed again.")
+    announce(request, lambda: services.inbound_replay(actor=request.actor, delivery=delivery),
+             lambda done: f"Delivery {done.delivery_id} was queued to be processed again.")
     return redirect("web:webhook_source", source_id=delivery.source_id)
 
 
@@ -250,10 +247,6 @@ def outbound_delivery(request, delivery_id: int):
 @require_POST
 def outbound_redeliver(request, delivery_id: int):
     delivery = selectors.outbound_delivery_get(actor=request.actor, delivery_id=delivery_id)
-    try:
-        delivery = services.outbound_redeliver(actor=request.actor, delivery=delivery)
-    except DomainError as error:
-        messages.error(request, error.detail)
-    else:
-        messages.success(request, f"Delivery {delivery.pk} was queued to be sent again.")
+    announce(request, lambda: services.outbound_redeliver(actor=request.actor, delivery=delivery),
+             lambda done: f"Delivery {done.pk} was queued to be sent again.")
     return redirect("web:outbound_delivery", delivery_id=delivery.pk)
