@@ -27,3 +27,29 @@ def test_request_ids_from_proxies_are_kept_only_when_plain(db, sent, kept):
     response = Client().get("/healthz", headers={"X-Request-ID": sent})
     assert (response["X-Request-ID"] == sent) is kept
     assert len(response["X-Request-ID"]) <= 64
+
+
+@pytest.mark.django_db(transaction=True)
+def test_hot_path_statements_survive_a_dropped_connection_only_when_idempotent():
+    from django.db import OperationalError, connection
+
+    from stocktrace.core.db import pg_execute
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the hot path is PostgreSQL's")
+
+    def drop_the_connection():
+        pid = pg_execute("SELECT pg_backend_pid()", []).fetchone()[0]
+        other = connection.copy()  # a second connection ends the first
+        try:
+            with other.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+        finally:
+            other.close()
+
+    drop_the_connection()
+    assert pg_execute("SELECT 41 + %s", [1], idempotent=True).fetchone() == (42,)
+    drop_the_connection()
+    with pytest.raises(OperationalError):
+        pg_execute("SELECT 1", [])
+    connection.close()

@@ -43,9 +43,9 @@ class Clock:
 @pytest.fixture(autouse=True)
 def _keep_the_test_transaction(monkeypatch):
     # The worker loop closes connections that are inside a transaction; in a test that is the test's own.
-    import django_tasks_db.management.commands.db_worker as db_worker
+    import stocktrace.jobs.worker as worker_module
 
-    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
+    monkeypatch.setattr(worker_module, "close_old_connections", lambda: None)
 
 
 @pytest.fixture

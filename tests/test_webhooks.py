@@ -22,9 +22,9 @@ from tests.test_jobs import Clock, run_worker
 
 @pytest.fixture(autouse=True)
 def _keep_the_test_transaction(monkeypatch):
-    import django_tasks_db.management.commands.db_worker as db_worker
+    import stocktrace.jobs.worker as worker_module
 
-    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
+    monkeypatch.setattr(worker_module, "close_old_connections", lambda: None)
 
 
 @pytest.fixture
@@ -57,6 +57,24 @@ def test_a_signed_push_is_stored_answered_202_and_processed_by_a_job(source, wor
     site = Site.objects.get(code="ERP-1")
     assert (site.organization, site.address) == (world.alpha.organization, "Dock 3")
     assert AuditEvent.objects.get(action="site.create", object_id=str(site.pk)).device == "webhook:site.upsert"
+
+
+def test_a_push_queues_the_same_job_row_as_enqueue_would(source):
+    # On PostgreSQL the delivery and its job are written by one hand-written statement: it must keep writing
+    # what django-tasks-db writes (a change of its schema or defaults shows up here).
+    from stocktrace.webhooks.tasks import process_inbound_delivery
+
+    push(source, SITES)
+    delivery = InboundDelivery.objects.get()
+    pushed = DBTaskResult.objects.get()
+    enqueued = DBTaskResult.objects.get(pk=process_inbound_delivery.enqueue(
+        delivery_id=delivery.pk, organization_id=source.organization_id).id)
+    skip = {"id", "enqueued_at"}
+    fields = [f.attname for f in DBTaskResult._meta.concrete_fields if f.attname not in skip]
+    assert {f: getattr(pushed, f) for f in fields} == {f: getattr(enqueued, f) for f in fields}
+    assert pushed.args_kwargs == {"args": [], "kwargs": {"delivery_id": delivery.pk,
+                                                         "organization_id": source.organization_id}}
+    assert abs(pushed.enqueued_at - delivery.received_at).total_seconds() < 5
 
 
 def test_a_repeated_delivery_id_is_not_processed_twice(source):

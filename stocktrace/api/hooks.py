@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from stocktrace.api.problems import domain_problem, problem
 from stocktrace.core.errors import DomainError
 from stocktrace.webhooks.selectors import source_for_push
-from stocktrace.webhooks.services import inbound_receive
+from stocktrace.webhooks.services import KEPT_HEADERS, inbound_receive
 
 
 @csrf_exempt
@@ -25,8 +25,17 @@ def inbound_webhook(request, organization_slug: str, source_slug: str):
         return problem(413, "too_large", "Request body too large",
                        "The body exceeds the server's limit (STOCKTRACE_MAX_BODY_BYTES)")
     try:
-        delivery, created = inbound_receive(source=source, headers=dict(request.headers), body=body)
+        receipt = inbound_receive(source=source, headers=_kept_headers(request.META), body=body)
     except DomainError as error:
         return domain_problem(error)
-    return JsonResponse({"delivery": delivery.pk, "status": delivery.status, "duplicate": not created},
-                        status=202 if created else 200)
+    return JsonResponse({"delivery": receipt.delivery_pk, "status": receipt.status, "duplicate": receipt.duplicate},
+                        status=200 if receipt.duplicate else 202)
+
+
+# The headers a delivery keeps, by their WSGI names: cheaper than building request.headers whole.
+_KEPT_META = {name: "HTTP_" + name.upper().replace("-", "_") for name in KEPT_HEADERS} | {
+    "content-type": "CONTENT_TYPE"}
+
+
+def _kept_headers(meta: dict) -> dict:
+    return {name: meta[key] for name, key in _KEPT_META.items() if key in meta}

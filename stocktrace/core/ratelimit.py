@@ -6,6 +6,7 @@ processes of one machine, with no extra service. A window's counter starts at it
 """
 
 import fcntl
+import functools
 import hashlib
 import os
 import time
@@ -34,11 +35,19 @@ def _redis_count(key: str, start: int, window_seconds: int) -> int:
     return cache.incr(bucket)
 
 
-def _file_count(key: str, start: int) -> int:
-    folder = Path(settings.DATA_DIR) / "ratelimit"
+@functools.lru_cache(maxsize=4096)  # keys can be per e-mail address: bounded
+def _counter_path(data_dir: str, key: str) -> str:
+    folder = Path(data_dir) / "ratelimit"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / hashlib.sha256(key.encode()).hexdigest()[:32]
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    return str(folder / hashlib.sha256(key.encode()).hexdigest()[:32])
+
+
+def _file_count(key: str, start: int) -> int:
+    try:
+        fd = os.open(_counter_path(str(settings.DATA_DIR), key), os.O_RDWR | os.O_CREAT, 0o600)
+    except FileNotFoundError:  # the folder was removed since it was made: make it again
+        _counter_path.cache_clear()
+        fd = os.open(_counter_path(str(settings.DATA_DIR), key), os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         raw = os.pread(fd, 64, 0).decode() or "0 0"

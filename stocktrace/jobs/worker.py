@@ -3,19 +3,24 @@ for jobs of dead workers, and the periodic scheduler."""
 
 import logging
 import os
+import random
 import socket
 import threading
+import time
 from datetime import timedelta
 
-from django.db import close_old_connections, connection, transaction
+from django.core.exceptions import SuspiciousOperation
+from django.db import OperationalError, close_old_connections, connection, transaction
 from django.utils import timezone
-from django_tasks.base import TaskContext
+from django.utils.module_loading import import_string
+from django_tasks.base import Task, TaskContext
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
-from django_tasks_db.utils import exclusive_transaction
+from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
 from stocktrace.jobs.failures import job_attempt_failed
 from stocktrace.jobs.models import PeriodicSchedule, WorkerHeartbeat
+from stocktrace.jobs.queue import ClaimedJob, ReadyJobs
 from stocktrace.jobs.registry import SCHEDULES, WorkerLost
 
 log = logging.getLogger("stocktrace.jobs")
@@ -77,6 +82,9 @@ def periodic_enqueue_due() -> list[str]:
 
 
 class StocktraceWorker(Worker):
+    """django-tasks-db's Worker (signals, options, graceful stop) with our own loop: one-statement claims
+    (`ReadyJobs`), retries and dead letters, heartbeats, the sweeper and the periodic scheduler."""
+
     def __init__(self, *, heartbeat_seconds: float, lease_seconds: float, schedule: bool, **kwargs):
         super().__init__(**kwargs)
         self.heartbeat_seconds = heartbeat_seconds
@@ -85,6 +93,7 @@ class StocktraceWorker(Worker):
         self.tasks_done = 0
         self.current_task_id = None
         self._stop = threading.Event()
+        self._tasks: dict[str, Task] = {}
 
     def run(self) -> None:
         now = timezone.now()
@@ -98,11 +107,43 @@ class StocktraceWorker(Worker):
         chores = threading.Thread(target=self._chores, name="worker-chores", daemon=True)
         chores.start()
         try:
-            super().run()
+            self._loop()
         finally:
             self._stop.set()
             chores.join(timeout=self.heartbeat_seconds + 5)
             WorkerHeartbeat.objects.filter(worker_id=self.worker_id).delete()
+
+    def _loop(self) -> None:
+        log.info("worker %s on queues %s", self.worker_id, ",".join(self.queue_names))
+        if self.startup_delay and self.interval:
+            time.sleep(random.random())  # noqa: S311 (spreads a fleet of workers started together)
+        ready = ReadyJobs(backend_name=self.backend_name, queue_names=self.queue_names,
+                          excluded_queue_names=self.excluded_queue_names)
+        checked_at = 0.0
+        while self.running:
+            # Connection health (CONN_HEALTH_CHECKS, CONN_MAX_AGE) is checked once a second while busy and
+            # after every idle wait, not twice per job as django-tasks-db does: that is a round trip per job.
+            if time.monotonic() - checked_at >= 1.0:
+                close_old_connections()
+                checked_at = time.monotonic()
+            try:
+                job = ready.claim(worker_id=self.worker_id, now=timezone.now())
+            except OperationalError as error:
+                if not is_locked_database_exception(error):
+                    raise
+                job, claimed = None, False  # SQLite busy: try again; a batch run is not over
+            else:
+                claimed = True
+            if job is not None:
+                self.run_task(job, ready)
+            elif self.batch and claimed:
+                log.info("worker %s: no more jobs, exiting", self.worker_id)
+                return
+            if self.max_tasks is not None and self._run_tasks >= self.max_tasks:
+                return
+            if self.running and job is None:
+                time.sleep(self.interval)
+                checked_at = 0.0
 
     def _chores(self) -> None:
         """Heartbeat, periodic scheduling and sweeping, on their own connection, while jobs run."""
@@ -123,24 +164,33 @@ class StocktraceWorker(Worker):
         finally:
             connection.close()
 
-    def run_task(self, db_task_result: DBTaskResult) -> None:
+    def _task(self, path: str) -> Task:
+        task = self._tasks.get(path)
+        if task is None:
+            task = import_string(path)
+            if not isinstance(task, Task):
+                raise SuspiciousOperation(f"{path} is not a task")
+            self._tasks[path] = task
+        return task
+
+    def run_task(self, job: ClaimedJob, ready: ReadyJobs) -> None:
         # The heartbeat reports the current job from the chores thread: no extra write per job here.
         self.running_task = True
-        self.current_task_id = db_task_result.id
+        self.current_task_id = job.id
         try:
-            task = db_task_result.task
-            task_result = db_task_result.task_result
+            task = self._task(job.task_path)
             if task.takes_context:
-                value = task.call(TaskContext(task_result=task_result), *task_result.args, **task_result.kwargs)
+                stored = ready.stored(job)
+                value = task.call(TaskContext(task_result=stored.task_result), *job.args, **job.kwargs)
             else:
-                value = task.call(*task_result.args, **task_result.kwargs)
-            db_task_result.set_successful(value)
+                value = task.call(*job.args, **job.kwargs)
+            ready.succeeded(job, value=value, now=timezone.now())
         except BaseException as error:  # noqa: BLE001 (a job's failure, whatever it is, is recorded)
-            log.warning("job %s %s failed: %r", db_task_result.task_path, db_task_result.id, error)
+            log.warning("job %s %s failed: %r", job.task_path, job.id, error)
             interrupted = isinstance(error, KeyboardInterrupt | SystemExit)
             with transaction.atomic():
                 # A stop signal cut the job short: not the job's fault, so retried like a lost worker's.
-                job_attempt_failed(db_task_result, WorkerLost("worker stopped during the job") if interrupted
+                job_attempt_failed(ready.stored(job), WorkerLost("worker stopped during the job") if interrupted
                                    else error)
             if interrupted:
                 raise

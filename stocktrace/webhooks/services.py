@@ -16,6 +16,7 @@ from stocktrace.tenancy.actor import Actor
 from stocktrace.webhooks import signing
 from stocktrace.webhooks.events import EVENTS
 from stocktrace.webhooks.handlers import HANDLERS, PayloadRejected
+from stocktrace.webhooks.intake import Receipt, inbound_store
 from stocktrace.webhooks.models import InboundDelivery, OutboundDelivery, WebhookSource, WebhookSubscription
 from stocktrace.webhooks.outbox import event_publish
 from stocktrace.webhooks.selectors import source_cache_clear
@@ -95,10 +96,10 @@ def source_rotate_secret(*, actor: Actor, source: WebhookSource) -> WebhookSourc
     return source
 
 
-def inbound_receive(*, source: WebhookSource, headers: dict, body: bytes) -> tuple[InboundDelivery, bool]:
+def inbound_receive(*, source: WebhookSource, headers: dict, body: bytes) -> Receipt:
     """Verify a pushed request, store it as received, and queue its processing — in that order, so an
     accepted payload is never lost, even when processing fails. A delivery id seen before is not stored
-    or processed again: the first delivery is returned with created=False."""
+    or processed again: the receipt names the first delivery, as a duplicate."""
     lowered = {k.lower(): v for k, v in headers.items()}
     try:
         signing.verify(source.secret, timestamp=lowered.get(signing.TIMESTAMP_HEADER.lower()),
@@ -117,21 +118,15 @@ def inbound_receive(*, source: WebhookSource, headers: dict, body: bytes) -> tup
     if not verdict.allowed:
         existing = InboundDelivery.objects.filter(source=source, delivery_id=delivery_id).first()
         if existing:  # a sender's retry of something we have: not refused, whatever the rate
-            return existing, False
+            return Receipt(existing.pk, existing.status, duplicate=True)
         raise RateLimited(f"More than {source.rate_limit_per_minute} deliveries a minute from this source",
                           retry_after=verdict.retry_after)
-    from stocktrace.webhooks.tasks import process_inbound_delivery
-
-    try:
-        with transaction.atomic():
-            delivery = InboundDelivery.objects.create(
-                organization_id=source.organization_id, source=source, delivery_id=delivery_id, body=text,
-                headers={k: v for k, v in lowered.items() if k in KEPT_HEADERS})
-            process_inbound_delivery.enqueue(delivery_id=delivery.pk, organization_id=source.organization_id)
-    except IntegrityError:
-        # A delivery id seen before (a sender's retry): answer with the first delivery, store nothing.
-        return InboundDelivery.objects.get(source=source, delivery_id=delivery_id), False
-    return delivery, True
+    stored_pk = inbound_store(source=source, delivery_id=delivery_id, body=text,
+                              headers={k: v for k, v in lowered.items() if k in KEPT_HEADERS})
+    if stored_pk is None:  # a delivery id seen before (a sender's retry): answer with the first delivery
+        existing = InboundDelivery.objects.get(source=source, delivery_id=delivery_id)
+        return Receipt(existing.pk, existing.status, duplicate=True)
+    return Receipt(stored_pk, InboundDelivery.Status.RECEIVED, duplicate=False)
 
 
 def inbound_process(*, delivery: InboundDelivery, final_attempt: bool) -> dict:

@@ -1,0 +1,39 @@
+"""Hot-path statements on PostgreSQL, sent by psycopg with server-side binding on Django's own connection.
+
+For the few statements that run once per job or per pushed webhook, Django's cursor wrapper, its client-side
+parameter interpolation and its per-request `SELECT 1` health check cost more than the statement itself.
+Everything else goes through the ORM. Statements sent here join the caller's transaction, if any.
+"""
+
+import psycopg
+from django.db import OperationalError, connection
+
+
+def _cursor() -> psycopg.Cursor:
+    connection.ensure_connection()
+    raw = connection.connection
+    cursor = getattr(connection, "hot_path_cursor", None)  # one per thread, as Django's connections are
+    if cursor is None or cursor.connection is not raw:
+        cursor = connection.hot_path_cursor = psycopg.Cursor(raw)
+    return cursor
+
+
+def pg_execute(sql: str, params, *, idempotent: bool = False) -> psycopg.Cursor:
+    """Run one statement; errors are raised as Django's (OperationalError, IntegrityError, …).
+
+    Instead of Django's health check before the statement (a round trip on every request), an `idempotent`
+    statement that finds the connection dead (the server restarted, an idle connection was cut) is sent once
+    more on a new connection, outside a transaction only."""
+    try:
+        with connection.wrap_database_errors:
+            cursor = _cursor()
+            cursor.execute(sql, params)
+            return cursor
+    except OperationalError:
+        if not idempotent or connection.in_atomic_block or connection.is_usable():
+            raise
+    connection.close()
+    with connection.wrap_database_errors:
+        cursor = _cursor()
+        cursor.execute(sql, params)
+        return cursor
