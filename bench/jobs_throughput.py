@@ -1,14 +1,15 @@
-"""Jobs throughput on PostgreSQL: `stocktrace worker` against a raw psycopg job worker, in the same run.
+"""Jobs throughput on PostgreSQL: `stocktrace worker` against two raw psycopg job workers, in the same run.
 
     .venv/bin/python bench/jobs_throughput.py [--jobs 5000] [--workers 2] [--runs 3]
     .venv/bin/python bench/jobs_throughput.py --profile [--jobs 3000]   # where one stocktrace worker spends its time
 
-Options: --lean adds a third side, bench/jobs_lean_worker.py (an EXPERIMENT: the cuts --profile points at, not
-application code); --pycache lets the worker processes use a bytecode cache under /tmp (this environment sets
+Options: --pycache lets the worker processes use a bytecode cache under /tmp (this environment sets
 PYTHONDONTWRITEBYTECODE=1 and the venv has no .pyc, so every process start compiles its modules);
---raw-unprepared runs the raw workers without psycopg's prepared statements, as Django runs its queries.
---profile runs one StocktraceWorker in-process three times: phase timers (own time per job), database round trips
-per job with a sample of each statement, and cProfile (/tmp/stocktrace-bench-jobs.prof).
+--raw-unprepared runs the raw workers without psycopg's prepared statements (stocktrace's claim and result
+statements are not prepared either: Django's connection has prepare_threshold=None).
+--profile runs one StocktraceWorker in-process three times: phase timers (own time per job: claim statement,
+job call, result statement, rest), database round trips per job with a sample of each statement, and cProfile
+(/tmp/stocktrace-bench-jobs.prof).
 
 What it does (PostgreSQL at 127.0.0.1:5432, user postgres, trust auth):
 
@@ -18,24 +19,32 @@ What it does (PostgreSQL at 127.0.0.1:5432, user postgres, trust auth):
    the ORM in one transaction, then starts W processes of
    `stocktrace worker --batch --no-scheduler --interval 0 --queues default` and waits until every job is
    SUCCESSFUL (or every worker has exited).
-3. raw side, per run: the same shape of work on a plain table `raw_jobs` (a partial index on the READY rows,
-   like django-tasks-db's), N rows, and W processes each looping with psycopg:
-       BEGIN; SELECT id, args ... WHERE status='READY' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED;
-              UPDATE ... SET status='RUNNING', started_at=now(); COMMIT       -- the claim, committed first
-       run a trivial python function
-       UPDATE ... SET status='SUCCESSFUL', finished_at=now(), result=...        -- the result (autocommit)
-   i.e. a minimal correct job worker.
-4. The sides alternate (st, raw, st, raw, ...) `--runs` times each; the table shows the medians.
+3. raw sides, per run: the same shape of work on a plain table `raw_jobs` (a partial index on the READY rows,
+   like django-tasks-db's), N rows, and W psycopg processes (autocommit connection) each looping until no row
+   is READY. Both run a trivial python function between the claim and the result, and both commit the claim
+   before the job runs and the result after it: minimal correct job workers. They differ in the claim only.
+   "raw", the classic claim (4 round trips: BEGIN, SELECT, UPDATE, COMMIT):
+       BEGIN; SELECT id, args FROM raw_jobs WHERE status='READY' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED;
+              UPDATE raw_jobs SET status='RUNNING', started_at=now() WHERE id=...; COMMIT
+   "raw-1stmt", the claim in one autocommitted statement, the shape `stocktrace worker` uses:
+       UPDATE raw_jobs SET status='RUNNING', started_at=now()
+       WHERE id = (SELECT id FROM raw_jobs WHERE status='READY' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+       RETURNING id, args
+   then, both:
+       UPDATE raw_jobs SET status='SUCCESSFUL', finished_at=now(), result=... WHERE id=...   (autocommit)
+4. The sides alternate (stocktrace, raw, raw-1stmt, stocktrace, ...) `--runs` times each; the table shows the
+   medians.
 
 Timing: `wall` runs from just before the worker processes are spawned to the last job's `finished_at`
 (both clocks are this machine's), so it includes process start-up (Django's set-up for stocktrace, a bare
 `import psycopg` for raw). `window` is first `started_at` to last `finished_at`: the steady-state rate, start-up
-excluded. The goal is stocktrace >= 50% of raw on the `wall` rate (results: docs/performance.md). The table
-also shows the worker processes' CPU per job (start-up taken out) and the start-up cost itself.
+excluded. The goal is stocktrace >= 50% of raw on the `wall` rate, judged against the faster of the two raw
+sides (results: docs/performance.md). The table also shows the worker processes' CPU per job (start-up taken
+out) and the start-up cost itself, measured per side with W workers on an empty queue.
 
 "Exactly once" is checked from the rows: every row SUCCESSFUL with the return value of its own argument, and
-claimed once (django-tasks-db appends the worker id on each claim: `worker_ids` has one entry; raw: the
-workers' own counts of jobs run add up to N).
+claimed once (stocktrace appends the worker id on each claim: `worker_ids` has one entry; raw: the workers' own
+counts of jobs run add up to N).
 
 Not part of the test suite. Drops `stocktrace_bench` at the end (`--keep` keeps it).
 """
@@ -62,7 +71,7 @@ RUN_TIMEOUT = 300.0
 PYCACHE_DIR = "/tmp/stocktrace-bench-pycache"
 STOCKTRACE_WORKER = [str(BIN / "stocktrace"), "worker", "--batch", "--no-scheduler", "--interval", "0",
                      "--queues", "default"]
-LEAN_WORKER = [sys.executable, str(Path(__file__).resolve().parent / "jobs_lean_worker.py")]
+RAW_SIDES = ("raw", "raw-1stmt")
 OPTIONS = {"pycache": False, "raw_prepare": True}
 
 
@@ -80,8 +89,10 @@ def child_env() -> dict:
     return env
 
 
-def raw_worker_cmd() -> list[str]:
+def raw_worker_cmd(side: str) -> list[str]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--raw-worker", DB_URL]
+    if side == "raw-1stmt":
+        cmd.append("--raw-1stmt")
     return cmd if OPTIONS["raw_prepare"] else [*cmd, "--raw-unprepared"]
 
 
@@ -134,19 +145,36 @@ def raw_noop(organization_id=None, n=0):
     return n
 
 
-def raw_worker(dsn: str, prepare: bool) -> None:
+RAW_CLAIM_1STMT = ("UPDATE raw_jobs SET status = 'RUNNING', started_at = now() WHERE id = (SELECT id FROM raw_jobs "
+                   "WHERE status = 'READY' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id, args")
+
+
+def raw_claim_classic(conn):
+    """BEGIN; SELECT ... FOR UPDATE SKIP LOCKED; UPDATE; COMMIT: 4 round trips."""
+    with conn.transaction():
+        row = conn.execute("SELECT id, args FROM raw_jobs WHERE status = 'READY' ORDER BY id LIMIT 1 "
+                           "FOR UPDATE SKIP LOCKED").fetchone()
+        if row is not None:
+            conn.execute("UPDATE raw_jobs SET status = 'RUNNING', started_at = now() WHERE id = %s", (row[0],))
+    return row
+
+
+def raw_claim_one_statement(conn):
+    """UPDATE ... WHERE id = (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING ..., autocommitted: 1 round trip."""
+    return conn.execute(RAW_CLAIM_1STMT).fetchone()
+
+
+def raw_worker(dsn: str, prepare: bool, one_statement: bool) -> None:
     """A minimal correct job worker: claim committed before running, result committed after. psycopg's
-    default prepares a statement on its 5th execution; Django's backend never does (client-side binding)."""
+    default prepares a statement on its 5th execution; Django's connection never does (prepare_threshold=None)."""
     conn = psycopg.connect(dsn, autocommit=True, prepare_threshold=5 if prepare else None)
+    claim = raw_claim_one_statement if one_statement else raw_claim_classic
     done = 0
     while True:
-        with conn.transaction():
-            row = conn.execute("SELECT id, args FROM raw_jobs WHERE status = 'READY' ORDER BY id LIMIT 1 "
-                               "FOR UPDATE SKIP LOCKED").fetchone()
-            if row is None:
-                break
-            job_id, args = row
-            conn.execute("UPDATE raw_jobs SET status = 'RUNNING', started_at = now() WHERE id = %s", (job_id,))
+        row = claim(conn)
+        if row is None:
+            break
+        job_id, args = row
         try:
             value = raw_noop(*args["args"], **args["kwargs"])
         except Exception as error:  # noqa: BLE001
@@ -199,7 +227,7 @@ def timings(conn, table: str, spawned_at: float) -> tuple[float, float]:
     return float(last) - spawned_at, float(last) - float(first)
 
 
-def stocktrace_run(conn, n: int, workers: int, side: str = "stocktrace") -> dict:
+def stocktrace_run(conn, n: int, workers: int) -> dict:
     from django.db import close_old_connections, connection, transaction
 
     from stocktrace.jobs.tasks import noop
@@ -214,11 +242,10 @@ def stocktrace_run(conn, n: int, workers: int, side: str = "stocktrace") -> dict
     connection.close()
     conn.execute(f"VACUUM ANALYZE {TASKS_TABLE}")
 
-    cmd = STOCKTRACE_WORKER if side == "stocktrace" else LEAN_WORKER
     cpu_before = cpu_snapshot()
     spawned_at = time.time()
-    procs = [subprocess.Popen(cmd, cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              text=True) for _ in range(workers)]
+    procs = [subprocess.Popen(STOCKTRACE_WORKER, cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True) for _ in range(workers)]
     wait_for(procs, conn, TASKS_TABLE, n)
     errors = [p.stderr.read().strip() for p in procs]
     cpu = cpu_usage(cpu_before, cpu_snapshot())
@@ -231,13 +258,13 @@ def stocktrace_run(conn, n: int, workers: int, side: str = "stocktrace") -> dict
     split = [c for (c,) in conn.execute(
         f"SELECT count(*) FROM {TASKS_TABLE} GROUP BY worker_ids ->> -1 ORDER BY 1 DESC").fetchall()]
     return {
-        "side": side, "wall": wall, "window": window, "enqueue": enqueue_s,
+        "side": "stocktrace", "wall": wall, "window": window, "enqueue": enqueue_s,
         "exactly_once": total == ok == once == right == n, "successful": ok, "split": split,
         "exit_codes": [p.returncode for p in procs], "stderr": [e for e in errors if e], **cpu,
     }
 
 
-def raw_run(conn, n: int, workers: int) -> dict:
+def raw_run(conn, n: int, workers: int, side: str) -> dict:
     conn.execute("TRUNCATE raw_jobs RESTART IDENTITY")
     started = time.perf_counter()
     with conn.transaction():
@@ -247,7 +274,7 @@ def raw_run(conn, n: int, workers: int) -> dict:
     enqueue_s = time.perf_counter() - started
     conn.execute("VACUUM ANALYZE raw_jobs")
 
-    cmd = raw_worker_cmd()
+    cmd = raw_worker_cmd(side)
     cpu_before = cpu_snapshot()
     spawned_at = time.time()
     procs = [subprocess.Popen(cmd, cwd=ROOT, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -261,27 +288,22 @@ def raw_run(conn, n: int, workers: int) -> dict:
         SELECT count(*), count(*) FILTER (WHERE status = 'SUCCESSFUL'),
                count(*) FILTER (WHERE result = args -> 'kwargs' -> 'n') FROM raw_jobs""").fetchone()
     return {
-        "side": "raw", "wall": wall, "window": window, "enqueue": enqueue_s,
+        "side": side, "wall": wall, "window": window, "enqueue": enqueue_s,
         "exactly_once": total == ok == right == sum(split) == n, "successful": ok, "split": split,
         "exit_codes": [p.returncode for p in procs], "stderr": [err.strip() for _, err in outs if err.strip()],
         **cpu,
     }
 
 
-def startup_cost(conn, workers: int, lean: bool) -> dict:
+def startup_cost(conn, workers: int) -> dict:
     """Wall and CPU seconds of W workers that find an empty queue and exit: the fixed cost in `wall`."""
     conn.execute(f"TRUNCATE {TASKS_TABLE}")
     conn.execute("TRUNCATE raw_jobs")
     cost = {}
-    for side, cmd, env in (
-        ("stocktrace", STOCKTRACE_WORKER, child_env()),
-        ("lean", LEAN_WORKER if lean else None, child_env()),
-        ("raw", raw_worker_cmd(), child_env()),
-    ):
-        if cmd is None:
-            continue
+    for side, cmd in (("stocktrace", STOCKTRACE_WORKER), *((name, raw_worker_cmd(name)) for name in RAW_SIDES)):
         before, started = cpu_snapshot(), time.perf_counter()
-        procs = [subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL) for _ in range(workers)]
+        procs = [subprocess.Popen(cmd, cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL)
+                 for _ in range(workers)]
         for p in procs:
             p.wait()
         cost[side] = (time.perf_counter() - started, cpu_snapshot()[0] - before[0])
@@ -297,8 +319,17 @@ def report(results: list[dict], n: int, workers: int, runs: int, startup: dict, 
     def med(name, key):
         return statistics.median(n / r[key] for r in side(name))
 
+    def best(name):
+        return max(n / r["wall"] for r in side(name))
+
     def cpu_us(name):  # worker CPU per job with the measured start-up CPU taken out
         return statistics.median((r["worker_cpu"] - startup[name][1]) * 1e6 / n for r in side(name))
+
+    def fewest(name):
+        return min(r["successful"] for r in side(name))
+
+    def once(name):
+        return "yes" if all(r["exactly_once"] for r in side(name)) else "NO"
 
     print()
     print("runs:")
@@ -307,14 +338,6 @@ def report(results: list[dict], n: int, workers: int, runs: int, startup: dict, 
               f"({r['wall']:5.2f} s; workers' CPU {r['worker_cpu']:5.2f} s; machine busy {r['machine_busy']:4.0%}; "
               f"enqueue {r['enqueue']:.2f} s; jobs per worker {r['split']}; "
               f"exactly once: {'yes' if r['exactly_once'] else 'NO'})")
-    rows = [
-        ("jobs/s, wall (median)", med("stocktrace", "wall"), med("raw", "wall"), True),
-        ("jobs/s, steady-state window (median)", med("stocktrace", "window"), med("raw", "window"), False),
-        ("jobs/s, wall (best run)", max(n / r["wall"] for r in side("stocktrace")),
-         max(n / r["wall"] for r in side("raw")), False),
-    ]
-    st_ok, raw_ok = (all(r["exactly_once"] for r in side(name)) for name in ("stocktrace", "raw"))
-    st_succ, raw_succ = (min(r["successful"] for r in side(name)) for name in ("stocktrace", "raw"))
     print()
     print(f"N = {n} jobs, {workers} workers, {runs} runs per side, PostgreSQL {server_version()}, "
           f"{os.cpu_count()} CPUs" + (", bytecode cache on" if OPTIONS["pycache"] else "")
@@ -324,32 +347,44 @@ def report(results: list[dict], n: int, workers: int, runs: int, startup: dict, 
           + (" -- WARNING: other work was running on the machine; rerun when it is quiet"
              if max(load[0], after) > 1.5 * workers else ""))
     print()
-    print("| metric                                  | stocktrace | raw psycopg |  ratio | goal >= 50% |")
-    print("|-----------------------------------------|-----------:|------------:|-------:|-------------|")
-    for label, st, raw, goal in rows:
-        verdict = ("met" if st / raw >= 0.5 else "NOT met") if goal else ""
-        print(f"| {label:<39} | {st:10.0f} | {raw:11.0f} | {st / raw:6.1%} | {verdict:<11} |")
-    st_cpu, raw_cpu = cpu_us("stocktrace"), cpu_us("raw")
-    print(f"| {'worker CPU per job, us (median)':<39} | {st_cpu:10.0f} | {raw_cpu:11.0f} | "
-          f"{st_cpu / raw_cpu:5.1f}x |             |")
-    for i, label in ((0, "start-up of the workers, s wall"), (1, "start-up of the workers, s CPU")):
-        print(f"| {label:<39} | {startup['stocktrace'][i]:10.2f} | {startup['raw'][i]:11.2f} |        |             |")
-    if side("lean"):
-        lean_wall, lean_win, lean_cpu = med("lean", "wall"), med("lean", "window"), cpu_us("lean")
-        lean_ok = all(r["exactly_once"] for r in side("lean"))
-        print(f"| {'EXPERIMENT lean worker: jobs/s, wall':<39} | {lean_wall:10.0f} | {med('raw', 'wall'):11.0f} | "
-              f"{lean_wall / med('raw', 'wall'):6.1%} |             |")
-        print(f"| {'EXPERIMENT lean worker: jobs/s, window':<39} | {lean_win:10.0f} | {med('raw', 'window'):11.0f} | "
-              f"{lean_win / med('raw', 'window'):6.1%} |             |")
-        print(f"| {'EXPERIMENT lean worker: CPU/job, us':<39} | {lean_cpu:10.0f} | {raw_cpu:11.0f} | "
-              f"{lean_cpu / raw_cpu:5.1f}x | exactly once: {'yes' if lean_ok else 'NO'} |")
-    print(f"| {'SUCCESSFUL jobs (fewest in a run)':<39} | {st_succ:10d} | {raw_succ:11d} |        |             |")
-    print(f"| {'all SUCCESSFUL, each run exactly once':<39} | {'yes' if st_ok else 'NO':>10} | "
-          f"{'yes' if raw_ok else 'NO':>11} |        |             |")
+
+    def ratio(st, raw):  # a rate: stocktrace / raw as a percentage
+        return f"{st / raw:6.1%}"
+
+    def times(st, raw):  # a cost: stocktrace / raw as a factor
+        return f"{st / raw:5.2f}x"
+
+    rows = [  # label, value per side, how to compare, format
+        ("jobs/s, wall (median)", {s: med(s, "wall") for s in ("stocktrace", *RAW_SIDES)}, ratio, "{:.0f}"),
+        ("jobs/s, steady-state window (median)", {s: med(s, "window") for s in ("stocktrace", *RAW_SIDES)},
+         ratio, "{:.0f}"),
+        ("jobs/s, wall (best run)", {s: best(s) for s in ("stocktrace", *RAW_SIDES)}, ratio, "{:.0f}"),
+        ("worker CPU per job, us (median)", {s: cpu_us(s) for s in ("stocktrace", *RAW_SIDES)}, times, "{:.0f}"),
+        (f"start-up of the {workers} workers, s wall", {s: startup[s][0] for s in ("stocktrace", *RAW_SIDES)},
+         None, "{:.2f}"),
+        (f"start-up of the {workers} workers, s CPU", {s: startup[s][1] for s in ("stocktrace", *RAW_SIDES)},
+         None, "{:.2f}"),
+        ("SUCCESSFUL jobs (fewest in a run)", {s: fewest(s) for s in ("stocktrace", *RAW_SIDES)}, None, "{}"),
+        ("all SUCCESSFUL, each run exactly once", {s: once(s) for s in ("stocktrace", *RAW_SIDES)}, None, "{}"),
+    ]
+    print("| metric                                  | stocktrace |     raw | st / raw | raw-1stmt | st / raw-1stmt |")
+    print("|-----------------------------------------|-----------:|--------:|---------:|----------:|---------------:|")
+    for label, values, compare, fmt in rows:
+        st, raw, one = (fmt.format(values[s]) for s in ("stocktrace", *RAW_SIDES))
+        vs_raw, vs_one = ((compare(values["stocktrace"], values[s]) if compare else "") for s in RAW_SIDES)
+        print(f"| {label:<39} | {st:>10} | {raw:>7} | {vs_raw:>8} | {one:>9} | {vs_one:>14} |")
+    print()
+    fastest = max(RAW_SIDES, key=lambda s: med(s, "wall"))
+    share = med("stocktrace", "wall") / med(fastest, "wall")
+    print(f"goal, stocktrace >= 50% of the faster raw side on the wall median: {'met' if share >= 0.5 else 'NOT met'}"
+          f" (stocktrace {med('stocktrace', 'wall'):.0f} jobs/s = {share:.1%} of {fastest}, "
+          f"{med(fastest, 'wall'):.0f} jobs/s, the faster raw side)")
     print()
     print("wall = worker processes spawned -> last job finished (includes start-up); window = first job started ->"
           " last job finished;\nworker CPU per job = the worker processes' CPU, minus their start-up CPU (an empty"
-          " queue run), over N; start-up = W workers finding an empty queue.")
+          " queue run), over N; start-up = W workers finding an empty queue;\nraw = BEGIN, SELECT ... FOR UPDATE"
+          " SKIP LOCKED, UPDATE, COMMIT, then the result UPDATE; raw-1stmt = one UPDATE ... WHERE id = (SELECT ..."
+          " FOR UPDATE SKIP LOCKED) RETURNING, then the result UPDATE.")
     for r in results:
         if r["stderr"] or any(r["exit_codes"]):
             print(f"\n{r['side']} workers exited {r['exit_codes']}:\n" + "\n".join(r["stderr"])[-3000:])
@@ -384,7 +419,8 @@ def enqueue_noops(n: int) -> None:
 
 class PhaseTimer:
     """Wraps functions with a timer that books each call's own time (its callees' wrapped time excluded) to a
-    phase, on the main thread only: where one worker's time per job goes, at a small cost per wrapped call."""
+    phase, on the main thread only: where one worker's time per job goes, at a small cost per wrapped call.
+    A phase of None is a database round trip, booked to the enclosing phase's group (the text before ':')."""
 
     def __init__(self):
         import threading
@@ -393,9 +429,10 @@ class PhaseTimer:
         self.own: dict[str, float] = {}
         self.calls: dict[str, int] = {}
         self.stack: list[float] = []  # wrapped-callee time of each open call
+        self.phases: list[str] = []  # phase of each open call
         self.undo: list = []
 
-    def wrap(self, owner, attr: str, phase: str) -> None:
+    def wrap(self, owner, attr: str, phase: str | None) -> None:
         import threading
 
         original = owner.__dict__[attr]
@@ -406,15 +443,21 @@ class PhaseTimer:
         def timed(*args, **kwargs):
             if threading.current_thread() is not timer.main:
                 return func(*args, **kwargs)
+            label = phase
+            if label is None:
+                group = timer.phases[-1].split(":")[0] if timer.phases else "outside the job loop"
+                label = f"{group}: psycopg execute (bind, send, wait for PostgreSQL)"
             timer.stack.append(0.0)
+            timer.phases.append(label)
             started = time.perf_counter()
             try:
                 return func(*args, **kwargs)
             finally:
                 total = time.perf_counter() - started
                 inner = timer.stack.pop()
-                timer.own[phase] = timer.own.get(phase, 0.0) + total - inner
-                timer.calls[phase] = timer.calls.get(phase, 0) + 1
+                timer.phases.pop()
+                timer.own[label] = timer.own.get(label, 0.0) + total - inner
+                timer.calls[label] = timer.calls.get(label, 0) + 1
                 if timer.stack:
                     timer.stack[-1] += total
 
@@ -435,44 +478,44 @@ def profile(n: int, out: Path) -> None:
     from collections import Counter
 
     import django_tasks.base
-    import django_tasks_db.management.commands.db_worker as db_worker
-    from django.db import transaction
-    from django.db.backends.base.base import BaseDatabaseWrapper
-    from django.db.models.sql import compiler
-    from django_tasks_db.models import DBTaskResult, DBTaskResultQuerySet
 
+    import stocktrace.jobs.queue as st_queue
     import stocktrace.jobs.worker as st_worker
 
-    # (1) phase timing
+    # (1) phase timing: own time per phase; every psycopg execute is booked to the phase that issued it
     enqueue_noops(n)
     timer = PhaseTimer()
-    timer.wrap(psycopg.Cursor, "execute", "psycopg: send query, wait for PostgreSQL")
-    timer.wrap(psycopg.Connection, "commit", "psycopg: COMMIT round trip")
-    timer.wrap(BaseDatabaseWrapper, "close_if_health_check_failed", "health check (SELECT 1), Django side")
-    timer.wrap(compiler.SQLCompiler, "as_sql", "ORM: compile SELECT / UPDATE to SQL")
-    timer.wrap(compiler.SQLUpdateCompiler, "as_sql", "ORM: compile SELECT / UPDATE to SQL")
-    timer.wrap(DBTaskResultQuerySet, "ready", "ORM: build the queryset (ready/filter/select_for_update)")
-    timer.wrap(DBTaskResultQuerySet, "get_locked", "ORM: build the queryset (ready/filter/select_for_update)")
-    timer.wrap(DBTaskResult, "claim", "ORM: claim via Model.save(update_fields), rest")
-    timer.wrap(DBTaskResult, "set_successful", "ORM: result via Model.save(update_fields), rest")
-    timer.wrap(DBTaskResult, "task", "task / task_result properties (import_string, Task.using)")
-    timer.wrap(DBTaskResult, "task_result", "task / task_result properties (import_string, Task.using)")
-    timer.wrap(django_tasks.base.Task, "call", "the job itself (noop)")
-    timer.wrap(transaction.Atomic, "__enter__", "transaction.atomic enter/exit, rest")
-    timer.wrap(transaction.Atomic, "__exit__", "transaction.atomic enter/exit, rest")
-    timer.wrap(st_worker.StocktraceWorker, "run_task", "run_task, rest")
-    timer.wrap(db_worker.Worker, "run", "worker loop, rest (close_old_connections, queryset chaining, ...)")
+    timer.wrap(psycopg.Cursor, "execute", None)
+    timer.wrap(psycopg.Connection, "commit", None)
+    timer.wrap(st_queue.ReadyJobs, "claim", "claim statement: Python (params, ensure_connection, row -> ClaimedJob)")
+    timer.wrap(st_queue.ReadyJobs, "succeeded", "result statement: Python (json.dumps, ensure_connection)")
+    timer.wrap(django_tasks.base.Task, "call", "job call: Task.call + noop")
+    timer.wrap(st_worker.StocktraceWorker, "_task", "rest: task lookup (cached per path)")
+    timer.wrap(st_worker, "close_old_connections", "health check: close_old_connections (once a second)")
+    timer.wrap(st_worker.StocktraceWorker, "run_task", "rest: run_task, own time")
+    timer.wrap(st_worker.StocktraceWorker, "_loop", "rest: worker loop, own time (timezone.now, ...)")
     worker = new_worker()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     worker.run()
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     timer.restore()
     done = worker.tasks_done
     print(f"\n(1) one worker, phase timers on: {done} jobs in {elapsed:.2f} s = {elapsed / done * 1e6:.0f} us per job "
-          f"({done / elapsed:.0f} jobs/s); own time per job by phase:")
+          f"({done / elapsed:.0f} jobs/s), of which {cpu / done * 1e6:.0f} us CPU of this process;"
+          " own time per job by phase:")
     for phase, seconds in sorted(timer.own.items(), key=lambda kv: -kv[1]):
         print(f"  {seconds / done * 1e6:7.0f} us  {seconds / elapsed:5.1%}  {phase}  "
-              f"({timer.calls[phase] / done:.1f} calls/job)")
+              f"({timer.calls[phase] / done:.2f} calls/job)")
+    groups: dict[str, float] = {}
+    for phase, seconds in timer.own.items():
+        group = phase.split(":")[0]
+        groups[group] = groups.get(group, 0.0) + seconds
+    print("    by group (Python + its round trips):")
+    for group, seconds in sorted(groups.items(), key=lambda kv: -kv[1]):
+        print(f"  {seconds / done * 1e6:7.0f} us  {seconds / elapsed:5.1%}  {group}")
+    unaccounted = elapsed - sum(timer.own.values())
+    print(f"  {unaccounted / done * 1e6:7.0f} us  {unaccounted / elapsed:5.1%}  not in a timed phase "
+          "(worker set-up and stop, timer overhead)")
 
     # (2) round trips of the worker's own (main-thread) connection
     enqueue_noops(n)
@@ -547,13 +590,12 @@ def main() -> None:
                              "compiling every module when PYTHONDONTWRITEBYTECODE is set and the venv has no .pyc)")
     parser.add_argument("--raw-unprepared", action="store_true",
                         help="raw workers without psycopg's prepared statements, as Django runs its queries")
-    parser.add_argument("--lean", action="store_true",
-                        help="also run bench/jobs_lean_worker.py, an EXPERIMENT with the cuts the profile suggests")
     parser.add_argument("--raw-worker", metavar="DSN", help=argparse.SUPPRESS)
+    parser.add_argument("--raw-1stmt", action="store_true", help=argparse.SUPPRESS)  # raw worker: one-statement claim
     args = parser.parse_args()
     OPTIONS.update(pycache=args.pycache, raw_prepare=not args.raw_unprepared)
     if args.raw_worker:
-        return raw_worker(args.raw_worker, prepare=not args.raw_unprepared)
+        return raw_worker(args.raw_worker, prepare=not args.raw_unprepared, one_statement=args.raw_1stmt)
 
     os.chdir(ROOT)
     began, load = time.perf_counter(), os.getloadavg()
@@ -566,13 +608,13 @@ def main() -> None:
         results = []
         with psycopg.connect(DB_URL, autocommit=True) as conn:
             create_raw_table(conn)
-            startup = startup_cost(conn, args.workers, args.lean)
+            startup = startup_cost(conn, args.workers)
             for i in range(args.runs):
-                sides = [stocktrace_run, raw_run]
-                if args.lean:
-                    sides.append(lambda *a: stocktrace_run(*a, side="lean"))
-                for run in sides:
-                    result = run(conn, args.jobs, args.workers)
+                for name in ("stocktrace", *RAW_SIDES):
+                    if name == "stocktrace":
+                        result = stocktrace_run(conn, args.jobs, args.workers)
+                    else:
+                        result = raw_run(conn, args.jobs, args.workers, name)
                     results.append(result)
                     print(f"  run {i + 1} {result['side']:<10} {args.jobs / result['wall']:6.0f} jobs/s "
                           f"({result['wall']:.2f} s)", flush=True)
