@@ -123,6 +123,9 @@ def _databases() -> dict:
 
 
 DATABASES = _databases()
+# The hot-path statements (job claims, webhook intake, ledger postings) are prepared on the server. Turn off
+# behind a transaction-pooling PgBouncer older than 1.21, which cannot keep prepared statements.
+STOCKTRACE_DB_PREPARE = env_bool("STOCKTRACE_DB_PREPARE", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL")
@@ -141,6 +144,8 @@ STOCKTRACE_JOB_RESULT_DAYS = int(os.environ.get("STOCKTRACE_JOB_RESULT_DAYS", "1
 # on for integrations that live on the company's internal network.
 STOCKTRACE_OUTBOUND_TIMEOUT_SECONDS = float(os.environ.get("STOCKTRACE_OUTBOUND_TIMEOUT_SECONDS", "10"))
 STOCKTRACE_OUTBOUND_ALLOW_PRIVATE = env_bool("STOCKTRACE_OUTBOUND_ALLOW_PRIVATE")
+# Finished webhook deliveries (processed, delivered, dead) are deleted by a daily job after this many days.
+STOCKTRACE_WEBHOOK_RETENTION_DAYS = int(os.environ.get("STOCKTRACE_WEBHOOK_RETENTION_DAYS", "30"))
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

@@ -29,6 +29,27 @@ def snapshot(obj: models.Model, fields: list[str]) -> dict:
     return state
 
 
+def audit_values(*, actor: Actor, action: str, object_type: str, object_id: str, object_repr: str,
+                 before: dict | None = None, after: dict | None = None) -> dict:
+    """The columns of an audit row (JSON fields as JSON-safe values), for `audit_record` and for services
+    that write their audit row within their own SQL statement."""
+    user = actor.user
+    return {
+        "organization_id": actor.organization.pk,
+        "actor_id": user.pk if user else None,
+        "actor_email": user.email if user else actor.device,
+        "token_prefix": actor.token.prefix if actor.token else "",
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "object_repr": object_repr[:200],
+        "before": _json_safe(before),
+        "after": _json_safe(after),
+        "ip": actor.ip,
+        "device": actor.device[:200],
+    }
+
+
 def audit_record(
     *,
     actor: Actor,
@@ -37,18 +58,6 @@ def audit_record(
     before: dict | None = None,
     after: dict | None = None,
 ) -> AuditEvent:
-    user = actor.user
-    return AuditEvent.objects.create(
-        organization=actor.organization,
-        actor=user,
-        actor_email=user.email if user else actor.device,
-        token_prefix=actor.token.prefix if actor.token else "",
-        action=action,
-        object_type=obj._meta.label_lower,
-        object_id=str(obj.pk),
-        object_repr=str(obj)[:200],
-        before=_json_safe(before),
-        after=_json_safe(after),
-        ip=actor.ip,
-        device=actor.device[:200],
-    )
+    return AuditEvent.objects.create(**audit_values(
+        actor=actor, action=action, object_type=obj._meta.label_lower, object_id=str(obj.pk), object_repr=str(obj),
+        before=before, after=after))

@@ -2,10 +2,12 @@
 
 For the few statements that run once per job or per pushed webhook, Django's cursor wrapper, its client-side
 parameter interpolation and its per-request `SELECT 1` health check cost more than the statement itself.
-Everything else goes through the ORM. Statements sent here join the caller's transaction, if any.
+Everything else goes through the ORM. Statements sent here join the caller's transaction, if any, and are
+prepared on the server at first use (planning a statement costs about as much as running these).
 """
 
 import psycopg
+from django.conf import settings
 from django.db import OperationalError, connection
 
 
@@ -14,7 +16,17 @@ def _cursor() -> psycopg.Cursor:
     raw = connection.connection
     cursor = getattr(connection, "hot_path_cursor", None)  # one per thread, as Django's connections are
     if cursor is None or cursor.connection is not raw:
+        # Django turns psycopg's prepared statements off (for connection poolers); its own queries are
+        # interpolated client-side and never prepared anyway. Ours are, unless STOCKTRACE_DB_PREPARE is off.
+        if settings.STOCKTRACE_DB_PREPARE and raw.prepare_threshold is None:
+            raw.prepare_threshold = 5
         cursor = connection.hot_path_cursor = psycopg.Cursor(raw)
+    return cursor
+
+
+def _run(sql: str, params) -> psycopg.Cursor:
+    cursor = _cursor()
+    cursor.execute(sql, params, prepare=settings.STOCKTRACE_DB_PREPARE or None)
     return cursor
 
 
@@ -26,14 +38,10 @@ def pg_execute(sql: str, params, *, idempotent: bool = False) -> psycopg.Cursor:
     more on a new connection, outside a transaction only."""
     try:
         with connection.wrap_database_errors:
-            cursor = _cursor()
-            cursor.execute(sql, params)
-            return cursor
+            return _run(sql, params)
     except OperationalError:
         if not idempotent or connection.in_atomic_block or connection.is_usable():
             raise
     connection.close()
     with connection.wrap_database_errors:
-        cursor = _cursor()
-        cursor.execute(sql, params)
-        return cursor
+        return _run(sql, params)
