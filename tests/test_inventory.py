@@ -139,6 +139,24 @@ def test_adjustments_need_a_reason_and_counts_set_the_quantity(shop):
     assert on_hand(item, bins[0]) == Decimal("7.5")
 
 
+@pytest.mark.parametrize(("expected", "counted", "severity"), [
+    ("100", "97", "low"), ("100", "85", "medium"), ("100", "60", "high"), ("100", "40", "critical"),
+    ("100", "160", "critical"), ("8", "0", "critical"), ("0", "3", "medium"),
+])
+def test_a_count_that_differs_raises_one_discrepancy_alert(shop, expected, counted, severity):
+    actor, site, bins, item = shop
+    if Decimal(expected):
+        stock_receive(actor=actor, item=item, location=bins[0], quantity_received=expected)
+    stock_count_correct(actor=actor, item=item, location=bins[0], counted=counted)
+    alert = StockAlert.objects.get(kind="discrepancy")
+    assert (alert.severity, alert.location, alert.quantity, alert.threshold) == (
+        severity, bins[0], Decimal(counted), Decimal(expected))
+    assert f"counted {Decimal(counted):.3f}, expected {Decimal(expected):.3f}" in alert.message
+    stock_count_correct(actor=actor, item=item, location=bins[0], counted=expected)  # counted again: refreshed
+    assert StockAlert.objects.filter(kind="discrepancy").count() == 1
+    assert stock_count_correct(actor=actor, item=item, location=bins[0], counted=expected) is None
+
+
 def test_roles_and_sites_limit_who_moves_what(world, shop):
     actor, site, bins, item = shop
     stock_receive(actor=actor, item=item, location=bins[0], quantity_received="5")

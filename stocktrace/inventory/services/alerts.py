@@ -64,6 +64,35 @@ def alerts_for_levels(*, organization, pairs) -> None:
                         message=f"{item.sku} is above its maximum: {total} {item.unit}, maximum {item.max_level}")
 
 
+def discrepancy_severity(expected: Decimal, counted: Decimal) -> str:
+    """How bad a count's difference is: stock gone that the books had is critical; otherwise by the share
+    of the expected quantity (up to 5% low, 20% medium, 50% high, beyond critical); stock found where the
+    books had none is medium."""
+    if expected > 0 and counted <= 0:
+        return Severity.CRITICAL
+    if expected <= 0:
+        return Severity.MEDIUM
+    share = abs(counted - expected) / expected
+    for limit, severity in ((Decimal("0.05"), Severity.LOW), (Decimal("0.2"), Severity.MEDIUM),
+                            (Decimal("0.5"), Severity.HIGH)):
+        if share <= limit:
+            return severity
+    return Severity.CRITICAL
+
+
+def alert_for_count_discrepancy(*, organization, item: Item, location, lot: str, expected: Decimal,
+                                counted: Decimal) -> StockAlert:
+    """A count found other than the books: one open discrepancy alert per item × location × lot, refreshed
+    by later counts; the correction itself is the ledger's."""
+    difference = (counted - expected).quantize(QUANTITY_STEP)
+    alert, _ = alert_raise(
+        organization=organization, kind=Kind.DISCREPANCY, severity=discrepancy_severity(expected, counted),
+        item=item, site_id=location.site_id, location=location, lot=lot, quantity=counted, threshold=expected,
+        message=f"{item.sku}{' lot ' + lot if lot else ''} at {location.code}: counted {counted}, "
+                f"expected {expected} ({'+' if difference > 0 else ''}{difference} {item.unit})")
+    return alert
+
+
 def alerts_expiry_scan(*, organization=None, today: date | None = None) -> dict[str, int]:
     """Daily: an `expired` alert for each lot past its date that still has stock, `expiring` for those within
     STOCKTRACE_EXPIRY_WARNING_DAYS (high severity inside a week)."""

@@ -21,7 +21,7 @@ from stocktrace.core.db import pg_execute
 from stocktrace.core.errors import Conflict, InvalidInput
 from stocktrace.inventory.models import Item, Location, OnHand, StockMovement
 from stocktrace.inventory.quantities import QUANTITY_STEP, money, quantity
-from stocktrace.inventory.services.alerts import alerts_for_levels
+from stocktrace.inventory.services.alerts import alert_for_count_discrepancy, alerts_for_levels
 from stocktrace.inventory.services.catalog import require_site
 from stocktrace.tenancy.actor import Actor
 
@@ -274,7 +274,8 @@ def stock_transfer(*, actor: Actor, item: Item, source: Location, destination: L
 @transaction.atomic
 def stock_count_correct(*, actor: Actor, item: Item, location: Location, counted, lot: str = "",
                         reference: str = "", reason: str = "count") -> StockMovement | None:
-    """Set stock to a counted quantity with a count_correction line (used by counts); None when it matched."""
+    """Set stock to a counted quantity with a count_correction line (used by counts) and raise or refresh a
+    discrepancy alert; None when the count matched."""
     actor.require(Perm.STOCK_ADJUST)
     counted_quantity = quantity(counted, field="counted", allow_zero=True)
     if counted_quantity < 0:
@@ -286,5 +287,8 @@ def stock_count_correct(*, actor: Actor, item: Item, location: Location, counted
     if delta == 0:
         return None
     line = Line(item, location, delta, Kind.COUNT_CORRECTION, lot, None, item.unit_cost)
-    return post_lines(actor=actor, lines=[line], reason=reason, reference=reference,
-                      action="stock.count_correction")[0]
+    movement = post_lines(actor=actor, lines=[line], reason=reason, reference=reference,
+                          action="stock.count_correction")[0]
+    alert_for_count_discrepancy(organization=actor.organization, item=item, location=location, lot=lot,
+                                expected=current.quantize(QUANTITY_STEP), counted=counted_quantity)
+    return movement
