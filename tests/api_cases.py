@@ -253,7 +253,8 @@ CASES: dict[str, Case] = {
     "PATCH /webhooks/sources/{source_id}": Case(params=_source, body=lambda *a: {"rate_limit_per_minute": 5},
                                                 audit_action="webhook_source.update", crosses_tenants=True),
     "POST /webhooks/sources/{source_id}/rotate-secret": Case(
-        params=_source, audit_action="webhook_source.rotate_secret", crosses_tenants=True),
+        params=_source, body=lambda *a: {"keep_previous_hours": 2}, audit_action="webhook_source.rotate_secret",
+        crosses_tenants=True),
     "POST /webhooks/sources/{source_id}/dry-run": Case(
         params=_source, body=lambda *a: {"payload": {"sites": [{"code": "DRY-1", "name": "Dry"}]}},
         crosses_tenants=True),

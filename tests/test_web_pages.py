@@ -305,7 +305,7 @@ def test_rotating_a_secret_shows_the_new_one_once(world, client_as):
 
     source = WebhookSource.objects.get(pk=_source(world.alpha, Role.ADMIN, world.alpha)["source_id"])
     client = client_as(world.alpha, Role.ADMIN)
-    response = client.post(f"/webhooks/sources/{source.pk}/rotate/", follow=True)
+    response = client.post(f"/webhooks/sources/{source.pk}/rotate/", {"keep_previous_hours": "0"}, follow=True)
     source.refresh_from_db()
     assert source.secret not in ("whsec_test", "") and response.context["secret"] == source.secret
     assert _messages(response) == ["Source ERP has a new secret; the old one no longer works."]

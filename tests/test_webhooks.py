@@ -394,3 +394,353 @@ def test_item_master_and_stock_receipts_arrive_by_webhook(world):
     rejected = InboundDelivery.objects.get(delivery_id="r-2")
     assert rejected.status == "dead" and "receipts[1]" in rejected.error
     assert ledger_drift() == []
+
+
+# A worker lost on a delivery's last attempt ------------------------------------------------------------
+
+
+def _lose_the_worker_on_the_last_attempt(job: DBTaskResult, max_attempts: int, clock: Clock) -> None:
+    """As if every attempt's worker was killed: the last one left the job RUNNING, with no heartbeat."""
+    from stocktrace.jobs.worker import sweep_lost_jobs
+
+    DBTaskResult.objects.filter(pk=job.pk).update(
+        status="RUNNING", started_at=clock.now, worker_ids=[f"gone-{n}" for n in range(1, max_attempts + 1)])
+    clock.advance(seconds=61)
+    assert sweep_lost_jobs(lease_seconds=60) == 1
+
+
+def test_a_worker_lost_on_the_last_attempt_leaves_the_inbound_delivery_dead(source, monkeypatch):
+    from django.utils import timezone
+
+    from stocktrace.jobs.models import DeadLetter
+    from stocktrace.webhooks.tasks import INBOUND_POLICY
+
+    clock = Clock(monkeypatch, timezone.now())
+    assert push(source, SITES).status_code == 202
+    job = DBTaskResult.objects.get()
+    _lose_the_worker_on_the_last_attempt(job, INBOUND_POLICY.max_attempts, clock)
+    delivery = InboundDelivery.objects.get()
+    assert (delivery.status, delivery.attempts) == ("dead", 1)
+    assert delivery.error == "WorkerLost: worker gone-5 stopped sending heartbeats"
+    letter = DeadLetter.objects.get()
+    assert (letter.task_id, letter.attempts) == (job.pk, 5)
+    assert DBTaskResult.objects.get().status == "FAILED"
+    assert not Site.objects.filter(code="ERP-1").exists()
+
+
+def test_a_worker_lost_before_the_last_attempt_leaves_the_delivery_to_its_retry(source, monkeypatch):
+    from django.utils import timezone
+
+    clock = Clock(monkeypatch, timezone.now())
+    push(source, SITES)
+    _lose_the_worker_on_the_last_attempt(DBTaskResult.objects.get(), 4, clock)
+    assert (InboundDelivery.objects.get().status, DBTaskResult.objects.get().status) == ("received", "READY")
+    clock.advance(hours=1)
+    run_worker()
+    delivery = InboundDelivery.objects.get()
+    assert (delivery.status, delivery.attempts, delivery.error) == ("processed", 1, "")
+
+
+def test_a_delivery_processed_before_its_worker_was_lost_stays_processed(source, monkeypatch):
+    from django.utils import timezone
+
+    from stocktrace.webhooks.tasks import INBOUND_POLICY
+
+    clock = Clock(monkeypatch, timezone.now())
+    push(source, SITES)
+    job = DBTaskResult.objects.get()
+    InboundDelivery.objects.update(status="processed", attempts=1, result={"created": ["ERP-1"]})
+    _lose_the_worker_on_the_last_attempt(job, INBOUND_POLICY.max_attempts, clock)
+    delivery = InboundDelivery.objects.get()
+    assert (delivery.status, delivery.attempts, delivery.error) == ("processed", 1, "")
+
+
+def test_a_worker_lost_on_the_last_attempt_leaves_the_outbound_delivery_dead(world, monkeypatch):
+    from django.utils import timezone
+
+    from stocktrace.jobs.models import DeadLetter
+    from stocktrace.webhooks.tasks import OUTBOUND_POLICY, deliver_outbound
+
+    clock = Clock(monkeypatch, timezone.now())
+    subscription_create(actor=world.alpha.actor(), url="http://127.0.0.1:9/x", events=["site.created"])
+    site_create(actor=world.alpha.actor(), code="NEW-1", name="One")
+    job = DBTaskResult.objects.get(task_path=deliver_outbound.module_path)
+    _lose_the_worker_on_the_last_attempt(job, OUTBOUND_POLICY.max_attempts, clock)
+    delivery = OutboundDelivery.objects.get()
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("dead", 1, None)
+    attempt = delivery.attempt_log.get()
+    assert (attempt.status_code, attempt.error) == (None, "WorkerLost: worker gone-8 stopped sending heartbeats")
+    assert attempt.attempted_at == clock.now
+    assert DeadLetter.objects.get().task_id == job.pk
+
+
+def test_a_delivery_the_job_marked_dead_keeps_its_own_error(source, world, monkeypatch):
+    from django.utils import timezone
+
+    from stocktrace.jobs.models import DeadLetter
+    from stocktrace.webhooks import handlers
+
+    def explode(**kwargs):
+        raise ConnectionError("database of the ERP is down")
+
+    monkeypatch.setitem(handlers.HANDLERS, "site.upsert", explode)
+    clock = Clock(monkeypatch, timezone.now())
+    push(source, SITES)
+    for _ in range(5):
+        run_worker()
+        clock.advance(hours=1)
+    delivery = InboundDelivery.objects.get()
+    assert (delivery.status, delivery.attempts, delivery.error) == (
+        "dead", 5, "ConnectionError: database of the ERP is down")
+    assert DeadLetter.objects.count() == 1
+
+
+# Pruning -----------------------------------------------------------------------------------------------
+
+
+def _inbound(source, status: str, name: str):
+    from django.utils import timezone
+
+    return InboundDelivery.objects.create(
+        organization=source.organization, source=source, delivery_id=name, headers={}, body="{}", status=status,
+        processed_at=timezone.now() if status == "processed" else None)
+
+
+def _outbound(subscription, statuses: list[str], name: str) -> OutboundEvent:
+    from django.utils import timezone
+
+    event = OutboundEvent.objects.create(organization=subscription.organization, name="site.created",
+                                         payload={"name": name})
+    for status in statuses:
+        delivery = OutboundDelivery.objects.create(
+            organization=subscription.organization, event=event, subscription=subscription, status=status,
+            delivered_at=timezone.now() if status == "delivered" else None)
+        OutboundAttempt.objects.create(delivery=delivery, attempted_at=timezone.now(), response_ms=1.0,
+                                       status_code=200 if status == "delivered" else 500)
+    return event
+
+
+INBOUND_STATUSES = ["received", "processed", "failed", "dead"]
+OUTBOUND_STATUSES = ["pending", "delivered", "failed", "dead"]
+
+
+def test_prune_drops_only_finished_deliveries_older_than_the_retention(source, world, monkeypatch, settings):
+    from django.utils import timezone
+
+    from stocktrace.webhooks.services import webhooks_prune
+
+    clock = Clock(monkeypatch, timezone.now())
+    subscription = subscription_create(actor=world.alpha.actor(), url="http://127.0.0.1:9/x", events=["ping"])
+    for status in INBOUND_STATUSES:
+        _inbound(source, status, f"old-{status}")
+    old_events = {status: _outbound(subscription, [status], f"old-{status}") for status in OUTBOUND_STATUSES}
+    old_mixed = _outbound(subscription, ["dead", "failed"], "old-mixed")
+    clock.advance(days=29)
+    for status in INBOUND_STATUSES:
+        _inbound(source, status, f"new-{status}")
+    new_events = {status: _outbound(subscription, [status], f"new-{status}") for status in OUTBOUND_STATUSES}
+    clock.advance(days=1, seconds=1)  # the old rows are now 30 days and a second old, the new ones a day
+
+    settings.STOCKTRACE_WEBHOOK_RETENTION_DAYS = 31
+    assert webhooks_prune() == {"inbound_deliveries": 0, "outbound_deliveries": 0, "outbound_attempts": 0,
+                                "outbound_events": 0}
+    settings.STOCKTRACE_WEBHOOK_RETENTION_DAYS = 30
+    assert webhooks_prune() == {"inbound_deliveries": 2, "outbound_deliveries": 3, "outbound_attempts": 3,
+                                "outbound_events": 2}
+    assert sorted(InboundDelivery.objects.values_list("delivery_id", flat=True)) == sorted(
+        ["old-received", "old-failed"] + [f"new-{s}" for s in INBOUND_STATUSES])
+    assert sorted(OutboundDelivery.objects.values_list("event__payload__name", "status")) == sorted(
+        [("old-pending", "pending"), ("old-failed", "failed"), ("old-mixed", "failed")]
+        + [(f"new-{s}", s) for s in OUTBOUND_STATUSES])
+    kept_events = {old_events["pending"].pk, old_events["failed"].pk, old_mixed.pk,
+                   *(e.pk for e in new_events.values())}
+    assert set(OutboundEvent.objects.values_list("pk", flat=True)) == kept_events
+    assert OutboundAttempt.objects.count() == 7
+    assert webhooks_prune(older_than_days=0) == {"inbound_deliveries": 2, "outbound_deliveries": 2,
+                                                 "outbound_attempts": 2, "outbound_events": 2}
+    assert sorted(InboundDelivery.objects.values_list("status", flat=True)) == [
+        "failed", "failed", "received", "received"]
+
+
+def test_prune_runs_daily_as_a_periodic_job(source, monkeypatch):
+    from django.utils import timezone
+
+    from stocktrace.jobs.registry import SCHEDULES
+    from stocktrace.webhooks.tasks import prune_webhook_deliveries
+
+    schedule = SCHEDULES["stocktrace.webhooks.tasks.prune_webhook_deliveries"]
+    assert (schedule.cron.expression, schedule.task) == ("29 3 * * *", prune_webhook_deliveries)
+    clock = Clock(monkeypatch, timezone.now())
+    _inbound(source, "processed", "old")
+    clock.advance(days=31)
+    result = prune_webhook_deliveries.enqueue()
+    run_worker()
+    assert DBTaskResult.objects.get(pk=result.id).return_value == {
+        "inbound_deliveries": 1, "outbound_deliveries": 0, "outbound_attempts": 0, "outbound_events": 0}
+    assert not InboundDelivery.objects.exists()
+
+
+def test_the_job_of_a_pruned_delivery_gives_up_at_once(source, monkeypatch):
+    from stocktrace.jobs.models import DeadLetter
+
+    push(source, SITES)
+    InboundDelivery.objects.all().delete()
+    run_worker()
+    assert DeadLetter.objects.get().attempts == 1
+
+
+# Rotating a source's secret with an overlap -------------------------------------------------------------
+
+
+@pytest.fixture
+def roomy_source(world):
+    return source_create(actor=world.alpha.actor(), name="WMS", handler="site.upsert")
+
+
+def _rotate(world, source, django_capture_on_commit_callbacks, **kwargs):
+    from stocktrace.webhooks.services import source_rotate_secret
+
+    with django_capture_on_commit_callbacks(execute=True):  # clears this process's source cache
+        return source_rotate_secret(actor=world.alpha.actor(), source=source, **kwargs)
+
+
+def test_the_previous_secret_is_accepted_until_its_window_ends(roomy_source, world, monkeypatch,
+                                                              django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    source = roomy_source
+    clock = Clock(monkeypatch, timezone.now())
+    old = source.secret
+    assert push(source, SITES, delivery="before").status_code == 202  # the source is now in the push cache
+    rotated = _rotate(world, source, django_capture_on_commit_callbacks, keep_previous_hours=2)
+    assert rotated.secret != old
+    assert (rotated.previous_secret, rotated.previous_secret_expires_at) == (old, clock.now + timedelta(hours=2))
+    assert push(source, SITES, delivery="old-1", secret=old).status_code == 202
+    assert push(source, SITES, delivery="new-1", secret=rotated.secret).status_code == 202
+    clock.advance(hours=2)
+    assert push(source, SITES, delivery="old-2", secret=old).status_code == 401
+    assert push(source, SITES, delivery="new-2", secret=rotated.secret).status_code == 202
+    assert sorted(InboundDelivery.objects.values_list("delivery_id", flat=True)) == [
+        "before", "new-1", "new-2", "old-1"]
+
+
+def test_a_rotation_without_a_window_stops_the_old_secret_at_once(source, world,
+                                                                  django_capture_on_commit_callbacks):
+    old = source.secret
+    rotated = _rotate(world, source, django_capture_on_commit_callbacks, keep_previous_hours=0)
+    assert (rotated.previous_secret, rotated.previous_secret_expires_at) == ("", None)
+    assert push(source, SITES, delivery="old", secret=old).status_code == 401
+    assert push(source, SITES, delivery="new", secret=rotated.secret).status_code == 202
+
+
+def test_a_second_rotation_keeps_only_the_secret_it_replaces(source, world, django_capture_on_commit_callbacks):
+    first = source.secret
+    second = _rotate(world, source, django_capture_on_commit_callbacks).secret
+    third = _rotate(world, source, django_capture_on_commit_callbacks, keep_previous_hours=1).secret
+    assert push(source, SITES, delivery="1", secret=first).status_code == 401
+    assert push(source, SITES, delivery="2", secret=second).status_code == 202
+    assert push(source, SITES, delivery="3", secret=third).status_code == 202
+
+
+def test_signatures_with_both_secrets_are_accepted(source, world, django_capture_on_commit_callbacks):
+    old = source.secret
+    new = _rotate(world, source, django_capture_on_commit_callbacks, keep_previous_hours=0).secret
+    body = json.dumps(SITES).encode()
+    timestamp = int(time.time())
+    both = f"{signing.sign(old, timestamp, body)},{signing.sign(new, timestamp, body)}"
+    signing.verify([new], timestamp=str(timestamp), signature=both, body=body)
+    signing.verify([old, new], timestamp=str(timestamp), signature=signing.sign(old, timestamp, body), body=body)
+    with pytest.raises(signing.SignatureError):
+        signing.verify(["whsec_other", ""], timestamp=str(timestamp), signature=both, body=body)
+
+
+def test_the_api_rotates_with_a_window_and_audits_it(source, world, client_as, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.conftest import api
+
+    clock = Clock(monkeypatch, timezone.now().replace(microsecond=0))
+    client = client_as(world.alpha, Role.ADMIN)
+    old = source.secret
+    response = api(client, "POST", f"/webhooks/sources/{source.pk}/rotate-secret", {"keep_previous_hours": 48})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    source.refresh_from_db()
+    assert body["secret"] == source.secret != old and source.previous_secret == old
+    assert body["previous_secret_valid_until"].replace("Z", "+00:00") == (
+        clock.now + timedelta(hours=48)).isoformat()
+    audit = AuditEvent.objects.get(action="webhook_source.rotate_secret")
+    assert audit.after == {"keep_previous_hours": 48,
+                           "previous_secret_expires_at": (clock.now + timedelta(hours=48)).isoformat()}
+    assert old not in json.dumps(audit.after) and source.secret not in json.dumps(audit.after)
+    shown = api(client, "GET", f"/webhooks/sources/{source.pk}").json()
+    assert "secret" not in shown and shown["previous_secret_valid_until"] == body["previous_secret_valid_until"]
+    clock.advance(hours=48)
+    assert api(client, "GET", f"/webhooks/sources/{source.pk}").json()["previous_secret_valid_until"] is None
+
+    default = client.post(f"/api/v1/webhooks/sources/{source.pk}/rotate-secret", content_type="application/json")
+    assert default.status_code == 200, default.content  # no body: the default window
+    source.refresh_from_db()
+    assert source.previous_secret_expires_at == clock.now + timedelta(hours=24)
+    assert api(client, "POST", f"/webhooks/sources/{source.pk}/rotate-secret", {}).status_code == 200
+
+
+@pytest.mark.parametrize("window", [-1, 169, 10_000, "24h", None, True, 1.5])
+def test_bad_windows_are_refused_and_change_nothing(source, world, client_as, window):
+    from tests.conftest import api
+
+    client = client_as(world.alpha, Role.ADMIN)
+    before = database_state()
+    response = api(client, "POST", f"/webhooks/sources/{source.pk}/rotate-secret", {"keep_previous_hours": window})
+    assert response.status_code == 422, response.content
+    assert response.json()["errors"][0]["path"].endswith("keep_previous_hours")
+    assert database_state() == before
+
+
+@pytest.mark.parametrize("window", [-1, 169])
+def test_the_service_refuses_bad_windows(source, world, window):
+    from stocktrace.core.errors import InvalidInput
+    from stocktrace.webhooks.services import source_rotate_secret
+
+    before = database_state()
+    with pytest.raises(InvalidInput):
+        source_rotate_secret(actor=world.alpha.actor(), source=source, keep_previous_hours=window)
+    assert database_state() == before
+
+
+def test_the_page_rotates_with_a_window_and_shows_it(source, world, client_as, monkeypatch):
+    from django.utils import timezone
+
+    clock = Clock(monkeypatch, timezone.now())
+    client = client_as(world.alpha, Role.ADMIN)
+    page = client.get(f"/webhooks/sources/{source.pk}/").content.decode()
+    assert 'name="keep_previous_hours"' in page and 'data-testid="previous-secret"' not in page
+    response = client.post(f"/webhooks/sources/{source.pk}/rotate/", {"keep_previous_hours": "12"}, follow=True)
+    source.refresh_from_db()
+    until = timezone.localtime(source.previous_secret_expires_at).strftime("%Y-%m-%d %H:%M")
+    assert [str(m) for m in response.context["messages"]] == [
+        f"Source ERP has a new secret; the old one is still accepted until {until} "
+        f"{timezone.localtime(source.previous_secret_expires_at).tzname()}."]
+    assert response.context["secret"] == source.secret
+    page = client.get(f"/webhooks/sources/{source.pk}/").content.decode()
+    assert "Previous secret valid until" in page and until in page
+    clock.advance(hours=12)
+    assert "Previous secret valid until" not in client.get(f"/webhooks/sources/{source.pk}/").content.decode()
+
+
+@pytest.mark.parametrize(("value", "error"), [
+    ("169", "Keep the previous secret for 0–168 hours. Nothing was changed."),
+    ("-1", "Keep the previous secret for 0–168 hours. Nothing was changed."),
+    ("two", "Give the hours to keep the old secret as a whole number. Nothing was changed."),
+])
+def test_the_page_refuses_bad_windows(source, world, client_as, value, error):
+    client = client_as(world.alpha, Role.ADMIN)
+    before = database_state()
+    response = client.post(f"/webhooks/sources/{source.pk}/rotate/", {"keep_previous_hours": value}, follow=True)
+    assert [str(m) for m in response.context["messages"]] == [error]
+    assert response.context["secret"] is None
+    assert database_state() == before

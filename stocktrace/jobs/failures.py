@@ -1,14 +1,18 @@
 """What happens when an attempt fails: retry later, or dead-letter."""
 
+import logging
 from datetime import timedelta
 
+from django.db import transaction
 from django.utils import timezone
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from stocktrace.jobs.models import DeadLetter, JobFailure
-from stocktrace.jobs.registry import policy_for
+from stocktrace.jobs.registry import on_dead_for, policy_for
 from stocktrace.tenancy.models import Organization
+
+log = logging.getLogger("stocktrace.jobs")
 
 
 def organization_id_of(result: DBTaskResult) -> int | None:
@@ -58,4 +62,18 @@ def job_attempt_failed(result: DBTaskResult, error: BaseException) -> DeadLetter
         event_publish(organization=dead_letter.organization, name="job.dead",
                       payload={"dead_letter": {"id": dead_letter.pk, "task": dead_letter.task_path,
                                                "attempts": attempt, "error": dead_letter.last_error}})
+    _call_on_dead(result, error)
     return dead_letter
+
+
+def _call_on_dead(result: DBTaskResult, error: BaseException) -> None:
+    """The job's `on_dead` callback, in a savepoint: if it fails, the dead letter is still written."""
+    callback = on_dead_for(result.task_path)
+    if callback is None:
+        return
+    arguments = result.args_kwargs or {}
+    try:
+        with transaction.atomic():
+            callback(error, *arguments.get("args", []), **arguments.get("kwargs", {}))
+    except Exception:
+        log.exception("the on_dead callback of %s failed for job %s", result.task_path, result.id)

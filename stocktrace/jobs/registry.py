@@ -5,6 +5,10 @@
     def prune_results(): ...
 
     send_invoice.enqueue(organization_id=org.pk, invoice_id=7)   # inside the caller's transaction
+
+`@job(..., on_dead=callback)` runs `callback(error, *args, **kwargs)` (the job's own arguments) when the job
+becomes a dead letter, in the same transaction: it lets the object the job works on record that it was
+given up on, also when the job itself never got to say so (its worker was lost on the last attempt).
 """
 
 import importlib
@@ -58,13 +62,19 @@ class Schedule:
 
 
 SCHEDULES: dict[str, Schedule] = {}
+# What to do when a job is dead-lettered, by task path: called with the error and the job's arguments.
+DEAD_LETTER_CALLBACKS: dict[str, Callable[..., object]] = {}
 
 
 def job(*, queue: str = "default", priority: int = 0, retry: RetryPolicy = DEFAULT_POLICY,
-        takes_context: bool = False):
+        takes_context: bool = False, on_dead: Callable[..., object] | None = None):
     def decorate(func):
         declared = task(func, queue_name=queue, priority=priority, takes_context=takes_context)
         POLICIES[declared.module_path] = retry
+        if on_dead is not None:
+            DEAD_LETTER_CALLBACKS[declared.module_path] = on_dead
+        else:
+            DEAD_LETTER_CALLBACKS.pop(declared.module_path, None)
         return declared
 
     return decorate
@@ -83,6 +93,10 @@ def periodic(expression: str, *, name: str | None = None):
 
 def policy_for(task_path: str) -> RetryPolicy:
     return POLICIES.get(task_path, DEFAULT_POLICY)
+
+
+def on_dead_for(task_path: str) -> Callable[..., object] | None:
+    return DEAD_LETTER_CALLBACKS.get(task_path)
 
 
 def autodiscover() -> None:

@@ -10,6 +10,9 @@ class WebhookSource(TenantOwned):
     slug = models.SlugField(max_length=60)
     handler = models.CharField(max_length=64)
     secret = models.CharField(max_length=128)
+    # After a rotation, the replaced secret is still accepted until this time, so senders can switch over.
+    previous_secret = models.CharField(max_length=128, blank=True, default="")
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     rate_limit_per_minute = models.PositiveIntegerField(default=100)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -1,12 +1,16 @@
 import json
 import secrets
+from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
+from django_tasks_db.utils import exclusive_transaction
 
 from stocktrace.accounts.roles import Perm
 from stocktrace.audit.services import audit_record, snapshot
@@ -17,12 +21,23 @@ from stocktrace.webhooks import signing
 from stocktrace.webhooks.events import EVENTS
 from stocktrace.webhooks.handlers import HANDLERS, PayloadRejected
 from stocktrace.webhooks.intake import Receipt, inbound_store
-from stocktrace.webhooks.models import InboundDelivery, OutboundDelivery, WebhookSource, WebhookSubscription
+from stocktrace.webhooks.models import (
+    InboundDelivery,
+    OutboundAttempt,
+    OutboundDelivery,
+    OutboundEvent,
+    WebhookSource,
+    WebhookSubscription,
+)
 from stocktrace.webhooks.outbox import event_publish
 from stocktrace.webhooks.selectors import source_cache_clear
 
 SOURCE_AUDITED = ["name", "slug", "handler", "is_active", "rate_limit_per_minute"]
 SUBSCRIPTION_AUDITED = ["url", "description", "events", "is_active"]
+# How long a rotated-out secret may stay valid: long enough for a slow change process, short enough that a
+# leaked secret does not outlive its rotation by much.
+KEEP_PREVIOUS_HOURS_DEFAULT = 24
+KEEP_PREVIOUS_HOURS_MAX = 168
 # Headers worth keeping with a delivery; cookies and authorization never are.
 KEPT_HEADERS = {"content-type", "user-agent", "x-forwarded-for", signing.TIMESTAMP_HEADER.lower(),
                 signing.SIGNATURE_HEADER.lower(), signing.DELIVERY_HEADER.lower(), signing.EVENT_HEADER.lower()}
@@ -86,14 +101,43 @@ def source_update(*, actor: Actor, source: WebhookSource, name: str | None = Non
 
 
 @transaction.atomic
-def source_rotate_secret(*, actor: Actor, source: WebhookSource) -> WebhookSource:
+def source_rotate_secret(*, actor: Actor, source: WebhookSource,
+                         keep_previous_hours: int = KEEP_PREVIOUS_HOURS_DEFAULT) -> WebhookSource:
+    """A new secret. The one it replaces stays valid for `keep_previous_hours` (0: not at all), so the
+    sender can switch without refused pushes. Only the secret just replaced is kept: an older one that
+    was still in its window stops working now."""
     actor.require(Perm.WEBHOOKS_MANAGE)
+    if (isinstance(keep_previous_hours, bool) or not isinstance(keep_previous_hours, int)
+            or not 0 <= keep_previous_hours <= KEEP_PREVIOUS_HOURS_MAX):
+        raise InvalidInput(f"Keep the previous secret for 0–{KEEP_PREVIOUS_HOURS_MAX} hours",
+                           field="keep_previous_hours")
     source = WebhookSource.objects.select_for_update().get(pk=source.pk)
+    if keep_previous_hours:
+        source.previous_secret = source.secret
+        source.previous_secret_expires_at = timezone.now() + timedelta(hours=keep_previous_hours)
+    else:
+        source.previous_secret, source.previous_secret_expires_at = "", None
     source.secret = _new_secret()
-    source.save(update_fields=["secret"])
+    source.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at"])
     transaction.on_commit(source_cache_clear)
-    audit_record(actor=actor, action="webhook_source.rotate_secret", obj=source)
+    audit_record(actor=actor, action="webhook_source.rotate_secret", obj=source,
+                 after={"keep_previous_hours": keep_previous_hours,
+                        "previous_secret_expires_at": source.previous_secret_expires_at})
     return source
+
+
+def previous_secret_valid_until(source: WebhookSource, now: datetime | None = None) -> datetime | None:
+    """When the secret replaced by the last rotation stops being accepted; None when it is not anymore."""
+    expires = source.previous_secret_expires_at
+    if not source.previous_secret or expires is None or expires <= (now or timezone.now()):
+        return None
+    return expires
+
+
+def _accepted_secrets(source: WebhookSource) -> list[str]:
+    if previous_secret_valid_until(source):
+        return [source.secret, source.previous_secret]
+    return [source.secret]
 
 
 def inbound_receive(*, source: WebhookSource, headers: dict, body: bytes) -> Receipt:
@@ -102,7 +146,7 @@ def inbound_receive(*, source: WebhookSource, headers: dict, body: bytes) -> Rec
     or processed again: the receipt names the first delivery, as a duplicate."""
     lowered = {k.lower(): v for k, v in headers.items()}
     try:
-        signing.verify(source.secret, timestamp=lowered.get(signing.TIMESTAMP_HEADER.lower()),
+        signing.verify(_accepted_secrets(source), timestamp=lowered.get(signing.TIMESTAMP_HEADER.lower()),
                        signature=lowered.get(signing.SIGNATURE_HEADER.lower()), body=body)
     except signing.SignatureError as error:
         raise Unauthenticated(str(error)) from error
@@ -137,18 +181,20 @@ def inbound_process(*, delivery: InboundDelivery, final_attempt: bool) -> dict:
     try:
         if handler is None:
             raise PayloadRejected(f"no handler named {delivery.source.handler!r}")
+        # The handler's changes and the "processed" status commit together: a worker lost in between
+        # leaves either both or neither.
         with transaction.atomic():
             # Numbers become exact decimals: quantities and prices never pass through floating point.
             result = handler(organization=delivery.organization, payload=json.loads(delivery.body, parse_float=Decimal))
+            delivery.status, delivery.result, delivery.error = InboundDelivery.Status.PROCESSED, result, ""
+            delivery.processed_at = timezone.now()
+            delivery.save(update_fields=["status", "result", "error", "processed_at", "attempts"])
     except PayloadRejected as error:
         _delivery_failed(delivery, f"rejected: {error}", dead=True)
         return {"rejected": str(error)}
     except Exception as error:
         _delivery_failed(delivery, f"{type(error).__name__}: {error}", dead=final_attempt)
         raise
-    delivery.status, delivery.result, delivery.error = InboundDelivery.Status.PROCESSED, result, ""
-    delivery.processed_at = timezone.now()
-    delivery.save(update_fields=["status", "result", "error", "processed_at", "attempts"])
     return result
 
 
@@ -309,3 +355,79 @@ def sites_resync_start(*, actor: Actor) -> str:
     audit_record(actor=actor, action="webhooks.resync_sites", obj=actor.organization,
                  after={"task_id": str(result.id)})
     return str(result.id)
+
+
+def inbound_give_up(*, delivery_id: int, organization_id: int, error: str) -> bool:
+    """Its job was dead-lettered while the delivery still waited: dead, with the job's last error. This is
+    the case when the worker was lost on the last attempt (the job never got to record it). A delivery
+    the job marked processed or dead already is left as it is."""
+    return bool(InboundDelivery.objects.filter(
+        pk=delivery_id, organization_id=organization_id,
+        status__in=[InboundDelivery.Status.RECEIVED, InboundDelivery.Status.FAILED],
+    ).update(status=InboundDelivery.Status.DEAD, error=error[:4000], attempts=F("attempts") + 1))
+
+
+def outbound_give_up(*, delivery_id: int, organization_id: int, error: str) -> bool:
+    """As `inbound_give_up`, for an outbound delivery: dead, with the error in its attempt log."""
+    delivery = (OutboundDelivery.objects.select_for_update()
+                .filter(pk=delivery_id, organization_id=organization_id,
+                        status__in=[OutboundDelivery.Status.PENDING, OutboundDelivery.Status.FAILED]).first())
+    if delivery is None:
+        return False
+    OutboundAttempt.objects.create(delivery=delivery, attempted_at=timezone.now(), status_code=None,
+                                   response_ms=0.0, error=error[:4000])
+    delivery.attempts += 1
+    delivery.status = OutboundDelivery.Status.DEAD
+    delivery.save(update_fields=["attempts", "status"])
+    return True
+
+
+PRUNE_BATCH = 2000
+PRUNE_MAX_PER_KIND = 100_000
+
+
+def _delete_in_batches(queryset: QuerySet) -> dict[str, int]:
+    """Delete what the queryset matches, a batch per transaction; rows locked by someone else (an admin
+    replaying that delivery right now) are skipped. Returns the deleted rows per model, cascades included."""
+    counts: dict[str, int] = {}
+    deleted = 0
+    while deleted < PRUNE_MAX_PER_KIND:
+        with exclusive_transaction():
+            batch = list(queryset.select_for_update(skip_locked=True).order_by("pk")
+                         .values_list("pk", flat=True)[:min(PRUNE_BATCH, PRUNE_MAX_PER_KIND - deleted)])
+            if not batch:
+                break
+            _, per_model = queryset.model.objects.filter(pk__in=batch).delete()
+        for label, n in per_model.items():
+            counts[label] = counts.get(label, 0) + n
+        deleted += len(batch)
+        if len(batch) < PRUNE_BATCH:
+            break
+    return counts
+
+
+def webhooks_prune(*, older_than_days: int | None = None) -> dict[str, int]:
+    """Delete finished webhook deliveries older than the retention (processed, delivered or dead; never
+    those still waiting or to be retried) and the outbound events left with no delivery."""
+    days = settings.STOCKTRACE_WEBHOOK_RETENTION_DAYS if older_than_days is None else older_than_days
+    if days < 0:
+        raise InvalidInput("The retention cannot be negative", field="older_than_days")
+    cutoff = timezone.now() - timedelta(days=days)
+    inbound = InboundDelivery.objects.filter(
+        Q(status=InboundDelivery.Status.PROCESSED, processed_at__lt=cutoff)
+        | Q(status=InboundDelivery.Status.DEAD, received_at__lt=cutoff))
+    outbound = OutboundDelivery.objects.filter(
+        Q(status=OutboundDelivery.Status.DELIVERED, delivered_at__lt=cutoff)
+        | Q(status=OutboundDelivery.Status.DEAD, created_at__lt=cutoff))
+    inbound_counts = _delete_in_batches(inbound)
+    outbound_counts = _delete_in_batches(outbound)
+    # An event gets its deliveries in the transaction that creates it, so an old event without one keeps none.
+    events = OutboundEvent.objects.filter(~Exists(OutboundDelivery.objects.filter(event=OuterRef("pk"))),
+                                          created_at__lt=cutoff)
+    event_counts = _delete_in_batches(events)
+    return {
+        "inbound_deliveries": inbound_counts.get(InboundDelivery._meta.label, 0),
+        "outbound_deliveries": outbound_counts.get(OutboundDelivery._meta.label, 0),
+        "outbound_attempts": outbound_counts.get(OutboundAttempt._meta.label, 0),
+        "outbound_events": event_counts.get(OutboundEvent._meta.label, 0),
+    }

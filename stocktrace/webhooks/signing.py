@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import time
+from collections.abc import Iterable
 
 TIMESTAMP_HEADER = "X-Stocktrace-Timestamp"
 SIGNATURE_HEADER = "X-Stocktrace-Signature"
@@ -20,9 +21,11 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return f"v1={digest}"
 
 
-def verify(secret: str, *, timestamp: str | None, signature: str | None, body: bytes, now: float | None = None) -> None:
+def verify(secret: str | Iterable[str], *, timestamp: str | None, signature: str | None, body: bytes,
+           now: float | None = None) -> None:
     """Raise SignatureError unless the signature is right and the timestamp within five minutes (replays of
-    an old, captured request are refused; a replay within the window is caught by the delivery id)."""
+    an old, captured request are refused; a replay within the window is caught by the delivery id).
+    Several secrets may be given (a rotation's overlap): a signature made with any of them is accepted."""
     if not timestamp or not signature:
         raise SignatureError(f"{TIMESTAMP_HEADER} and {SIGNATURE_HEADER} headers are required")
     try:
@@ -31,6 +34,8 @@ def verify(secret: str, *, timestamp: str | None, signature: str | None, body: b
         raise SignatureError(f"{TIMESTAMP_HEADER} must be Unix seconds") from exc
     if abs((time.time() if now is None else now) - sent_at) > TOLERANCE_SECONDS:
         raise SignatureError(f"{TIMESTAMP_HEADER} is more than {TOLERANCE_SECONDS} s from the server's clock")
-    expected = sign(secret, sent_at, body)
-    if not any(hmac.compare_digest(expected, part.strip()) for part in signature.split(",")):
+    secrets = [secret] if isinstance(secret, str) else [s for s in secret if s]
+    expected = [sign(s, sent_at, body) for s in secrets]
+    parts = [part.strip() for part in signature.split(",")]
+    if not any(hmac.compare_digest(e, part) for e in expected for part in parts):
         raise SignatureError("The signature does not match the body")

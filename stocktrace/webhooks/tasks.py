@@ -2,19 +2,39 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from stocktrace.jobs.registry import RetryPolicy, job
+from stocktrace.jobs.registry import RetryPolicy, job, periodic
 from stocktrace.webhooks.delivery import DeliveryFailed, post_signed
 from stocktrace.webhooks.models import InboundDelivery, OutboundAttempt, OutboundDelivery
 
-INBOUND_POLICY = RetryPolicy(max_attempts=5, base_delay=10, max_delay=600)
-OUTBOUND_POLICY = RetryPolicy(max_attempts=8, base_delay=30, max_delay=3600)
+# A delivery that no longer exists (pruned after it was given up on) cannot come back: no point retrying.
+INBOUND_POLICY = RetryPolicy(max_attempts=5, base_delay=10, max_delay=600,
+                             give_up_on=(InboundDelivery.DoesNotExist,))
+OUTBOUND_POLICY = RetryPolicy(max_attempts=8, base_delay=30, max_delay=3600,
+                              give_up_on=(OutboundDelivery.DoesNotExist,))
 
 
 def _attempt(context) -> int:
     return max(1, len(context.task_result.worker_ids))
 
 
-@job(queue="webhooks", retry=INBOUND_POLICY, takes_context=True)
+def _described(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+def _inbound_given_up(error: BaseException, delivery_id: int, organization_id: int) -> None:
+    """Dead-lettered: a delivery still waiting turns dead (its worker was lost on the last attempt)."""
+    from stocktrace.webhooks.services import inbound_give_up
+
+    inbound_give_up(delivery_id=delivery_id, organization_id=organization_id, error=_described(error))
+
+
+def _outbound_given_up(error: BaseException, delivery_id: int, organization_id: int) -> None:
+    from stocktrace.webhooks.services import outbound_give_up
+
+    outbound_give_up(delivery_id=delivery_id, organization_id=organization_id, error=_described(error))
+
+
+@job(queue="webhooks", retry=INBOUND_POLICY, takes_context=True, on_dead=_inbound_given_up)
 def process_inbound_delivery(context, delivery_id: int, organization_id: int) -> dict:
     from stocktrace.webhooks.services import inbound_process
 
@@ -25,7 +45,7 @@ def process_inbound_delivery(context, delivery_id: int, organization_id: int) ->
     return inbound_process(delivery=delivery, final_attempt=_attempt(context) >= INBOUND_POLICY.max_attempts)
 
 
-@job(queue="webhooks", retry=OUTBOUND_POLICY, takes_context=True)
+@job(queue="webhooks", retry=OUTBOUND_POLICY, takes_context=True, on_dead=_outbound_given_up)
 def deliver_outbound(context, delivery_id: int, organization_id: int) -> dict:
     delivery = OutboundDelivery.objects.select_related("event", "subscription").get(
         pk=delivery_id, organization_id=organization_id)
@@ -77,3 +97,13 @@ def resync_sites(context, organization_id: int) -> dict:
             job_progress_report(task_id=task_id, done=done, total=total, message=f"{done} of {total} sites sent",
                                 organization_id=organization_id)
     return {"sites": done}
+
+
+@periodic("29 3 * * *")
+@job(queue="maintenance", retry=RetryPolicy(max_attempts=3, base_delay=60))
+def prune_webhook_deliveries() -> dict:
+    """Daily: drop finished webhook deliveries (and events left without any) older than
+    STOCKTRACE_WEBHOOK_RETENTION_DAYS."""
+    from stocktrace.webhooks.services import webhooks_prune
+
+    return webhooks_prune()

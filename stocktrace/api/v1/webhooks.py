@@ -2,7 +2,7 @@ from datetime import datetime
 from typing import Any
 
 from ninja import Query, Router, Schema, Status
-from pydantic import Field
+from pydantic import Field, StrictInt
 
 from stocktrace.accounts.roles import Perm
 from stocktrace.api.pagination import Page, keyset_page
@@ -25,10 +25,17 @@ class SourceOut(Schema):
     rate_limit_per_minute: int
     url_path: str
     created_at: datetime
+    previous_secret_valid_until: datetime | None = Field(
+        description="After a rotation: until when pushes signed with the replaced secret are still accepted. "
+                    "Null when they are not.")
 
     @staticmethod
     def resolve_url_path(obj):
         return f"/hooks/{obj.organization.slug}/{obj.slug}"
+
+    @staticmethod
+    def resolve_previous_secret_valid_until(obj):
+        return services.previous_secret_valid_until(obj)
 
 
 class SourceWithSecret(SourceOut):
@@ -47,6 +54,13 @@ class SourcePatch(Input):
     handler: str | None = Field(None, max_length=64)
     is_active: Flag | None = None
     rate_limit_per_minute: int | None = Field(None, ge=1, le=100_000)
+
+
+class RotateIn(Input):
+    keep_previous_hours: StrictInt = Field(
+        services.KEEP_PREVIOUS_HOURS_DEFAULT, ge=0, le=services.KEEP_PREVIOUS_HOURS_MAX,
+        description="How many hours the replaced secret is still accepted, so the sender can switch over; "
+                    "0 ends it at once.")
 
 
 class DryRunIn(Input):
@@ -184,10 +198,11 @@ def sources_update(request, source_id: ObjectId, payload: SourcePatch):
 
 @router.post("/sources/{source_id}/rotate-secret", response=SourceWithSecret)
 @requires(Perm.WEBHOOKS_MANAGE)
-def sources_rotate_secret(request, source_id: ObjectId):
-    """A new signing secret; the old one stops working at once."""
+def sources_rotate_secret(request, source_id: ObjectId, payload: RotateIn | None = None):
+    """A new signing secret. The old one is still accepted for `keep_previous_hours` (24 unless given)."""
     source = selectors.source_get(actor=request.auth, source_id=source_id)
-    return services.source_rotate_secret(actor=request.auth, source=source)
+    keep = services.KEEP_PREVIOUS_HOURS_DEFAULT if payload is None else payload.keep_previous_hours
+    return services.source_rotate_secret(actor=request.auth, source=source, keep_previous_hours=keep)
 
 
 @router.post("/sources/{source_id}/dry-run", response=DryRunOut)

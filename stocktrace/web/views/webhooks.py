@@ -8,6 +8,8 @@ from django.contrib import messages
 from django.core.serializers.json import DjangoJSONEncoder
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.views.decorators.http import require_GET, require_POST
 
 from stocktrace.accounts.roles import Perm
@@ -104,6 +106,8 @@ def _source_page(request, source, *, dry_run=None, outcome=None, status: int = 2
         "source": source,
         "push_url": _push_url(request, source),
         "secret": _take_secret(request, "source", source.pk),
+        "previous_valid_until": services.previous_secret_valid_until(source),
+        "keep_previous": {"default": services.KEEP_PREVIOUS_HOURS_DEFAULT, "max": services.KEEP_PREVIOUS_HOURS_MAX},
         "handler_doc": (handler.__doc__ or "").strip() if handler else None,
         "deliveries": deliveries,
         "limit": DELIVERIES_SHOWN,
@@ -135,13 +139,27 @@ def webhook_source_dry_run(request, source_id: int):
     return _source_page(request, source, dry_run=form, outcome=outcome, status=200 if outcome is not None else 422)
 
 
+def _when(moment) -> str:
+    return date_format(timezone.localtime(moment), "Y-m-d H:i T")
+
+
 @page_requires(Perm.WEBHOOKS_MANAGE)
 @require_POST
 def webhook_source_rotate(request, source_id: int):
     source = selectors.source_get(actor=request.actor, source_id=source_id)
-    source = services.source_rotate_secret(actor=request.actor, source=source)
-    _keep_secret(request, "source", source)
-    messages.success(request, f"Source {source.name} has a new secret; the old one no longer works.")
+    raw = request.POST.get("keep_previous_hours", "").strip()
+    try:
+        keep = int(raw) if raw else services.KEEP_PREVIOUS_HOURS_DEFAULT
+        source = services.source_rotate_secret(actor=request.actor, source=source, keep_previous_hours=keep)
+    except ValueError:
+        messages.error(request, "Give the hours to keep the old secret as a whole number. Nothing was changed.")
+    except DomainError as error:
+        messages.error(request, f"{error.detail}. Nothing was changed.")
+    else:
+        _keep_secret(request, "source", source)
+        until = services.previous_secret_valid_until(source)
+        messages.success(request, f"Source {source.name} has a new secret; " + (
+            f"the old one is still accepted until {_when(until)}." if until else "the old one no longer works."))
     return redirect("web:webhook_source", source_id=source.pk)
 
 
