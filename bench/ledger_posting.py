@@ -7,33 +7,51 @@ What it does (PostgreSQL at 127.0.0.1:5432, user postgres, trust auth):
 
 1. Drops and creates the database `stocktrace_bench_ledger` (psycopg on `postgres`), migrates it in-process
    (DATABASE_URL pointing at it, DJANGO_SETTINGS_MODULE=config.settings, LOG_LEVEL=WARNING).
-2. Through the services: two organizations, each with a site, 200 bin locations and 1,000 items. In `plain`
-   the items have no min/max levels (a receipt does no alert work); in `levels` every item has a minimum of
-   20, so most receipts land below it and raise or refresh a low-stock alert (as receipts of low stock do).
-3. The raw side: plain tables `raw_on_hand` (unique item × location × lot) and `raw_movement` in the same
-   database, no foreign keys, written with psycopg (autocommit connection, psycopg's defaults):
-       BEGIN; INSERT INTO raw_movement ...;
-              INSERT INTO raw_on_hand AS on_hand ... ON CONFLICT (item_id, location_id, lot)
-                  DO UPDATE SET quantity = on_hand.quantity + EXCLUDED.quantity; COMMIT
-   For `levels` a second raw variant adds what the level check needs: the item's total at the site
-   (SELECT sum) and, below the minimum, an alert upsert on a partial unique index.
-4. N receipts (random item × location pairs and quantities 1-5, the same sequence on both sides), each one
-   `stock_receive(actor=Actor.system(org), ...)` in its own transaction (as one API call would be) with the
-   item and location loaded beforehand (as the API view does, location with its site). The sides run in
-   alternating blocks of 100 (st, raw, st, raw, ...) so drift on a noisy machine hits both. The table judges
-   the median of the blocks' rates (a few stalled blocks, from other work on a shared machine, do not swing
-   it) and shows the whole-run rate (total postings / total time) beside it.
-5. Queries per posting (CaptureQueriesContext over one posting, a new and an existing on-hand row).
+2. Through the services: four organizations built alike, each with a site, 200 bin locations and 1,000 items.
+   `plain` and `levels` are posted to by stocktrace; `rawplain` and `rawlevels` by the raw product-tables side
+   (so it never touches stocktrace's on-hand rows, and each side starts from the same empty stock). In `plain`
+   and `rawplain` the items have no min/max levels (a receipt does no alert work); in `levels` and `rawlevels`
+   every item has a minimum of 20, so most receipts land below it and stocktrace raises or refreshes a
+   low-stock alert (as receipts of low stock do).
+3. The sides, each a single receipt in its own transaction:
+   - stocktrace: `stock_receive(actor=Actor.system(org), ...)` (as one API call would be) with the item and
+     location loaded beforehand (as the API view does, location with its site). On PostgreSQL the service sends
+     one statement per posting through `stocktrace.core.db.pg_execute` (on-hand upsert, movement, audit row in
+     one data-modifying CTE, prepared on the server), checks the balance in Python, then for items with levels
+     evaluates the alerts through the ORM.
+   - raw (product tables): psycopg on its own autocommit connection, psycopg's defaults (prepared after 5
+     executions), on the product's own tables with their deferred foreign keys (checked at COMMIT), their
+     index per foreign key and their check constraint; no audit row, no alert work:
+       BEGIN; INSERT INTO inventory_stockmovement (organization_id, item_id, location_id, site_id, lot, kind,
+                  quantity, unit_cost, reason, reference, created_at) VALUES (..., '', 'receipt', ..., now());
+              INSERT INTO inventory_onhand AS on_hand (...) VALUES (...) ON CONFLICT (item_id, location_id, lot)
+                  DO UPDATE SET quantity = on_hand.quantity + EXCLUDED.quantity, updated_at = now(); COMMIT
+     This is "the equivalent raw SQL" the goal is judged against.
+   - raw (plain tables): the same two statements on plain tables `raw_movement` / `raw_on_hand` in the same
+     database (no foreign keys, only the unique on-hand key and one more index), shown for reference. For
+     `levels` a variant of it (`raw+levels`) adds what the level check needs: the item's total at the site
+     (SELECT sum) and, below the minimum, an alert upsert on a partial unique index.
+4. N receipts (random item × location pairs and quantities 1-5, the same sequence on every side), in
+   alternating blocks of 100 (st, pt, plain, then plain, pt, st, ...) so drift on a noisy machine hits all
+   sides. The table judges the median of the blocks' rates (a few stalled blocks, from other work on a shared
+   machine, do not swing it) and shows the whole-run rate (total postings / total time) beside it.
+5. Statements per posting on the stocktrace side, seen by Django's execute wrapper AND by a wrapper around
+   `stocktrace.core.db._run` (which is what `pg_execute` calls; Django's wrappers and CaptureQueriesContext
+   do not see those), printed for one posting; then the time per posting inside the statements (both
+   paths), inside COMMIT (Django's connection `_commit` wrapped) and inside `alerts_for_levels`.
 6. Concurrent: 2 processes per side posting at once to the same 10 hot item × location pairs, 3 rounds per
-   side alternating (median reported); after each round the on-hand of each pair must equal what it held before
-   plus everything the processes posted (no lost updates).
-7. Correctness: `ledger_drift()` must be empty (on-hand equals the ledger sum), the movement count must match
-   the postings, and the same check in SQL for the raw tables.
+   side alternating (median reported), for stocktrace and both raw sides; after each round the on-hand of each
+   pair must equal what it held before plus everything the processes posted (no lost updates).
+7. Correctness: `ledger_drift()` must be empty, over all organizations and for each one (the raw
+   product-tables side writes movements and on-hand, so its organizations are checked the same way), the
+   movement count of each organization must match its postings, and the same checks in SQL for the plain raw
+   tables.
 
 Not part of the test suite. Drops the database at the end (`--keep` keeps it).
 """
 
 import argparse
+import contextlib
 import multiprocessing
 import random
 import statistics
@@ -51,6 +69,9 @@ DB_NAME = "stocktrace_bench_ledger"
 ITEMS, LOCATIONS, MIN_LEVEL = 1000, 200, Decimal(20)
 HOT_PAIRS = 10
 WARMUP = 100
+GOAL = 0.5
+
+ST, PT, PLAIN, PLAIN_LEVELS = "stocktrace", "raw (product tables)", "raw (plain tables)", "raw+levels (plain tables)"
 
 RAW_SCHEMA = """
 CREATE TABLE raw_on_hand (
@@ -79,6 +100,14 @@ RAW_TOTAL = "SELECT coalesce(sum(quantity), 0) FROM raw_on_hand WHERE site_id = 
 RAW_ALERT = ("INSERT INTO raw_alert (organization_id, item_id, site_id, kind, severity, quantity, threshold) "
              "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (item_id, site_id, kind) WHERE status <> 'resolved' "
              "DO UPDATE SET severity = EXCLUDED.severity, quantity = EXCLUDED.quantity")
+# The same two statements on the product's tables: every NOT NULL column filled, the rest left to NULL
+# (expires_on, group, actor_id), as a receipt of an item without lots writes them.
+PT_MOVEMENT = ("INSERT INTO inventory_stockmovement (organization_id, item_id, location_id, site_id, lot, kind, "
+               "quantity, unit_cost, reason, reference, created_at) "
+               "VALUES (%s, %s, %s, %s, '', 'receipt', %s, %s, '', '', now())")
+PT_UPSERT = ("INSERT INTO inventory_onhand AS on_hand (organization_id, item_id, location_id, site_id, lot, quantity, "
+             "updated_at) VALUES (%s, %s, %s, %s, '', %s, now()) ON CONFLICT (item_id, location_id, lot) "
+             "DO UPDATE SET quantity = on_hand.quantity + EXCLUDED.quantity, updated_at = now()")
 
 
 # ---------------------------------------------------------------------------------------------- set-up
@@ -133,10 +162,13 @@ class StPoster:
 
 
 class RawPoster:
-    """The same receipt as raw SQL; with `levels`, also the level check stocktrace does for items with a minimum."""
+    """The same receipt as raw SQL, on the product's tables (`product=True`) or on the plain raw tables; with
+    `levels` (plain tables only), also the level check stocktrace does for items with a minimum."""
 
-    def __init__(self, conn, org, items, locations, levels: bool, id_offset: int = 0):
+    def __init__(self, conn, org, items, locations, levels: bool = False, id_offset: int = 0, product: bool = False):
+        assert not (product and (levels or id_offset)), "the product tables have foreign keys: real ids only"
         self.conn, self.org_id, self.levels = conn, org.pk, levels
+        self.movement_sql, self.upsert_sql = (PT_MOVEMENT, PT_UPSERT) if product else (RAW_MOVEMENT, RAW_UPSERT)
         # id_offset keeps a second raw variant on the same organization off the first one's rows
         self.items = [(i.pk + id_offset, i.unit_cost, i.min_level) for i in items]
         self.locations = [(loc.pk, loc.site_id) for loc in locations]
@@ -147,8 +179,8 @@ class RawPoster:
         amount = Decimal(qty)
         conn = self.conn
         with conn.transaction():
-            conn.execute(RAW_MOVEMENT, (self.org_id, item_id, location_id, site_id, amount, cost))
-            conn.execute(RAW_UPSERT, (self.org_id, item_id, location_id, site_id, amount))
+            conn.execute(self.movement_sql, (self.org_id, item_id, location_id, site_id, amount, cost))
+            conn.execute(self.upsert_sql, (self.org_id, item_id, location_id, site_id, amount))
             if self.levels and min_level is not None:
                 total = conn.execute(RAW_TOTAL, (site_id, item_id)).fetchone()[0]
                 if total < min_level:
@@ -183,10 +215,11 @@ def run_interleaved(postings, sides: dict, block: int) -> dict:
                    "p99_us": percentile(sorted(latencies[name]), 99) * 1e6} for name in sides}
 
 
-def below_min_share(postings, warmup_postings) -> float:
-    """Which share of the timed postings leave the item's site total below MIN_LEVEL (alert work follows)."""
+def below_min_share(postings, earlier_postings) -> float:
+    """Which share of these postings leave the item's site total below MIN_LEVEL (alert work follows), after
+    the earlier postings on the same organization."""
     totals: dict[int, int] = {}
-    for item_index, _, qty in warmup_postings:
+    for item_index, _, qty in earlier_postings:
         totals[item_index] = totals.get(item_index, 0) + qty
     below = 0
     for item_index, _, qty in postings:
@@ -195,34 +228,91 @@ def below_min_share(postings, warmup_postings) -> float:
     return below / len(postings)
 
 
-def queries_of_one_posting(poster: StPoster, item_index: int, location_index: int) -> list[str]:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
+# --------------------------------------------------------------------- statements and time in the database
 
-    with CaptureQueriesContext(connection) as captured:
-        poster.post(item_index, location_index, 1)
-    return [q["sql"] for q in captured.captured_queries]
+@contextlib.contextmanager
+def recording():
+    """Every statement the stocktrace side sends in this process, with the time spent sending it: Django's
+    (its execute wrapper) and those `pg_execute` sends on its own psycopg cursor (`stocktrace.core.db._run`
+    wrapped, which Django's wrappers never see); also the time in COMMIT (the connection's `_commit`) and in
+    `alerts_for_levels` (its statements included)."""
+    from django.db import connections
 
+    from stocktrace.core import db as core_db
+    from stocktrace.inventory.services import ledger
 
-def sql_time_share(poster: StPoster, postings) -> tuple[float, float]:
-    """(wall us per posting, of which us inside the database driver's execute) over these postings."""
-    from django.db import connection
+    connection = connections["default"]
+    rec = {"statements": [], "statement_s": 0.0, "commit_s": 0.0, "commits": 0, "alerts_s": 0.0}
+    clock = time.perf_counter
 
-    spent = [0.0]
-
-    def timed(execute, sql, params, many, context):
-        t = time.perf_counter()
+    def django_execute(execute, sql, params, many, context):
+        t = clock()
         try:
             return execute(sql, params, many, context)
         finally:
-            spent[0] += time.perf_counter() - t
+            rec["statement_s"] += clock() - t
+            rec["statements"].append(("django", sql))
 
+    run, commit, alerts = core_db._run, connection._commit, ledger.alerts_for_levels
+
+    def pg_run(sql, params):
+        t = clock()
+        try:
+            return run(sql, params)
+        finally:
+            rec["statement_s"] += clock() - t
+            rec["statements"].append(("pg_execute", sql))
+
+    def timed_commit():
+        t = clock()
+        try:
+            return commit()
+        finally:
+            rec["commit_s"] += clock() - t
+            rec["commits"] += 1
+
+    def timed_alerts(**kwargs):
+        t = clock()
+        try:
+            return alerts(**kwargs)
+        finally:
+            rec["alerts_s"] += clock() - t
+
+    core_db._run, connection._commit, ledger.alerts_for_levels = pg_run, timed_commit, timed_alerts
+    try:
+        with connection.execute_wrapper(django_execute):
+            yield rec
+    finally:
+        core_db._run, ledger.alerts_for_levels = run, alerts
+        del connection._commit  # back to the class's method
+
+
+def statements_of_one_posting(poster: StPoster, item_index: int, location_index: int) -> list[tuple[str, str]]:
+    with recording() as rec:
+        poster.post(item_index, location_index, 1)
+    return rec["statements"]
+
+
+def time_split(poster: StPoster, postings) -> dict:
+    """Per posting, in us: wall, inside the statements (Django's and pg_execute's), inside COMMIT, inside
+    alerts_for_levels; and the statements per posting."""
     began = time.perf_counter()
-    with connection.execute_wrapper(timed):
+    with recording() as rec:
         for p in postings:
             poster.post(*p)
     wall = time.perf_counter() - began
-    return wall / len(postings) * 1e6, spent[0] / len(postings) * 1e6
+    n = len(postings)
+    return {"wall": wall / n * 1e6, "statements_us": rec["statement_s"] / n * 1e6, "commit": rec["commit_s"] / n * 1e6,
+            "alerts": rec["alerts_s"] / n * 1e6, "statements": len(rec["statements"]) / n, "commits": rec["commits"]}
+
+
+def print_split(label: str, s: dict) -> None:
+    python = s["wall"] - s["statements_us"] - s["commit"]
+    print(f"  {label}: {s['wall']:.0f} us per posting ({s['statements']:.2f} statements + COMMIT): "
+          f"{s['statements_us']:.0f} us inside the statements ({s['statements_us'] / s['wall']:.0%}), "
+          f"{s['commit']:.0f} us in COMMIT ({s['commit'] / s['wall']:.0%}), "
+          f"{python:.0f} us Python around them ({python / s['wall']:.0%}); "
+          f"alerts_for_levels {s['alerts']:.0f} us (its statements included)")
 
 
 # ------------------------------------------------------------------------------------------ concurrent
@@ -235,10 +325,11 @@ def concurrent_worker(side: str, org_id: int, seed: int, n: int, barrier, result
     errors = []
     setup_django(DB_NAME)
     org, items, locations = load_org(org_id)
-    if side == "stocktrace":
+    if side == ST:
         poster = StPoster(org, items, locations)
     else:
-        poster = RawPoster(psycopg.connect(db_url(DB_NAME), autocommit=True), org, items, locations, levels=False)
+        poster = RawPoster(psycopg.connect(db_url(DB_NAME), autocommit=True), org, items, locations,
+                           product=side == PT)
     barrier.wait()
     began = time.perf_counter()
     for item_index, location_index, qty in postings:
@@ -254,7 +345,7 @@ def concurrent_worker(side: str, org_id: int, seed: int, n: int, barrier, result
 def hot_quantities(side: str, org, items, locations) -> list[Decimal]:
     from stocktrace.inventory.models import OnHand
 
-    if side == "stocktrace":
+    if side in (ST, PT):
         found = {(r.item_id, r.location_id): r.quantity for r in OnHand.objects.filter(organization=org, lot="")}
     else:
         with psycopg.connect(db_url(DB_NAME)) as conn:
@@ -269,6 +360,7 @@ def run_concurrent(side: str, org, items, locations, n: int) -> dict:
 
     connection.close()  # the parent holds no connection while the children post
     before = hot_quantities(side, org, items, locations)
+    connection.close()
     ctx = multiprocessing.get_context("spawn")
     barrier, results = ctx.Barrier(2), ctx.Queue()
     procs = [ctx.Process(target=concurrent_worker, args=(side, org.pk, 1000 + k, n, barrier, results))
@@ -289,7 +381,8 @@ def run_concurrent(side: str, org, items, locations, n: int) -> dict:
 
 # ----------------------------------------------------------------------------------------- correctness
 
-def check_stocktrace(orgs, expected_movements: dict) -> list[str]:
+def check_ledger(orgs, expected_movements: dict) -> list[str]:
+    """ledger_drift() over all organizations and for each one; the movement count of each organization."""
     from stocktrace.inventory.models import StockMovement
     from stocktrace.inventory.selectors import ledger_drift
 
@@ -298,6 +391,9 @@ def check_stocktrace(orgs, expected_movements: dict) -> list[str]:
     if drift:
         problems.append(f"ledger_drift() is not empty: {drift[:3]}")
     for org in orgs:
+        drift = ledger_drift(organization=org)
+        if drift:
+            problems.append(f"{org.slug}: ledger_drift(organization=...) is not empty: {drift[:3]}")
         count = StockMovement.objects.filter(organization=org).count()
         if count != expected_movements[org.pk]:
             problems.append(f"{org.slug}: {count} movements, expected {expected_movements[org.pk]}")
@@ -338,14 +434,27 @@ def profile(poster: StPoster, postings) -> None:
     stats.sort_stats("cumulative").print_stats(40)
 
 
-def fmt_row(label, st: dict, raw: dict, goal=None):
-    ratio = st["rate"] / raw["rate"]
-    verdict = "" if goal is None else ("met" if ratio >= goal else "NOT met")
-    if "wall_rate" in st:
-        wall = (f"{st['wall_rate']:8.0f} | {raw['wall_rate']:8.0f} | {st['wall_rate'] / raw['wall_rate']:6.1%}")
-    else:
-        wall = f"{'':8} | {'':8} | {'':6}"
-    return f"| {label:<52} | {st['rate']:10.0f} | {raw['rate']:10.0f} | {ratio:6.1%} | {verdict:<7} | {wall} |"
+def _cell(st: dict, raw: dict | None, key: str, width: int) -> str:
+    if raw is None:
+        return f"{'':>{width}} | {'':>6}"
+    return f"{raw[key]:{width}.0f} | {st[key] / raw[key]:6.1%}"
+
+
+def fmt_row(label: str, st: dict, pt: dict | None, plain: dict | None, key: str = "rate", goal: bool = False) -> str:
+    verdict = ("met" if st[key] / pt[key] >= GOAL else "NOT met") if goal and pt is not None else ""
+    return (f"| {label:<58} | {st[key]:10.0f} | {_cell(st, pt, key, 20)} | {verdict:<7} | "
+            f"{_cell(st, plain, key, 18)} |")
+
+
+def print_table(title: str, key: str, rows, with_goal: bool) -> None:
+    """stocktrace against both raw sides, each with its ratio (stocktrace / raw); the >= 50% verdict is
+    judged against raw (product tables)."""
+    print(title)
+    print(f"| {'postings/s':<58} | stocktrace | raw (product tables) |  ratio | {'>= 50%' if with_goal else '':<7} "
+          f"| raw (plain tables) |  ratio |")
+    print(f"|{'-' * 60}|-----------:|---------------------:|-------:|---------|-------------------:|-------:|")
+    for label, st, pt, plain, goal in rows:
+        print(fmt_row(label, st, pt, plain, key, goal and with_goal))
 
 
 def main() -> None:
@@ -365,122 +474,136 @@ def main() -> None:
         setup_django(DB_NAME, migrate=True)
         raw_conn = psycopg.connect(db_url(DB_NAME), autocommit=True)
         raw_conn.execute(RAW_SCHEMA)
-        plain = build_org("plain", None)
-        levels = build_org("levels", MIN_LEVEL)
+        built = {slug: build_org(slug, level)[0].pk for slug, level in
+                 (("plain", None), ("levels", MIN_LEVEL), ("rawplain", None), ("rawlevels", MIN_LEVEL))}
         setup_s = time.perf_counter() - started
-        plain = load_org(plain[0].pk)
-        levels = load_org(levels[0].pk)
+        plain, levels, pt_plain_org, pt_levels_org = (load_org(pk) for pk in built.values())
         st_plain, st_levels = StPoster(*plain), StPoster(*levels)
 
         if args.profile:
             st_plain.post(0, 0, 1)
             profile(st_plain, postings_for(args.seed, args.postings))
-            print("queries of one posting (new on-hand row):")
-            for sql in queries_of_one_posting(st_plain, ITEMS - 1, LOCATIONS - 1):
-                print("  ", sql[:160])
-            wall, sql = sql_time_share(st_plain, postings_for(args.seed + 1, 1000))
-            print(f"per posting: {wall:.0f} us wall, {sql:.0f} us inside cursor.execute "
-                  f"({sql / wall:.0%}), {wall - sql:.0f} us in Python around it")
+            print("statements of one posting (new on-hand row):")
+            for via, sql in statements_of_one_posting(st_plain, ITEMS - 1, LOCATIONS - 1):
+                print(f"   [{via}] {' '.join(sql.split())[:150]}")
+            print_split("plain", time_split(st_plain, postings_for(args.seed + 1, 1000)))
             return
 
-        raw_plain = RawPoster(raw_conn, *plain, levels=False)
-        raw_levels = RawPoster(raw_conn, *levels, levels=False)
+        pt_plain = RawPoster(raw_conn, *pt_plain_org, product=True)
+        pt_levels = RawPoster(raw_conn, *pt_levels_org, product=True)
+        raw_plain = RawPoster(raw_conn, *plain)
+        raw_levels = RawPoster(raw_conn, *levels)
         raw_levels_checked = RawPoster(raw_conn, *levels, levels=True, id_offset=10**9)
-        expected = {plain[0].pk: 0, levels[0].pk: 0}
+        orgs = [plain[0], levels[0], pt_plain_org[0], pt_levels_org[0]]
+        expected = {org.pk: 0 for org in orgs}  # movements in the product tables, per organization
+        plain_sides = {ST: st_plain, PT: pt_plain, PLAIN: raw_plain}
+        levels_sides = {ST: st_levels, PT: pt_levels, PLAIN: raw_levels, PLAIN_LEVELS: raw_levels_checked}
 
         # warm-up: first use of each code path and statement, untimed (but checked at the end like the rest)
         warm = postings_for(args.seed + 100, WARMUP)
-        run_interleaved(warm, {"stocktrace": st_plain, "raw": raw_plain}, WARMUP)
-        run_interleaved(warm, {"stocktrace": st_levels, "raw": raw_levels_checked}, WARMUP)
-        expected[plain[0].pk] += WARMUP
-        expected[levels[0].pk] += WARMUP
+        run_interleaved(warm, plain_sides, WARMUP)
+        run_interleaved(warm, levels_sides, WARMUP)
+        for org in orgs:
+            expected[org.pk] += WARMUP
 
         postings = postings_for(args.seed, args.postings)
-        result_plain = run_interleaved(postings, {"stocktrace": st_plain, "raw": raw_plain}, args.block)
-        expected[plain[0].pk] += len(postings)
-
-        # levels: the same receipts on the `levels` organization, against both raw variants (each on its own
+        result_plain = run_interleaved(postings, plain_sides, args.block)
+        # levels: the same receipts on the `levels` organizations, against every raw side (each on its own
         # rows, so each sees the same running totals as stocktrace)
-        result_levels = run_interleaved(postings, {"stocktrace": st_levels, "raw": raw_levels,
-                                                   "raw+levels": raw_levels_checked}, args.block)
-        expected[levels[0].pk] += len(postings)
+        result_levels = run_interleaved(postings, levels_sides, args.block)
+        for org in orgs:
+            expected[org.pk] += len(postings)
         below = below_min_share(postings, warm)
 
-        queries_new = queries_of_one_posting(st_plain, ITEMS - 1, LOCATIONS - 1)
-        queries_existing = queries_of_one_posting(st_plain, ITEMS - 1, LOCATIONS - 1)
-        levels_low = queries_of_one_posting(st_levels, ITEMS - 1, LOCATIONS - 1)  # total far below 20
+        stmts_new = statements_of_one_posting(st_plain, ITEMS - 1, LOCATIONS - 1)
+        stmts_existing = statements_of_one_posting(st_plain, ITEMS - 1, LOCATIONS - 1)
+        stmts_low = statements_of_one_posting(st_levels, ITEMS - 1, LOCATIONS - 1)  # total far below 20
         expected[plain[0].pk] += 2
         expected[levels[0].pk] += 1
-        wall_us, sql_us = sql_time_share(st_plain, postings_for(args.seed + 200, 500))
+        split_plain = time_split(st_plain, postings_for(args.seed + 200, 500))
         expected[plain[0].pk] += 500
+        split_postings = postings_for(args.seed + 300, 500)
+        split_levels = time_split(st_levels, split_postings)
+        expected[levels[0].pk] += 500
+        split_below = below_min_share(split_postings, warm + postings + [(ITEMS - 1, LOCATIONS - 1, 1)])
 
-        rounds = {"stocktrace": [], "raw": []}
+        side_orgs = {ST: plain, PT: pt_plain_org, PLAIN: plain}
+        rounds = {side: [] for side in side_orgs}
         for _ in range(args.concurrent_rounds):
-            for side in rounds:
-                rounds[side].append(run_concurrent(side, *plain, args.concurrent_postings))
+            for side, org in side_orgs.items():
+                rounds[side].append(run_concurrent(side, *org, args.concurrent_postings))
         concurrent = {side: {"rate": statistics.median(r["rate"] for r in runs), "ok": sum(r["ok"] for r in runs),
                              "errors": [e for r in runs for e in r["errors"]],
                              "lost": [i for r in runs for i in r["lost"]],
                              "posted": sum(r["posted"] for r in runs), "gained": sum(r["gained"] for r in runs),
                              "rates": [r["rate"] for r in runs]}
                       for side, runs in rounds.items()}
-        expected_raw = {plain[0].pk: WARMUP + len(postings) + concurrent["raw"]["ok"],
-                        levels[0].pk: WARMUP + 2 * len(postings)}
-        expected[plain[0].pk] += concurrent["stocktrace"]["ok"]
+        expected[plain[0].pk] += concurrent[ST]["ok"]
+        expected[pt_plain_org[0].pk] += concurrent[PT]["ok"]
+        expected_raw = {plain[0].pk: WARMUP + len(postings) + concurrent[PLAIN]["ok"],
+                        levels[0].pk: 2 * (WARMUP + len(postings))}  # raw and raw+levels (offset ids)
 
-        problems = check_stocktrace([plain[0], levels[0]], expected) + check_raw(raw_conn, expected_raw)
+        problems = check_ledger(orgs, expected) + check_raw(raw_conn, expected_raw)
         raw_conn.close()
         total_s = time.perf_counter() - started
 
         print(f"\nmachine: {machine()}")
-        print(f"N = {len(postings)} single receipts per variant, {ITEMS} items x {LOCATIONS} locations, one site; "
-              f"alternating blocks of {args.block}; set-up {setup_s:.0f} s, whole run {total_s:.0f} s")
+        print(f"N = {len(postings)} single receipts per side and variant, {ITEMS} items x {LOCATIONS} locations, one "
+              f"site; alternating blocks of {args.block}; set-up {setup_s:.0f} s, whole run {total_s:.0f} s")
         print()
-        blocks = result_plain["stocktrace"]["blocks"]
-        print(f"postings/s: median of the {blocks} blocks' rates per side (the ratio judged), and the whole-run rate "
-              f"(total postings / total time), which stalls from other work on the machine drag down")
-        print(f"| {'postings/s':<52} | stocktrace |    raw SQL |  ratio | >= 50%  | st whole | raw whole|  ratio |")
-        print(f"|{'-' * 54}|-----------:|-----------:|-------:|---------|---------:|---------:|-------:|")
-        print(fmt_row("single receipts, items without levels", result_plain["stocktrace"], result_plain["raw"], 0.5))
-        print(fmt_row("single receipts, items with min level (vs raw upsert)", result_levels["stocktrace"],
-                      result_levels["raw"], 0.5))
-        print(fmt_row("  same, vs raw upsert + level check + alert upsert", result_levels["stocktrace"],
-                      result_levels["raw+levels"]))
-        c_st, c_raw = concurrent["stocktrace"], concurrent["raw"]
-        print(fmt_row(f"concurrent: 2 procs x {args.concurrent_postings}, {HOT_PAIRS} hot pairs, median of "
-                      f"{args.concurrent_rounds}", c_st, c_raw))
+        blocks = result_plain[ST]["blocks"]
+        c = concurrent
+        rows = [
+            ("single receipts, items without levels", result_plain[ST], result_plain[PT], result_plain[PLAIN], True),
+            ("single receipts, items with min level (raw: no alert work)", result_levels[ST], result_levels[PT],
+             result_levels[PLAIN], True),
+            ("  same, vs plain raw + level check + alert upsert", result_levels[ST], None,
+             result_levels[PLAIN_LEVELS], False),
+        ]
+        concurrent_row = (f"concurrent: 2 procs x {args.concurrent_postings}, {HOT_PAIRS} hot pairs, median of "
+                          f"{args.concurrent_rounds}", c[ST], c[PT], c[PLAIN], False)
+        print_table(f"postings/s, median of the {blocks} blocks' rates per side (the ratio judged; the goal "
+                    f"verdict is against raw (product tables), the equivalent SQL on the same tables):",
+                    "rate", [*rows, concurrent_row], with_goal=True)
         print()
-        print(f"| {'latency per posting, us':<52} |   p50 st |  p50 raw |   p99 st |  p99 raw |")
-        print(f"|{'-' * 54}|---------:|---------:|---------:|---------:|")
-        for label, res, raw_key in (("without levels", result_plain, "raw"), ("with min level", result_levels, "raw"),
-                                    ("with min level, raw + level check", result_levels, "raw+levels")):
-            print(f"| {label:<52} | {res['stocktrace']['p50_us']:8.0f} | {res[raw_key]['p50_us']:8.0f} | "
-                  f"{res['stocktrace']['p99_us']:8.0f} | {res[raw_key]['p99_us']:8.0f} |")
+        print_table("postings/s, whole run (total postings / total time; stalls from other work drag it down):",
+                    "wall_rate", rows, with_goal=False)
         print()
-        print(f"queries per posting (stocktrace; raw: 2 statements, 3-4 with the level check, + BEGIN/COMMIT): "
-              f"{len(queries_new)} for a new on-hand row, {len(queries_existing)} for an existing one, "
-              f"{len(levels_low)} for an item below its minimum (alert refreshed); "
-              f"{below:.0%} of the timed `levels` receipts left their item below the minimum")
-        for sql in queries_existing:
-            print(f"    {sql[:150]}")
+        print(f"| {'latency per posting, us':<58} | p50 st | p50 pt | p50 plain | p99 st | p99 pt | p99 plain |")
+        print(f"|{'-' * 60}|-------:|-------:|----------:|-------:|-------:|----------:|")
+        for label, res, plain_key in (("without levels", result_plain, PLAIN),
+                                      ("with min level", result_levels, PLAIN),
+                                      ("with min level, plain raw + level check", result_levels, PLAIN_LEVELS)):
+            print(f"| {label:<58} | {res[ST]['p50_us']:6.0f} | {res[PT]['p50_us']:6.0f} | "
+                  f"{res[plain_key]['p50_us']:9.0f} | {res[ST]['p99_us']:6.0f} | {res[PT]['p99_us']:6.0f} | "
+                  f"{res[plain_key]['p99_us']:9.0f} |")
+        print()
+        print(f"statements per posting (stocktrace, Django's and pg_execute's, BEGIN/COMMIT not counted; both raw "
+              f"sides: 2, plain raw + level check: 3-4): {len(stmts_new)} for a new on-hand row, "
+              f"{len(stmts_existing)} for an existing one, {len(stmts_low)} for an item below its minimum "
+              f"(alert refreshed); {below:.0%} of the timed `levels` receipts left their item below the minimum")
+        for via, sql in stmts_existing:
+            print(f"    [{via}] {' '.join(sql.split())[:150]}")
         print("  and for an item below its minimum, in addition (alerts_for_levels -> alert_raise):")
-        plain_heads = {sql[:40] for sql in queries_existing}
-        for sql in levels_low:
+        plain_heads = {sql[:40] for _, sql in stmts_existing}
+        for via, sql in stmts_low:
             if sql[:40] not in plain_heads:
-                print(f"    {sql[:150]}")
-        print(f"time per posting (plain, 500 more postings, execute wrapped): {wall_us:.0f} us, of which "
-              f"{sql_us:.0f} us ({sql_us / wall_us:.0%}) inside cursor.execute (round trip + server), "
-              f"{wall_us - sql_us:.0f} us Python (ORM, service, transaction)")
-        for side, c in concurrent.items():
-            print(f"concurrent {side}: rounds {', '.join(f'{r:.0f}' for r in c['rates'])} postings/s; "
-                  f"{c['ok']} postings ok, {len(c['errors'])} failed, posted {c['posted']}, "
-                  f"on-hand gained {c['gained']} -> {'no lost updates' if not c['lost'] else 'LOST UPDATES'}"
-                  + (f"; first error: {c['errors'][0]}" if c["errors"] else ""))
-        print("correctness: " + ("ledger_drift() empty, movement counts match, raw ledger matches"
-                                 if not problems else ""))
+                print(f"    [{via}] {' '.join(sql.split())[:150]}")
+        print("time per posting (500 more postings per variant, statements and COMMIT timed):")
+        print_split("without levels", split_plain)
+        print_split(f"with min level ({split_below:.0%} of them left their item below the minimum)", split_levels)
+        for side, cs in concurrent.items():
+            print(f"concurrent {side}: rounds {', '.join(f'{r:.0f}' for r in cs['rates'])} postings/s; "
+                  f"{cs['ok']} postings ok, {len(cs['errors'])} failed, posted {cs['posted']}, "
+                  f"on-hand gained {cs['gained']} -> {'no lost updates' if not cs['lost'] else 'LOST UPDATES'}"
+                  + (f"; first error: {cs['errors'][0]}" if cs["errors"] else ""))
+        print("correctness: " + ("ledger_drift() empty over all organizations and for each of "
+                                 f"{', '.join(o.slug for o in orgs)}; movement counts match "
+                                 f"({', '.join(f'{o.slug} {expected[o.pk]}' for o in orgs)}); plain raw ledger "
+                                 f"matches" if not problems else ""))
         for problem in problems:
             print(f"  PROBLEM: {problem}")
-        if problems or any(c["lost"] or c["errors"] for c in concurrent.values()):
+        if problems or any(cs["lost"] or cs["errors"] for cs in concurrent.values()):
             sys.exit(1)
     finally:
         from django.db import connections

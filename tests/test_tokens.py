@@ -122,3 +122,27 @@ def test_expiry_without_time_zone_or_as_a_number_is_refused(world, client_as):
         assert response.json()["errors"][0]["path"] == "expires_at"
     assert not ApiToken.objects.exists()
     assert api(client, "POST", "/tokens", {"name": "t", "expires_at": "2030-01-01T00:00:00Z"}).status_code == 201
+
+
+def test_a_scanner_looks_up_codes_with_its_token_in_few_queries(world, django_assert_num_queries):
+    from django.db import connection
+
+    from stocktrace.inventory.services.catalog import item_create, location_create
+
+    actor = world.alpha.actor()
+    item = item_create(actor=actor, sku="MILK", name="Milk", barcodes=["96385074", "MILK-INT", "4006381333931"])
+    location_create(actor=actor, site=world.alpha.sites[0], code="DOCK", barcode="LOC-DOCK")
+    item_create(actor=world.bravo.actor(), sku="OTHER", name="Bravo's", barcodes=["OTHER-1"])
+    _, plaintext = token_create(actor=world.alpha.actor(Role.COUNTER), name="scanner")
+    client = Client()
+    client.get("/api/v1/me", headers=bearer(plaintext))  # records last use: no write in the lookups below
+    # The token with its member, then the item with its barcodes (on SQLite the barcodes are a third query).
+    with django_assert_num_queries(2 if connection.vendor == "postgresql" else 3):
+        found = client.get("/api/v1/lookup/4006381333931", headers=bearer(plaintext)).json()
+    assert found["item"] == {
+        "id": item.pk, "sku": "MILK", "name": "Milk", "unit": "ea", "unit_cost": "0.0000", "min_level": None,
+        "max_level": None, "tracks_lots": False, "tracks_expiry": False, "archived_at": None,
+        "barcodes": ["96385074", "MILK-INT", "4006381333931"]}
+    assert client.get("/api/v1/lookup/MILK", headers=bearer(plaintext)).json()["item"]["id"] == item.pk  # by SKU
+    assert client.get("/api/v1/lookup/LOC-DOCK", headers=bearer(plaintext)).json()["location"]["code"] == "DOCK"
+    assert client.get("/api/v1/lookup/OTHER-1", headers=bearer(plaintext)).status_code == 404  # another tenant's

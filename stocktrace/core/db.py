@@ -6,6 +6,8 @@ Everything else goes through the ORM. Statements sent here join the caller's tra
 prepared on the server at first use (planning a statement costs about as much as running these).
 """
 
+import time
+
 import psycopg
 from django.conf import settings
 from django.db import OperationalError, connection
@@ -26,7 +28,15 @@ def _cursor() -> psycopg.Cursor:
 
 def _run(sql: str, params) -> psycopg.Cursor:
     cursor = _cursor()
-    cursor.execute(sql, params, prepare=settings.STOCKTRACE_DB_PREPARE or None)
+    if not connection.queries_logged:
+        cursor.execute(sql, params, prepare=settings.STOCKTRACE_DB_PREPARE or None)
+        return cursor
+    # Logged like Django's own queries when it logs them (DEBUG, and the tests that count queries).
+    started = time.monotonic()
+    try:
+        cursor.execute(sql, params, prepare=settings.STOCKTRACE_DB_PREPARE or None)
+    finally:
+        connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
     return cursor
 
 
@@ -45,3 +55,16 @@ def pg_execute(sql: str, params, *, idempotent: bool = False) -> psycopg.Cursor:
     connection.close()
     with connection.wrap_database_errors:
         return _run(sql, params)
+
+
+def select_list(model, alias: str) -> str:
+    """`alias.column, …` for every concrete field of `model`, in the order `hydrated` expects."""
+    return ", ".join(f'{alias}."{field.column}"' for field in model._meta.concrete_fields)
+
+
+def hydrated(model, values):
+    """A model instance from the columns of `select_list`, as psycopg returned them (converted as the ORM
+    would: JSON text parsed, and so on)."""
+    converted = [field.from_db_value(value, None, connection) if value is not None and hasattr(field, "from_db_value")
+                 else value for field, value in zip(model._meta.concrete_fields, values, strict=True)]
+    return model.from_db(connection.alias, None, converted)

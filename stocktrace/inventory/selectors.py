@@ -1,8 +1,11 @@
+import functools
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Q, Sum
 
 from stocktrace.accounts.roles import Perm
+from stocktrace.core.db import hydrated, pg_execute, select_list
 from stocktrace.core.errors import NotFound
 from stocktrace.inventory.models import Item, ItemBarcode, Location, OnHand, Site, StockAlert, StockMovement
 from stocktrace.inventory.quantities import QUANTITY_STEP
@@ -78,11 +81,33 @@ def item_by_code(*, actor: Actor, code: str) -> Item:
     """A scanned barcode (or a typed SKU) to its item: one indexed lookup each."""
     actor.require(Perm.INVENTORY_VIEW)
     code = code.strip()
-    # Filter the barcode table by its own (organization, code) unique index, not the item's organization.
-    barcode = ItemBarcode.objects.filter(organization=actor.organization, code=code).select_related("item").first()
-    item = barcode.item if barcode else Item.objects.filter(organization=actor.organization, sku=code).first()
+    if connection.vendor == "postgresql":
+        item = _item_by_barcode_in_one_statement(actor.organization.pk, code)
+    else:
+        # Filter the barcode table by its own (organization, code) unique index, not the item's organization.
+        barcode = ItemBarcode.objects.filter(organization=actor.organization, code=code).select_related("item").first()
+        item = barcode.item if barcode else None
+    item = item or Item.objects.filter(organization=actor.organization, sku=code).first()
     if item is None:
         raise NotFound(f"No item with barcode or SKU {code!r}")
+    return item
+
+
+@functools.cache
+def _item_by_barcode_sql() -> str:
+    return (f"SELECT {select_list(Item, 'i')}, ARRAY(SELECT c.code FROM {ItemBarcode._meta.db_table} c "
+            f"WHERE c.item_id = i.id ORDER BY c.id) FROM {ItemBarcode._meta.db_table} b "
+            f"JOIN {Item._meta.db_table} i ON i.id = b.item_id WHERE b.organization_id = %s AND b.code = %s")
+
+
+def _item_by_barcode_in_one_statement(organization_id: int, code: str) -> Item | None:
+    """Scanning is the hot path: the item and all its barcodes in one prepared statement, through the
+    (organization, code) unique index. The codes ride along as `item.barcode_codes`."""
+    row = pg_execute(_item_by_barcode_sql(), [organization_id, code]).fetchone()
+    if row is None:
+        return None
+    item = hydrated(Item, row[:-1])
+    item.barcode_codes = row[-1]
     return item
 
 

@@ -80,7 +80,8 @@ class ItemOut(Schema):
 
     @staticmethod
     def resolve_barcodes(obj):
-        return [b.code for b in obj.barcodes.all()]
+        codes = getattr(obj, "barcode_codes", None)  # loaded with the item by a scan lookup
+        return codes if codes is not None else [b.code for b in obj.barcodes.all()]
 
 
 class ItemPage(Page):
