@@ -16,7 +16,7 @@ class RequestLogMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        request_id = request.headers.get("X-Request-ID", "")
+        request_id = request.META.get("HTTP_X_REQUEST_ID", "")  # not request.headers: that copies every header
         if not _SAFE_REQUEST_ID.fullmatch(request_id):
             request_id = uuid.uuid4().hex
         structlog.contextvars.clear_contextvars()

@@ -33,7 +33,8 @@ class InboundDelivery(TenantOwned):
         FAILED = "failed"
         DEAD = "dead"
 
-    source = models.ForeignKey(WebhookSource, on_delete=models.CASCADE, related_name="deliveries")
+    # No index of its own: the unique (source, delivery_id) index leads with it. Every push writes each index.
+    source = models.ForeignKey(WebhookSource, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
     delivery_id = models.CharField(max_length=100)
     received_at = models.DateTimeField(auto_now_add=True)
     headers = models.JSONField()
