@@ -1,16 +1,18 @@
 """Stock alerts: raised by the ledger when levels are crossed and by the daily expiry scan; one open alert
 per kind × item × site (× location × lot for expiry); acknowledged and resolved by people."""
 
+import functools
 from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
 from stocktrace.accounts.roles import Perm
 from stocktrace.audit.services import audit_record
+from stocktrace.core.db import hydrated, pg_execute, select_list
 from stocktrace.core.errors import Conflict
 from stocktrace.inventory.models import Item, OnHand, StockAlert
 from stocktrace.inventory.quantities import QUANTITY_STEP
@@ -24,31 +26,74 @@ def alert_raise(*, organization, kind: str, severity: str, item: Item, site_id: 
                 location=None, lot: str = "", quantity: Decimal | None = None,
                 threshold: Decimal | None = None) -> tuple[StockAlert, bool]:
     """Raise an alert, or refresh the unresolved one with the same key. Returns (alert, created)."""
-    key = {"organization": organization, "kind": kind, "item": item, "site_id": site_id, "location": location,
-           "lot": lot if location is not None else ""}
-    existing = StockAlert.objects.filter(**key).exclude(status=StockAlert.Status.RESOLVED).first()
+    lot = lot if location is not None else ""
     fields = {"severity": severity, "message": message[:300], "quantity": quantity, "threshold": threshold}
+    if connection.vendor == "postgresql":
+        alert, created = _raise_in_one_statement(organization, kind, item, site_id, location, lot, fields)
+    else:
+        alert, created = _raise_with_the_orm(organization, kind, item, site_id, location, lot, fields)
+    if created:
+        event_publish(organization=organization, name="alert.raised", payload={"alert": {
+            "id": alert.pk, "kind": kind, "severity": severity, "item": item.sku, "site_id": site_id,
+            "location_id": location.pk if location else None, "lot": alert.lot, "message": alert.message,
+            "quantity": quantity, "threshold": threshold}})
+    return alert, created
+
+
+def _raise_with_the_orm(organization, kind, item, site_id, location, lot, fields) -> tuple[StockAlert, bool]:
+    key = {"organization": organization, "kind": kind, "item": item, "site_id": site_id, "location": location,
+           "lot": lot}
+    existing = StockAlert.objects.filter(**key).exclude(status=StockAlert.Status.RESOLVED).first()
     if existing:
         StockAlert.objects.filter(pk=existing.pk).update(**fields)
         return existing, False
     try:
         with transaction.atomic():
-            alert = StockAlert.objects.create(**key, **fields)
+            return StockAlert.objects.create(**key, **fields), True
     except IntegrityError:  # raised at the same moment by another transaction
         return StockAlert.objects.filter(**key).exclude(status=StockAlert.Status.RESOLVED).get(), False
-    event_publish(organization=organization, name="alert.raised", payload={"alert": {
-        "id": alert.pk, "kind": kind, "severity": severity, "item": item.sku, "site_id": site_id,
-        "location_id": location.pk if location else None, "lot": alert.lot, "message": alert.message,
-        "quantity": quantity, "threshold": threshold}})
-    return alert, True
+
+
+@functools.cache
+def _upsert_sql(per_location: bool) -> str:
+    # The conflict targets are the two partial unique indexes of StockAlert (one open alert per key).
+    target = ("(organization_id, kind, item_id, location_id, lot) WHERE (NOT (status = 'resolved') AND "
+              "location_id IS NOT NULL)" if per_location else
+              "(organization_id, kind, item_id, site_id) WHERE (NOT (status = 'resolved') AND location_id IS NULL)")
+    return f"""
+        INSERT INTO {StockAlert._meta.db_table} (organization_id, kind, item_id, site_id, location_id, lot,
+            severity, status, message, quantity, threshold, raised_at)
+        VALUES (%(organization)s, %(kind)s, %(item)s, %(site)s, %(location)s, %(lot)s, %(severity)s, 'open',
+                %(message)s, %(quantity)s, %(threshold)s, %(now)s)
+        ON CONFLICT {target} DO UPDATE SET severity = excluded.severity, message = excluded.message,
+            quantity = excluded.quantity, threshold = excluded.threshold
+        RETURNING {select_list(StockAlert, StockAlert._meta.db_table)}, (xmax = 0)"""
+
+
+def _raise_in_one_statement(organization, kind, item, site_id, location, lot, fields) -> tuple[StockAlert, bool]:
+    """Movements of items with levels raise or refresh an alert on most postings: one prepared upsert, which
+    also settles two transactions raising the same alert at once."""
+    row = pg_execute(_upsert_sql(location is not None), {
+        "organization": organization.pk, "kind": kind, "item": item.pk, "site": site_id,
+        "location": location.pk if location is not None else None, "lot": lot, "now": timezone.now(), **fields,
+    }).fetchone()
+    return hydrated(StockAlert, row[:-1]), row[-1]
+
+
+def _site_total(organization, item: Item, site_id: int) -> Decimal:
+    if connection.vendor == "postgresql":
+        total = pg_execute("SELECT SUM(quantity) FROM inventory_onhand WHERE organization_id = %s AND site_id = %s "
+                           "AND item_id = %s", [organization.pk, site_id, item.pk]).fetchone()[0]
+    else:
+        total = OnHand.objects.filter(item=item, site_id=site_id).aggregate(total=Sum("quantity"))["total"]
+    return (total or Decimal(0)).quantize(QUANTITY_STEP)
 
 
 def alerts_for_levels(*, organization, pairs) -> None:
     """After movements: compare each touched item's total at the site with its minimum and maximum."""
     watched = [(item, site_id) for item, site_id in pairs if item.min_level is not None or item.max_level is not None]
     for item, site_id in watched:
-        total = (OnHand.objects.filter(item=item, site_id=site_id).aggregate(total=Sum("quantity"))["total"]
-                 or Decimal(0)).quantize(QUANTITY_STEP)
+        total = _site_total(organization, item, site_id)
         if item.min_level is not None and total <= 0:
             alert_raise(organization=organization, kind=Kind.STOCKOUT, severity=Severity.CRITICAL, item=item,
                         site_id=site_id, quantity=total, threshold=item.min_level,
