@@ -100,6 +100,25 @@ def test_enqueue_rolls_back_with_its_transaction():
 
 
 @pytest.mark.django_db
+def test_each_result_is_recorded_with_the_next_claim_and_the_last_when_the_worker_stops(django_assert_num_queries):
+    from django.db import connection
+
+    first, second, third = (noop.enqueue(n=n) for n in (1, 2, 3))
+    run_worker(max_tasks=2)  # stops after two jobs: the second's result must not wait for a third claim
+    rows = {str(row.pk): row for row in DBTaskResult.objects.all()}
+    assert [(rows[r.id].status, rows[r.id].return_value) for r in (first, second, third)] == [
+        ("SUCCESSFUL", 1), ("SUCCESSFUL", 2), ("READY", None)]
+    # PostgreSQL: one statement a job (the result rides in the next claim) plus the last claim, which finds
+    # nothing. SQLite: a claim and a result a job, plus the last claim.
+    worker = StocktraceWorker(queue_names=["*"], interval=0, batch=True, backend_name="default", startup_delay=False,
+                              max_tasks=None, worker_id="counted", excluded_queue_names=[], heartbeat_seconds=60,
+                              lease_seconds=60, schedule=False)
+    with django_assert_num_queries(2 if connection.vendor == "postgresql" else 3):
+        worker._loop()
+    assert DBTaskResult.objects.get(pk=third.id).return_value == 3
+
+
+@pytest.mark.django_db
 def test_retries_wait_for_the_backoff_then_succeed(clock, tmp_path):
     result = job_fixtures.fail_until.enqueue(str(tmp_path / "n"), 3)
     run_worker()

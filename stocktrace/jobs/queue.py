@@ -1,10 +1,11 @@
-"""The worker's two hot statements, written once per database instead of built by the ORM for every job.
+"""The worker's hot statements, written once per database instead of built by the ORM for every job.
 
 A claim is ONE autocommitted statement, `UPDATE … WHERE id = (SELECT … LIMIT 1 [FOR UPDATE SKIP LOCKED])
 RETURNING …`: the job is marked RUNNING (with this worker's id appended) and committed before it runs, as
-django-tasks-db's own loop does with BEGIN, SELECT … FOR UPDATE SKIP LOCKED, UPDATE and COMMIT. The result of a
-successful job is one UPDATE. Everything else a job can lead to (failures, retries, dead letters, jobs that take
-a context) goes through the ORM: rare paths do not need to be fast. See docs/jobs.md and docs/performance.md.
+django-tasks-db's own loop does with BEGIN, SELECT … FOR UPDATE SKIP LOCKED, UPDATE and COMMIT. The result of
+a successful job is one UPDATE, which on PostgreSQL rides in the next claim's statement: one round trip a
+job. Everything else a job can lead to (failures, retries, dead letters, jobs that take a context) goes
+through the ORM: rare paths do not need to be fast. See docs/jobs.md and docs/performance.md.
 """
 
 import json
@@ -28,6 +29,21 @@ class ClaimedJob:
     task_path: str
     args: list
     kwargs: dict
+
+
+@dataclass(slots=True)
+class Finished:
+    """A job that ran successfully, with its return value as JSON, waiting to be recorded."""
+
+    job: ClaimedJob
+    value: str
+    at: datetime
+
+
+def finished(job: ClaimedJob, value, *, at: datetime) -> Finished:
+    # Encoded as DBTaskResult.return_value (a JSONField without an encoder) would: a value JSON cannot hold
+    # raises here, and the job fails with that error, as in django-tasks-db.
+    return Finished(job, json.dumps(value), at)
 
 
 def ready_job_fields(task: Task) -> dict:
@@ -62,6 +78,14 @@ class ReadyJobs:
                 RETURNING id, task_path, args_kwargs"""
             self.finish_sql = (f"UPDATE {TABLE} SET status = 'SUCCESSFUL', finished_at = %s, return_value = %s::jsonb,"
                                " exception_class_path = '', traceback = '' WHERE id = %s")
+            # The last job's result and the next claim in one round trip (different rows; both committed
+            # together, before the next job runs).
+            self.finish_then_claim_sql = f"""
+                WITH finished AS (
+                    UPDATE {TABLE} SET status = 'SUCCESSFUL', finished_at = %(finished_at)s,
+                           return_value = %(value)s::jsonb, exception_class_path = '', traceback = ''
+                    WHERE id = %(finished_id)s)
+                {self.claim_sql.strip()}"""
         else:  # SQLite: one UPDATE statement holds the write lock from the SELECT to the write
             queues = "".join(
                 f" AND queue_name {op} ({', '.join(f'%(q{kind}{i})s' for i in range(len(names)))})"
@@ -88,7 +112,11 @@ class ReadyJobs:
     def _when(self, moment: datetime):
         return moment if self.postgres else connection.ops.adapt_datetimefield_value(moment)
 
-    def claim(self, *, worker_id: str, now: datetime) -> ClaimedJob | None:
+    def claim(self, *, worker_id: str, now: datetime, done: Finished | None = None) -> ClaimedJob | None:
+        """The next ready job, claimed for this worker; `done`, the job that ran before, is recorded first
+        (on PostgreSQL in the same statement). Recording it twice is harmless."""
+        if done is not None and not self.postgres:
+            self.record(done)
         params = {"now": self._when(now), "worker": worker_id, "backend": self.backend_name,
                   "never": self._when(get_date_max())}
         if self.postgres:
@@ -96,16 +124,18 @@ class ReadyJobs:
         else:
             params.update({f"qi{i}": name for i, name in enumerate(self.queue_names)})
             params.update({f"qx{i}": name for i, name in enumerate(self.excluded_queue_names)})
-        row = self._execute(self.claim_sql, params).fetchone()
+        if done is not None and self.postgres:
+            params.update(finished_id=done.job.id, finished_at=done.at, value=done.value)
+            row = self._execute(self.finish_then_claim_sql, params).fetchone()
+        else:
+            row = self._execute(self.claim_sql, params).fetchone()
         if row is None:
             return None
         args_kwargs = _decoded(row[2])
         return ClaimedJob(id=row[0], task_path=row[1], args=args_kwargs["args"], kwargs=args_kwargs["kwargs"])
 
-    def succeeded(self, job: ClaimedJob, *, value, now: datetime) -> None:
-        # Encoded as DBTaskResult.return_value (a JSONField without an encoder) would: a value JSON cannot
-        # hold raises here, and the job fails with that error, as in django-tasks-db.
-        self._execute(self.finish_sql, [self._when(now), json.dumps(value), job.id])
+    def record(self, done: Finished) -> None:
+        self._execute(self.finish_sql, [self._when(done.at), done.value, done.job.id])
 
     @staticmethod
     def stored(job: ClaimedJob) -> DBTaskResult:

@@ -20,7 +20,7 @@ from django_tasks_db.utils import exclusive_transaction, is_locked_database_exce
 
 from stocktrace.jobs.failures import job_attempt_failed
 from stocktrace.jobs.models import PeriodicSchedule, WorkerHeartbeat
-from stocktrace.jobs.queue import ClaimedJob, ReadyJobs
+from stocktrace.jobs.queue import ClaimedJob, Finished, ReadyJobs, finished
 from stocktrace.jobs.registry import SCHEDULES, WorkerLost
 
 log = logging.getLogger("stocktrace.jobs")
@@ -120,30 +120,39 @@ class StocktraceWorker(Worker):
         ready = ReadyJobs(backend_name=self.backend_name, queue_names=self.queue_names,
                           excluded_queue_names=self.excluded_queue_names)
         checked_at = 0.0
-        while self.running:
-            # Connection health (CONN_HEALTH_CHECKS, CONN_MAX_AGE) is checked once a second while busy and
-            # after every idle wait, not twice per job as django-tasks-db does: that is a round trip per job.
-            if time.monotonic() - checked_at >= 1.0:
-                close_old_connections()
-                checked_at = time.monotonic()
-            try:
-                job = ready.claim(worker_id=self.worker_id, now=timezone.now())
-            except OperationalError as error:
-                if not is_locked_database_exception(error):
-                    raise
-                job, claimed = None, False  # SQLite busy: try again; a batch run is not over
-            else:
-                claimed = True
-            if job is not None:
-                self.run_task(job, ready)
-            elif self.batch and claimed:
-                log.info("worker %s: no more jobs, exiting", self.worker_id)
-                return
-            if self.max_tasks is not None and self._run_tasks >= self.max_tasks:
-                return
-            if self.running and job is None:
-                time.sleep(self.interval)
-                checked_at = 0.0
+        done = None  # the last job's result, recorded with the next claim
+        try:
+            while self.running:
+                # Connection health (CONN_HEALTH_CHECKS, CONN_MAX_AGE) is checked once a second while busy and
+                # after every idle wait, not twice per job as django-tasks-db does: that is a round trip per job.
+                if time.monotonic() - checked_at >= 1.0:
+                    close_old_connections()
+                    checked_at = time.monotonic()
+                # While a result rides in the claim, a stop signal waits for the statement, as for a job.
+                self.running_task = done is not None
+                try:
+                    job = ready.claim(worker_id=self.worker_id, now=timezone.now(), done=done)
+                except OperationalError as error:
+                    if not is_locked_database_exception(error):
+                        raise
+                    job, claimed = None, False  # SQLite busy: try again; a batch run is not over
+                else:
+                    claimed, done = True, None
+                finally:
+                    self.running_task = False
+                if job is not None:
+                    done = self.run_task(job, ready)
+                elif self.batch and claimed:
+                    log.info("worker %s: no more jobs, exiting", self.worker_id)
+                    return
+                if self.max_tasks is not None and self._run_tasks >= self.max_tasks:
+                    return
+                if self.running and job is None:
+                    time.sleep(self.interval)
+                    checked_at = 0.0
+        finally:
+            if done is not None:  # stopping: record the last result now (else the sweeper retries the job)
+                ready.record(done)
 
     def _chores(self) -> None:
         """Heartbeat, periodic scheduling and sweeping, on their own connection, while jobs run."""
@@ -173,7 +182,9 @@ class StocktraceWorker(Worker):
             self._tasks[path] = task
         return task
 
-    def run_task(self, job: ClaimedJob, ready: ReadyJobs) -> None:
+    def run_task(self, job: ClaimedJob, ready: ReadyJobs) -> Finished | None:
+        """Run a claimed job. Its result, when it succeeded, is returned to be recorded with the next claim;
+        a failure is recorded here (retry or dead letter)."""
         # The heartbeat reports the current job from the chores thread: no extra write per job here.
         self.running_task = True
         self.current_task_id = job.id
@@ -184,7 +195,7 @@ class StocktraceWorker(Worker):
                 value = task.call(TaskContext(task_result=stored.task_result), *job.args, **job.kwargs)
             else:
                 value = task.call(*job.args, **job.kwargs)
-            ready.succeeded(job, value=value, now=timezone.now())
+            return finished(job, value, at=timezone.now())
         except BaseException as error:  # noqa: BLE001 (a job's failure, whatever it is, is recorded)
             log.warning("job %s %s failed: %r", job.task_path, job.id, error)
             interrupted = isinstance(error, KeyboardInterrupt | SystemExit)
@@ -194,6 +205,7 @@ class StocktraceWorker(Worker):
                                    else error)
             if interrupted:
                 raise
+            return None
         finally:
             self.running_task = False
             self._run_tasks += 1
