@@ -1,12 +1,12 @@
-"""Jobs throughput on PostgreSQL: `stocktrace worker` against two raw psycopg job workers, in the same run.
+"""Jobs throughput on PostgreSQL: `stocktrace worker` against three raw psycopg job workers, in the same run.
 
     .venv/bin/python bench/jobs_throughput.py [--jobs 5000] [--workers 2] [--runs 3]
     .venv/bin/python bench/jobs_throughput.py --profile [--jobs 3000]   # where one stocktrace worker spends its time
 
 Options: --pycache lets the worker processes use a bytecode cache under /tmp (this environment sets
 PYTHONDONTWRITEBYTECODE=1 and the venv has no .pyc, so every process start compiles its modules);
---raw-unprepared runs the raw workers without psycopg's prepared statements (stocktrace's claim and result
-statements are not prepared either: Django's connection has prepare_threshold=None).
+--raw-unprepared runs the raw workers without psycopg's prepared statements (stocktrace's hot statements are
+prepared at their first use by stocktrace.core.db, unless STOCKTRACE_DB_PREPARE is off; the ORM's never are).
 --profile runs one StocktraceWorker in-process three times: phase timers (own time per job: claim statement,
 job call, result statement, rest), database round trips per job with a sample of each statement, and cProfile
 (/tmp/stocktrace-bench-jobs.prof).
@@ -21,26 +21,33 @@ What it does (PostgreSQL at 127.0.0.1:5432, user postgres, trust auth):
    SUCCESSFUL (or every worker has exited).
 3. raw sides, per run: the same shape of work on a plain table `raw_jobs` (a partial index on the READY rows,
    like django-tasks-db's), N rows, and W psycopg processes (autocommit connection) each looping until no row
-   is READY. Both run a trivial python function between the claim and the result, and both commit the claim
-   before the job runs and the result after it: minimal correct job workers. They differ in the claim only.
-   "raw", the classic claim (4 round trips: BEGIN, SELECT, UPDATE, COMMIT):
+   is READY. All run a trivial python function between the claim and the result, and all commit the claim
+   before the job runs and the result before the next job starts: minimal correct job workers. They differ in
+   how the claim and the result reach PostgreSQL.
+   "raw", the classic claim (4 round trips: BEGIN, SELECT, UPDATE, COMMIT), then the result (1 more):
        BEGIN; SELECT id, args FROM raw_jobs WHERE status='READY' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED;
               UPDATE raw_jobs SET status='RUNNING', started_at=now() WHERE id=...; COMMIT
-   "raw-1stmt", the claim in one autocommitted statement, the shape `stocktrace worker` uses:
+       UPDATE raw_jobs SET status='SUCCESSFUL', finished_at=now(), result=... WHERE id=...   (autocommit)
+   "raw-1stmt", the claim in one autocommitted statement, then the same result UPDATE (2 round trips):
        UPDATE raw_jobs SET status='RUNNING', started_at=now()
        WHERE id = (SELECT id FROM raw_jobs WHERE status='READY' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
        RETURNING id, args
-   then, both:
-       UPDATE raw_jobs SET status='SUCCESSFUL', finished_at=now(), result=... WHERE id=...   (autocommit)
-4. The sides alternate (stocktrace, raw, raw-1stmt, stocktrace, ...) `--runs` times each; the table shows the
-   medians.
+   "raw-combined", the shape `stocktrace worker` uses on PostgreSQL (1 round trip per job): each claim after
+   the first carries the previous job's result in the same autocommitted statement,
+       WITH finished AS (UPDATE raw_jobs SET status='SUCCESSFUL', finished_at=now(), result=%s WHERE id=%s)
+       UPDATE raw_jobs SET status='RUNNING', started_at=now() WHERE id = (SELECT ... FOR UPDATE SKIP LOCKED)
+       RETURNING id, args
+   the first claim is the raw-1stmt statement; the claim that finds no row still records the last result.
+   A failed job (never, with the noop) is recorded FAILED by a separate UPDATE, on every raw side.
+4. The sides alternate (stocktrace, raw, raw-1stmt, raw-combined, stocktrace, ...) `--runs` times each; the
+   table shows the medians.
 
 Timing: `wall` runs from just before the worker processes are spawned to the last job's `finished_at`
 (both clocks are this machine's), so it includes process start-up (Django's set-up for stocktrace, a bare
 `import psycopg` for raw). `window` is first `started_at` to last `finished_at`: the steady-state rate, start-up
-excluded. The goal is stocktrace >= 50% of raw on the `wall` rate, judged against the faster of the two raw
-sides (results: docs/performance.md). The table also shows the worker processes' CPU per job (start-up taken
-out) and the start-up cost itself, measured per side with W workers on an empty queue.
+excluded. The goal is stocktrace >= 50% of raw on the `wall` median, judged against the fastest of the three
+raw sides (results: docs/performance.md). The table also shows the worker processes' CPU per job (start-up
+taken out) and the start-up cost itself, measured per side with W workers on an empty queue.
 
 "Exactly once" is checked from the rows: every row SUCCESSFUL with the return value of its own argument, and
 claimed once (stocktrace appends the worker id on each claim: `worker_ids` has one entry; raw: the workers' own
@@ -71,7 +78,7 @@ RUN_TIMEOUT = 300.0
 PYCACHE_DIR = "/tmp/stocktrace-bench-pycache"
 STOCKTRACE_WORKER = [str(BIN / "stocktrace"), "worker", "--batch", "--no-scheduler", "--interval", "0",
                      "--queues", "default"]
-RAW_SIDES = ("raw", "raw-1stmt")
+RAW_SIDES = ("raw", "raw-1stmt", "raw-combined")
 OPTIONS = {"pycache": False, "raw_prepare": True}
 
 
@@ -91,8 +98,8 @@ def child_env() -> dict:
 
 def raw_worker_cmd(side: str) -> list[str]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--raw-worker", DB_URL]
-    if side == "raw-1stmt":
-        cmd.append("--raw-1stmt")
+    if side in ("raw-1stmt", "raw-combined"):
+        cmd.append(f"--{side}")
     return cmd if OPTIONS["raw_prepare"] else [*cmd, "--raw-unprepared"]
 
 
@@ -147,6 +154,8 @@ def raw_noop(organization_id=None, n=0):
 
 RAW_CLAIM_1STMT = ("UPDATE raw_jobs SET status = 'RUNNING', started_at = now() WHERE id = (SELECT id FROM raw_jobs "
                    "WHERE status = 'READY' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id, args")
+RAW_RESULT = "UPDATE raw_jobs SET status = 'SUCCESSFUL', finished_at = now(), result = %s WHERE id = %s"
+RAW_FINISH_THEN_CLAIM = (f"WITH finished AS ({RAW_RESULT}) {RAW_CLAIM_1STMT}")
 
 
 def raw_claim_classic(conn):
@@ -164,14 +173,26 @@ def raw_claim_one_statement(conn):
     return conn.execute(RAW_CLAIM_1STMT).fetchone()
 
 
-def raw_worker(dsn: str, prepare: bool, one_statement: bool) -> None:
-    """A minimal correct job worker: claim committed before running, result committed after. psycopg's
-    default prepares a statement on its 5th execution; Django's connection never does (prepare_threshold=None)."""
+def raw_claim_finish_then_claim(conn, finished):
+    """The previous job's result (`finished`: (result, id), or None) and the next claim in one autocommitted
+    statement: 1 round trip. The result is recorded even when no row is left to claim."""
+    if finished is None:
+        return raw_claim_one_statement(conn)
+    return conn.execute(RAW_FINISH_THEN_CLAIM, finished).fetchone()
+
+
+def raw_worker(dsn: str, prepare: bool, mode: str) -> None:
+    """A minimal correct job worker: claim committed before running, result committed before the next job
+    starts (`mode` "raw-combined": with the next claim; the others: right after the job). psycopg's default
+    prepares a statement on its 5th execution (stocktrace.core.db prepares the worker's at the first)."""
     conn = psycopg.connect(dsn, autocommit=True, prepare_threshold=5 if prepare else None)
-    claim = raw_claim_one_statement if one_statement else raw_claim_classic
+    claim = {"raw": raw_claim_classic, "raw-1stmt": raw_claim_one_statement}.get(mode)
+    combined = mode == "raw-combined"
+    pending = None  # raw-combined: (result, id) of the last successful job, recorded with the next claim
     done = 0
     while True:
-        row = claim(conn)
+        row = raw_claim_finish_then_claim(conn, pending) if combined else claim(conn)
+        pending = None
         if row is None:
             break
         job_id, args = row
@@ -181,8 +202,10 @@ def raw_worker(dsn: str, prepare: bool, one_statement: bool) -> None:
             conn.execute("UPDATE raw_jobs SET status = 'FAILED', finished_at = now(), result = %s WHERE id = %s",
                          (Jsonb(repr(error)), job_id))
         else:
-            conn.execute("UPDATE raw_jobs SET status = 'SUCCESSFUL', finished_at = now(), result = %s "
-                         "WHERE id = %s", (Jsonb(value), job_id))
+            if combined:
+                pending = (Jsonb(value), job_id)
+            else:
+                conn.execute(RAW_RESULT, (Jsonb(value), job_id))
         done += 1
     conn.close()
     print(done)
@@ -334,7 +357,7 @@ def report(results: list[dict], n: int, workers: int, runs: int, startup: dict, 
     print()
     print("runs:")
     for r in results:
-        print(f"  {r['side']:<10} wall {n / r['wall']:6.0f} jobs/s  window {n / r['window']:6.0f} jobs/s  "
+        print(f"  {r['side']:<12} wall {n / r['wall']:6.0f} jobs/s  window {n / r['window']:6.0f} jobs/s  "
               f"({r['wall']:5.2f} s; workers' CPU {r['worker_cpu']:5.2f} s; machine busy {r['machine_busy']:4.0%}; "
               f"enqueue {r['enqueue']:.2f} s; jobs per worker {r['split']}; "
               f"exactly once: {'yes' if r['exactly_once'] else 'NO'})")
@@ -367,24 +390,40 @@ def report(results: list[dict], n: int, workers: int, runs: int, startup: dict, 
         ("SUCCESSFUL jobs (fewest in a run)", {s: fewest(s) for s in ("stocktrace", *RAW_SIDES)}, None, "{}"),
         ("all SUCCESSFUL, each run exactly once", {s: once(s) for s in ("stocktrace", *RAW_SIDES)}, None, "{}"),
     ]
-    print("| metric                                  | stocktrace |     raw | st / raw | raw-1stmt | st / raw-1stmt |")
-    print("|-----------------------------------------|-----------:|--------:|---------:|----------:|---------------:|")
+    headers = ["metric", "stocktrace"]
+    for name in RAW_SIDES:
+        headers += [name, f"st / {name}"]
+    widths = [max(39, *(len(row[0]) for row in rows))] + [max(10, len(h)) for h in headers[1:]]
+
+    def line(cells):  # the first column left-aligned, the others right-aligned
+        return "| " + " | ".join(f"{c:<{w}}" if i == 0 else f"{c:>{w}}"
+                                 for i, (c, w) in enumerate(zip(cells, widths, strict=True))) + " |"
+
+    print(line(headers))
+    print("|" + "|".join("-" * (w + 2) if i == 0 else "-" * (w + 1) + ":" for i, w in enumerate(widths)) + "|")
     for label, values, compare, fmt in rows:
-        st, raw, one = (fmt.format(values[s]) for s in ("stocktrace", *RAW_SIDES))
-        vs_raw, vs_one = ((compare(values["stocktrace"], values[s]) if compare else "") for s in RAW_SIDES)
-        print(f"| {label:<39} | {st:>10} | {raw:>7} | {vs_raw:>8} | {one:>9} | {vs_one:>14} |")
+        cells = [label, fmt.format(values["stocktrace"])]
+        for name in RAW_SIDES:
+            cells += [fmt.format(values[name]), compare(values["stocktrace"], values[name]).strip() if compare else ""]
+        print(line(cells))
     print()
     fastest = max(RAW_SIDES, key=lambda s: med(s, "wall"))
     share = med("stocktrace", "wall") / med(fastest, "wall")
-    print(f"goal, stocktrace >= 50% of the faster raw side on the wall median: {'met' if share >= 0.5 else 'NOT met'}"
+    print(f"goal, stocktrace >= 50% of the fastest raw side on the wall median: {'met' if share >= 0.5 else 'NOT met'}"
           f" (stocktrace {med('stocktrace', 'wall'):.0f} jobs/s = {share:.1%} of {fastest}, "
-          f"{med(fastest, 'wall'):.0f} jobs/s, the faster raw side)")
+          f"{med(fastest, 'wall'):.0f} jobs/s, the fastest raw side; "
+          + ", ".join(f"{name} {med(name, 'wall'):.0f}" for name in RAW_SIDES) + ")")
     print()
     print("wall = worker processes spawned -> last job finished (includes start-up); window = first job started ->"
           " last job finished;\nworker CPU per job = the worker processes' CPU, minus their start-up CPU (an empty"
-          " queue run), over N; start-up = W workers finding an empty queue;\nraw = BEGIN, SELECT ... FOR UPDATE"
-          " SKIP LOCKED, UPDATE, COMMIT, then the result UPDATE; raw-1stmt = one UPDATE ... WHERE id = (SELECT ..."
-          " FOR UPDATE SKIP LOCKED) RETURNING, then the result UPDATE.")
+          " queue run), over N; start-up = W workers finding an empty queue;\n"
+          "st / side = stocktrace's rate as a share of the side's (a cost: stocktrace's as a multiple of the side's);\n"
+          "stocktrace = one statement per job: the result UPDATE rides in the next claim (WITH finished AS (UPDATE"
+          " ...) UPDATE ... RETURNING), the last result alone when it stops;\n"
+          "raw = BEGIN, SELECT ... FOR UPDATE SKIP LOCKED, UPDATE, COMMIT, then the result UPDATE (5 round trips);\n"
+          "raw-1stmt = one UPDATE ... WHERE id = (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING, then the result"
+          " UPDATE (2);\nraw-combined = the raw-1stmt claim with the previous job's result in a WITH finished AS"
+          " (UPDATE ...) part, as stocktrace does (1).")
     for r in results:
         if r["stderr"] or any(r["exit_codes"]):
             print(f"\n{r['side']} workers exited {r['exit_codes']}:\n" + "\n".join(r["stderr"])[-3000:])
@@ -487,8 +526,10 @@ def profile(n: int, out: Path) -> None:
     timer = PhaseTimer()
     timer.wrap(psycopg.Cursor, "execute", None)
     timer.wrap(psycopg.Connection, "commit", None)
-    timer.wrap(st_queue.ReadyJobs, "claim", "claim statement: Python (params, ensure_connection, row -> ClaimedJob)")
-    timer.wrap(st_queue.ReadyJobs, "succeeded", "result statement: Python (json.dumps, ensure_connection)")
+    timer.wrap(st_queue.ReadyJobs, "claim",
+               "claim statement (with the last result): Python (params, ensure_connection, row -> ClaimedJob)")
+    timer.wrap(st_worker, "finished", "result: Python (json.dumps of the return value)")
+    timer.wrap(st_queue.ReadyJobs, "record", "result statement when stopping: Python")
     timer.wrap(django_tasks.base.Task, "call", "job call: Task.call + noop")
     timer.wrap(st_worker.StocktraceWorker, "_task", "rest: task lookup (cached per path)")
     timer.wrap(st_worker, "close_old_connections", "health check: close_old_connections (once a second)")
@@ -592,10 +633,12 @@ def main() -> None:
                         help="raw workers without psycopg's prepared statements, as Django runs its queries")
     parser.add_argument("--raw-worker", metavar="DSN", help=argparse.SUPPRESS)
     parser.add_argument("--raw-1stmt", action="store_true", help=argparse.SUPPRESS)  # raw worker: one-statement claim
+    parser.add_argument("--raw-combined", action="store_true", help=argparse.SUPPRESS)  # raw: result with next claim
     args = parser.parse_args()
     OPTIONS.update(pycache=args.pycache, raw_prepare=not args.raw_unprepared)
     if args.raw_worker:
-        return raw_worker(args.raw_worker, prepare=not args.raw_unprepared, one_statement=args.raw_1stmt)
+        mode = "raw-combined" if args.raw_combined else "raw-1stmt" if args.raw_1stmt else "raw"
+        return raw_worker(args.raw_worker, prepare=not args.raw_unprepared, mode=mode)
 
     os.chdir(ROOT)
     began, load = time.perf_counter(), os.getloadavg()
@@ -616,7 +659,7 @@ def main() -> None:
                     else:
                         result = raw_run(conn, args.jobs, args.workers, name)
                     results.append(result)
-                    print(f"  run {i + 1} {result['side']:<10} {args.jobs / result['wall']:6.0f} jobs/s "
+                    print(f"  run {i + 1} {result['side']:<12} {args.jobs / result['wall']:6.0f} jobs/s "
                           f"({result['wall']:.2f} s)", flush=True)
         report(results, args.jobs, args.workers, args.runs, startup, load)
         print(f"\nwhole benchmark: {time.perf_counter() - began:.0f} s")
