@@ -385,3 +385,33 @@ def test_worker_processes_share_the_queue_and_run_each_job_once(tmp_path):
     results = DBTaskResult.objects.all()
     assert sorted(r.return_value for r in results) == list(range(40))
     assert all(len(r.worker_ids) == 1 for r in results)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_process_that_dies_is_started_again_and_a_stop_ends_them_all():
+    env = {**os.environ, "DATABASE_URL": _test_database_url(), "DJANGO_SETTINGS_MODULE": "config.settings_test"}
+    supervisor = subprocess.Popen(
+        [sys.executable, "-m", "stocktrace.cli", "worker", "--processes", "2", "--no-scheduler", "--interval", "0.2",
+         "--heartbeat", "0.5"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        def pids() -> set[int]:
+            return set(WorkerHeartbeat.objects.values_list("pid", flat=True))
+
+        deadline = time.monotonic() + 60
+        while len(pids()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        first = pids()
+        assert len(first) == 2
+        victim = min(first)
+        os.kill(victim, signal.SIGKILL)  # as the kernel's OOM killer would
+        while len(pids() - first) < 1 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(pids() - first) == 1, "no worker was started in place of the dead one"
+        supervisor.send_signal(signal.SIGTERM)
+        _, errors = supervisor.communicate(timeout=60)
+    finally:
+        if supervisor.poll() is None:
+            supervisor.kill()
+    assert supervisor.returncode == 0
+    assert f"worker process {victim} exited with -9; starting another in 1 s" in errors
+    assert pids() == {victim}  # the two running workers removed their heartbeats on the way out

@@ -1,11 +1,15 @@
 import signal
 import subprocess
 import sys
+import time
 
 from django.core.management.base import BaseCommand
 from django.utils.crypto import get_random_string
 
 from stocktrace.jobs.worker import StocktraceWorker
+
+RESTART_FIRST_WAIT = 1.0
+RESTART_MAX_WAIT = 60.0
 
 
 class Command(BaseCommand):
@@ -32,7 +36,7 @@ class Command(BaseCommand):
                      "--lease", str(lease)]
             child += ["--no-scheduler"] * no_scheduler + ["--batch"] * batch
             child += ["--max-tasks", str(max_tasks)] if max_tasks else []
-            return self._supervise(processes, child)
+            return self._supervise(processes, child, restart=not batch)
         worker = StocktraceWorker(
             queue_names=queues.split(","), interval=interval, batch=batch, backend_name="default",
             startup_delay=not batch, max_tasks=max_tasks, worker_id=worker_id or get_random_string(32),
@@ -42,20 +46,53 @@ class Command(BaseCommand):
         self.stdout.write(f"worker {worker.worker_id} on queues {queues}")
         worker.run()
 
-    def _supervise(self, processes: int, child_args: list[str]) -> None:
-        """Run N single-process workers and pass stop signals on to them."""
+    def _supervise(self, processes: int, child_args: list[str], *, restart: bool) -> None:
+        """Run N single-process workers, pass stop signals on to them, and (unless --batch) start again one that
+        died (the database restarted, it ran out of memory): with 1 s between tries, doubling up to a minute
+        while it keeps dying within a minute of its start."""
         # Own sessions: a terminal's Ctrl+C or systemd's stop reaches the children once, through us only
         # (a second signal would make them abandon the job they are running).
-        children = [subprocess.Popen([sys.executable, "-m", "stocktrace.cli", "worker", *child_args],
+        def start() -> tuple[subprocess.Popen, float]:
+            child = subprocess.Popen([sys.executable, "-m", "stocktrace.cli", "worker", *child_args],
                                      start_new_session=True)
-                    for _ in range(processes)]
+            return child, time.monotonic()
+
+        children = [start() for _ in range(processes)]
+        waits = [RESTART_FIRST_WAIT] * processes
+        restart_at: list[float | None] = [None] * processes
+        stopping = False
 
         def forward(signum, frame):
-            for child in children:
-                child.send_signal(signum)
+            nonlocal stopping
+            stopping = True
+            for child, _ in children:
+                if child.poll() is None:
+                    child.send_signal(signum)
 
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, forward)
-        codes = [child.wait() for child in children]
-        if any(codes):
-            sys.exit(max(codes))
+        worst = 0
+        while True:
+            now = time.monotonic()
+            for slot, (child, started_at) in enumerate(children):
+                code = child.poll()
+                if code is None:
+                    continue
+                if not code or not restart or stopping:
+                    worst = max(worst, abs(code))
+                    continue
+                if restart_at[slot] is None:
+                    if now - started_at > RESTART_MAX_WAIT:
+                        waits[slot] = RESTART_FIRST_WAIT
+                    restart_at[slot] = now + waits[slot]
+                    self.stderr.write(f"worker process {child.pid} exited with {code}; starting another in "
+                                      f"{waits[slot]:.0f} s")
+                elif now >= restart_at[slot]:
+                    children[slot], restart_at[slot] = start(), None
+                    waits[slot] = min(RESTART_MAX_WAIT, waits[slot] * 2)
+            if all(child.poll() is not None and (not child.returncode or not restart or stopping)
+                   for child, _ in children):
+                break
+            time.sleep(0.2)
+        if worst:
+            sys.exit(worst)
