@@ -146,3 +146,24 @@ def test_a_scanner_looks_up_codes_with_its_token_in_few_queries(world, django_as
     assert client.get("/api/v1/lookup/MILK", headers=bearer(plaintext)).json()["item"]["id"] == item.pk  # by SKU
     assert client.get("/api/v1/lookup/LOC-DOCK", headers=bearer(plaintext)).json()["location"]["code"] == "DOCK"
     assert client.get("/api/v1/lookup/OTHER-1", headers=bearer(plaintext)).status_code == 404  # another tenant's
+
+
+@pytest.mark.django_db(transaction=True)
+def test_api_requests_survive_a_dropped_database_connection(world):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("token checks skip Django's health check on PostgreSQL only")
+    _, plaintext = token_create(actor=world.alpha.actor(Role.COUNTER), name="scanner")
+    client = Client()
+    assert client.get("/api/v1/me", headers=bearer(plaintext)).status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    other = connection.copy()  # a second connection ends the first, as a database restart would
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    finally:
+        other.close()
+    assert client.get("/api/v1/me", headers=bearer(plaintext)).status_code == 200

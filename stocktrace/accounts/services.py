@@ -232,7 +232,8 @@ def _token_with_membership(prefix: str) -> ApiToken | None:
     if connection.vendor != "postgresql":
         return (ApiToken.objects.select_related("membership__organization", "membership__user")
                 .filter(prefix=prefix).first())
-    row = pg_execute(_token_sql(), [prefix]).fetchone()
+    # A read: after a database restart the first request reconnects instead of failing (no health check first).
+    row = pg_execute(_token_sql(), [prefix], idempotent=True).fetchone()
     if row is None:
         return None
     objects, start = [], 0

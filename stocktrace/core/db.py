@@ -44,8 +44,9 @@ def pg_execute(sql: str, params, *, idempotent: bool = False) -> psycopg.Cursor:
     """Run one statement; errors are raised as Django's (OperationalError, IntegrityError, …).
 
     Instead of Django's health check before the statement (a round trip on every request), an `idempotent`
-    statement that finds the connection dead (the server restarted, an idle connection was cut) is sent once
-    more on a new connection, outside a transaction only."""
+    statement (a read, or a write that is safe to send twice) that finds the connection dead (the server
+    restarted, an idle connection was cut) is sent once more on a new connection, outside a transaction only.
+    Statements inside a transaction cannot be resent; the request fails as it would with Django's check."""
     try:
         with connection.wrap_database_errors:
             return _run(sql, params)

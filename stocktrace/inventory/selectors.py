@@ -103,7 +103,7 @@ def _item_by_barcode_sql() -> str:
 def _item_by_barcode_in_one_statement(organization_id: int, code: str) -> Item | None:
     """Scanning is the hot path: the item and all its barcodes in one prepared statement, through the
     (organization, code) unique index. The codes ride along as `item.barcode_codes`."""
-    row = pg_execute(_item_by_barcode_sql(), [organization_id, code]).fetchone()
+    row = pg_execute(_item_by_barcode_sql(), [organization_id, code], idempotent=True).fetchone()
     if row is None:
         return None
     item = hydrated(Item, row[:-1])
