@@ -53,5 +53,9 @@ def redis_cache(settings):
 
 
 def test_redis_counter_counts_the_same(redis_cache):
+    import redis
+
     verdicts = [ratelimit.hit("r", limit=2, window_seconds=60, now=5000.0) for _ in range(3)]
     assert [v.count for v in verdicts] == [1, 2, 3] and not verdicts[2].allowed
+    # The window's counter expires by itself, a little after the window (set once, by the first hit).
+    assert 60 <= redis.Redis.from_url("redis://127.0.0.1:6379/15").ttl("stocktrace:ratelimit:r:4980") <= 65

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.core.cache import cache
 
 
 @dataclass(frozen=True)
@@ -29,10 +28,21 @@ def _window(window_seconds: int, now: float) -> tuple[int, int]:
     return start, start + window_seconds - int(now)
 
 
+@functools.lru_cache(maxsize=4)
+def _redis(url: str):
+    import redis
+
+    return redis.Redis.from_url(url)
+
+
 def _redis_count(key: str, start: int, window_seconds: int) -> int:
-    bucket = f"ratelimit:{key}:{start}"
-    cache.add(bucket, 0, timeout=window_seconds + 5)
-    return cache.incr(bucket)
+    bucket = f"stocktrace:ratelimit:{key}:{start}"
+    # One round trip: count, and let the window's counter expire after it (set once, by the first hit).
+    pipe = _redis(settings.REDIS_URL).pipeline(transaction=False)
+    pipe.incr(bucket)
+    pipe.expire(bucket, window_seconds + 5, nx=True)
+    count, _ = pipe.execute()
+    return count
 
 
 @functools.lru_cache(maxsize=4096)  # keys can be per e-mail address: bounded
