@@ -14,6 +14,7 @@ import http.client
 import json
 import multiprocessing
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -48,6 +49,16 @@ def prepare_database(kind: str, data_dir: Path) -> str:
         conn.execute("DROP DATABASE IF EXISTS stocktrace_bench_hooks WITH (FORCE)")
         conn.execute("CREATE DATABASE stocktrace_bench_hooks")
     return "postgres://postgres@127.0.0.1:5432/stocktrace_bench_hooks"
+
+
+def drop_database(kind: str, data_dir: Path) -> None:
+    """Leave nothing behind: the scratch database and the data directory (secret key, static files)."""
+    shutil.rmtree(data_dir, ignore_errors=True)
+    if kind == "postgres":
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute("DROP DATABASE IF EXISTS stocktrace_bench_hooks WITH (FORCE)")
 
 
 def client_worker(port, path, method, secret, seconds, threads, counts):
@@ -145,6 +156,7 @@ print("SECRET=" + source.secret)
                             "from stocktrace.webhooks.models import InboundDelivery as D; print(D.objects.count())"],
                            cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout.split()[-1]
     stored = int(count)
+    drop_database(args.database, data_dir)
     hooks_ok = sum(k[1] for _, k in rounds)
     failed = sum(h[2] + k[2] for h, k in rounds)
     print(f"database: {args.database}, server: granian WSGI 2 processes x 4 threads, clients: {args.clients} "
