@@ -371,3 +371,23 @@ def test_a_check_that_cannot_run_is_reported_not_raised(monkeypatch):
     monkeypatch.setattr(preflight, "CHECKS", [preflight.Check("broken", "error", "Broken", broken)])
     report = preflight.preflight()
     assert report[0]["ok"] is False and "RuntimeError: no table" in report[0]["findings"][0]["error"]
+
+
+@pytest.mark.parametrize("lines", [2, 101])  # PostgreSQL: one statement up to 100 lines, the general path above
+def test_a_posting_of_many_lines_is_written_whole_with_one_audit_row(shop, lines):
+    from stocktrace.audit.models import AuditEvent
+    from stocktrace.inventory.services.ledger import Line, post_lines
+
+    actor, site, bins, item = shop
+    extra = [location_create(actor=actor, site=site, code=f"M-{n}") for n in range(lines)]
+    posted = post_lines(actor=actor, action="stock.receipt", reference="PO-9",
+                        lines=[Line(item, location, Decimal(n + 1), StockMovement.Kind.RECEIPT)
+                               for n, location in enumerate(extra)])
+    assert [m.pk for m in posted] == sorted(m.pk for m in posted)
+    stored = {m.pk: m for m in StockMovement.objects.filter(reference="PO-9")}
+    assert [(stored[m.pk].location_id, stored[m.pk].quantity) for m in posted] == [
+        (location.pk, Decimal(n + 1)) for n, location in enumerate(extra)]
+    assert len({m.group for m in stored.values()}) == 1 and posted[0].group is not None
+    audit = AuditEvent.objects.get(action="stock.receipt")
+    assert audit.object_id == str(posted[0].pk) and len(audit.after["lines"]) == lines
+    assert ledger_drift(organization=actor.organization) == []

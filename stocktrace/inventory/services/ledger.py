@@ -124,7 +124,7 @@ def post_lines(*, actor: Actor, lines: list[Line], reason: str = "", reference: 
         for line in lines]
     audit_after = {"lines": [{"item": ln.item.sku, "location": ln.location.code, "lot": ln.lot, "delta": ln.delta}
                              for ln in lines], "reason": reason, "reference": reference}
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and len(lines) <= ONE_STATEMENT_MAX_LINES:
         _post_in_one_statement(actor, lines, movements, action=action, audit_after=audit_after, now=now)
     else:
         balances = _apply_to_on_hand(org, lines)
@@ -140,7 +140,10 @@ def post_lines(*, actor: Actor, lines: list[Line], reason: str = "", reference: 
 # (each with its on-hand row's expiry) and the audit row, in one statement. The balances come back to be
 # checked; a refusal raises and the caller's transaction rolls it all back. Scalar parameters in VALUES
 # lists: psycopg dumps them several times faster than arrays.
-@functools.cache
+ONE_STATEMENT_MAX_LINES = 100  # 20 parameters a line: far below PostgreSQL's 65,535 per statement
+
+
+@functools.lru_cache(maxsize=64)
 def _one_statement_sql(keys: int, lines: int) -> str:
     on_hand_rows = ", ".join(f"(%(k{n}_0)s::bigint, %(k{n}_1)s::bigint, %(k{n}_2)s::bigint, %(k{n}_3)s::text, "
                              f"%(k{n}_4)s::date, %(k{n}_5)s::numeric)" for n in range(keys))
