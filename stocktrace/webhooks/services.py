@@ -214,10 +214,7 @@ def inbound_replay(*, actor: Actor, delivery: InboundDelivery) -> InboundDeliver
     if delivery.status == InboundDelivery.Status.RECEIVED:
         raise Conflict("This delivery is waiting to be processed already")
     before = {"status": delivery.status}
-    if delivery.status == InboundDelivery.Status.FAILED:
-        _retry_now(process_inbound_delivery, delivery)  # a retry is scheduled: bring it forward
-    else:
-        process_inbound_delivery.enqueue(delivery_id=delivery.pk, organization_id=delivery.organization_id)
+    _queue_again(process_inbound_delivery, delivery)
     delivery.status, delivery.error = InboundDelivery.Status.RECEIVED, ""
     delivery.save(update_fields=["status", "error"])
     audit_record(actor=actor, action="inbound_delivery.replay", obj=delivery, before=before,
@@ -225,8 +222,12 @@ def inbound_replay(*, actor: Actor, delivery: InboundDelivery) -> InboundDeliver
     return delivery
 
 
-def _retry_now(task, delivery) -> None:
-    """Run the scheduled retry of a failed delivery now instead of starting a second job for it."""
+def _queue_again(task, delivery) -> None:
+    """Have `task` process a finished or failed delivery (inbound or outbound) again. A failed one has a
+    retry scheduled already: it is brought forward instead of starting a second job for the delivery."""
+    if delivery.status != InboundDelivery.Status.FAILED:  # OutboundDelivery.Status.FAILED is the same value
+        task.enqueue(delivery_id=delivery.pk, organization_id=delivery.organization_id)
+        return
     scheduled = DBTaskResult.objects.filter(
         status=TaskResultStatus.READY, task_path=task.module_path, args_kwargs__kwargs__delivery_id=delivery.pk)
     if not scheduled.update(run_after=timezone.now()):
@@ -334,10 +335,7 @@ def outbound_redeliver(*, actor: Actor, delivery: OutboundDelivery) -> OutboundD
     if delivery.status == OutboundDelivery.Status.PENDING:
         raise Conflict("This delivery is still being attempted")
     before = {"status": delivery.status}
-    if delivery.status == OutboundDelivery.Status.FAILED:
-        _retry_now(deliver_outbound, delivery)  # a retry is scheduled: bring it forward
-    else:
-        deliver_outbound.enqueue(delivery_id=delivery.pk, organization_id=delivery.organization_id)
+    _queue_again(deliver_outbound, delivery)
     delivery.status = OutboundDelivery.Status.PENDING
     delivery.save(update_fields=["status"])
     audit_record(actor=actor, action="outbound_delivery.redeliver", obj=delivery, before=before,
