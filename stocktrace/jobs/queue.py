@@ -65,6 +65,13 @@ class ReadyJobs:
         self.queue_names = [] if "*" in queue_names else list(queue_names)
         self.excluded_queue_names = list(excluded_queue_names)
         self.postgres = connection.vendor == "postgresql"
+        # The claim's parameters that stay the same for this worker.
+        self._fixed_params = {"backend": backend_name, "never": self._when(get_date_max())}
+        if self.postgres:
+            self._fixed_params.update(queues=self.queue_names, excluded=self.excluded_queue_names)
+        else:
+            self._fixed_params.update({f"qi{i}": name for i, name in enumerate(self.queue_names)})
+            self._fixed_params.update({f"qx{i}": name for i, name in enumerate(self.excluded_queue_names)})
         if self.postgres:
             queues = (" AND queue_name = ANY(%(queues)s)" if self.queue_names else "") + (
                 " AND NOT (queue_name = ANY(%(excluded)s))" if self.excluded_queue_names else "")
@@ -117,13 +124,7 @@ class ReadyJobs:
         (on PostgreSQL in the same statement). Recording it twice is harmless."""
         if done is not None and not self.postgres:
             self.record(done)
-        params = {"now": self._when(now), "worker": worker_id, "backend": self.backend_name,
-                  "never": self._when(get_date_max())}
-        if self.postgres:
-            params.update(queues=self.queue_names, excluded=self.excluded_queue_names)
-        else:
-            params.update({f"qi{i}": name for i, name in enumerate(self.queue_names)})
-            params.update({f"qx{i}": name for i, name in enumerate(self.excluded_queue_names)})
+        params = {**self._fixed_params, "now": self._when(now), "worker": worker_id}
         if done is not None and self.postgres:
             params.update(finished_id=done.job.id, finished_at=done.at, value=done.value)
             row = self._execute(self.finish_then_claim_sql, params).fetchone()
