@@ -113,6 +113,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--database", choices=["postgres", "sqlite"], default="postgres")
+    parser.add_argument("--server-threads", type=int, default=4, help="blocking threads per server process")
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="stocktrace-bench-"))
@@ -134,7 +135,7 @@ print("SECRET=" + source.secret)
     secret = setup.stdout.split("SECRET=")[1].strip()
 
     port = free_port()
-    server = subprocess.Popen([*stocktrace, "serve", "--port", str(port), "--workers", "2", "--threads", "4"],
+    server = subprocess.Popen([*stocktrace, "serve", "--port", str(port), "--workers", "2", "--threads", str(args.server_threads)],
                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(200):
@@ -159,7 +160,7 @@ print("SECRET=" + source.secret)
     drop_database(args.database, data_dir)
     hooks_ok = sum(k[1] for _, k in rounds)
     failed = sum(h[2] + k[2] for h, k in rounds)
-    print(f"database: {args.database}, server: granian WSGI 2 processes x 4 threads, clients: {args.clients} "
+    print(f"database: {args.database}, server: granian WSGI 2 processes x {args.server_threads} threads, clients: {args.clients} "
           f"(2 processes), {args.rounds} rounds of {args.seconds:.0f} s per endpoint, alternating, loopback")
     print(f"{'round':>5}{'GET /healthz req/s':>20}{'POST /hooks req/s':>19}{'ratio':>8}")
     ratios = []
