@@ -85,3 +85,15 @@ def percentile(sorted_values: list[float], p: float) -> float:
         return float("nan")
     rank = max(1, min(len(sorted_values), round(p / 100 * len(sorted_values) + 0.5)))
     return sorted_values[rank - 1]
+
+
+def start_raw_server(port: int, database_url: str, *, workers: int = 2, threads: int = 4):
+    """The bare WSGI floor (bench/_raw_wsgi.py) under granian with stocktrace's server settings; a Popen."""
+    import subprocess
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", str(workers), "--blocking-threads", str(threads), "--no-ws", "--log-level", "warning",
+         "_raw_wsgi:app"],
+        cwd=Path(__file__).resolve().parent, env={**os.environ, "RAW_DATABASE_URL": database_url},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

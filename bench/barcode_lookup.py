@@ -15,7 +15,9 @@ What it does (PostgreSQL at 127.0.0.1:5432, user postgres, trust auth; loopback 
    machine hits both. Each request is timed from send to the last byte of the body; every lookup must answer
    200 with the item the barcode belongs to (checked after the clock stops).
    The raw baseline runs in the same rotation: the same answer as plain SQL through psycopg (token row with its
-   membership, user and organization; the item with its barcodes by organization and code), no HTTP.
+   membership, user and organization; the item with its barcodes by organization and code), no HTTP. So does
+   the floor: /healthz and the same lookup served by a bare WSGI app with psycopg and no framework
+   (bench/_raw_wsgi.py) under the same granian settings.
 5. Concurrent: `--clients` connections (2 processes x clients/2 threads), `--seconds` per endpoint.
 6. Queries per lookup in-process (django.test.Client through the whole middleware, CaptureQueriesContext).
 
@@ -37,7 +39,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import psycopg  # noqa: E402
-from _common import ROOT, create_database, db_url, django_env, drop_database, machine, percentile, setup_django  # noqa: E402
+from _common import (  # noqa: E402
+    ROOT,
+    create_database,
+    db_url,
+    django_env,
+    drop_database,
+    machine,
+    percentile,
+    setup_django,
+    start_raw_server,
+)
 
 DB_NAME = "stocktrace_bench_barcode"
 WARMUP = 200
@@ -116,43 +128,58 @@ def wait_until_up(port: int, server: subprocess.Popen) -> None:
     sys.exit("stocktrace serve did not answer /healthz within 60 s")
 
 
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 # ------------------------------------------------------------------------------------------ sequential
 
-def sequential(port: int, token: str, n_items: int, n: int, seed: int) -> dict:
+def sequential(port: int, raw_port: int, token: str, n_items: int, n: int, seed: int) -> dict:
     import hashlib
 
     rng = random.Random(seed)
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    bare = http.client.HTTPConnection("127.0.0.1", raw_port, timeout=30)
     raw = psycopg.connect(db_url(DB_NAME), autocommit=True)
     headers = {"Authorization": f"Bearer {token}"}
     prefix, _, secret = token[3:].partition("_")
     clock = time.perf_counter
-    latencies = {"healthz": [], "lookup": [], "raw": []}
+    latencies = {"healthz": [], "lookup": [], "raw": [], "bare_healthz": [], "bare_lookup": []}
     wrong: list[str] = []
 
-    def one(path: str, hdrs: dict) -> tuple[float, int, bytes]:
+    def one(path: str, hdrs: dict, server: http.client.HTTPConnection = conn) -> tuple[float, int, bytes]:
         t = clock()
-        conn.request("GET", path, headers=hdrs)
-        response = conn.getresponse()
+        server.request("GET", path, headers=hdrs)
+        response = server.getresponse()
         body = response.read()
         return clock() - t, response.status, body
 
-    def healthz_block(count: int, record: bool) -> None:
+    def healthz_block(count: int, record: bool, server=conn, side="healthz") -> None:
         for _ in range(count):
-            elapsed, status, _ = one("/healthz", {})
+            elapsed, status, _ = one("/healthz", {}, server)
             if status != 200:
-                wrong.append(f"/healthz -> {status}")
+                wrong.append(f"{side} /healthz -> {status}")
             if record:
-                latencies["healthz"].append(elapsed)
+                latencies[side].append(elapsed)
 
-    def lookup_block(count: int, record: bool) -> None:
+    def lookup_block(count: int, record: bool, server=conn, side="lookup", base="/api/v1/lookup/") -> None:
         for _ in range(count):
             i = rng.randrange(n_items)
-            elapsed, status, body = one(f"/api/v1/lookup/{ean13(i)}", headers)
+            elapsed, status, body = one(f"{base}{ean13(i)}", headers, server)
             if status != 200 or json.loads(body)["item"]["sku"] != f"SKU{i:06d}":
-                wrong.append(f"lookup of item {i} -> {status} {body[:200]!r}")
+                wrong.append(f"{side} of item {i} -> {status} {body[:200]!r}")
             if record:
-                latencies["lookup"].append(elapsed)
+                latencies[side].append(elapsed)
+
+    def bare_healthz_block(count: int, record: bool) -> None:
+        healthz_block(count, record, bare, "bare_healthz")
+
+    def bare_lookup_block(count: int, record: bool) -> None:
+        lookup_block(count, record, bare, "bare_lookup", "/lookup/")
 
     def raw_block(count: int, record: bool) -> None:
         for _ in range(count):
@@ -167,11 +194,10 @@ def sequential(port: int, token: str, n_items: int, n: int, seed: int) -> dict:
             if record:
                 latencies["raw"].append(elapsed)
 
-    healthz_block(WARMUP, False)
-    lookup_block(WARMUP, False)
-    raw_block(WARMUP, False)
+    order = [healthz_block, lookup_block, raw_block, bare_healthz_block, bare_lookup_block]
+    for block in order:
+        block(WARMUP, False)
     done = 0
-    order = [healthz_block, lookup_block, raw_block]
     while done < n:
         count = min(BLOCK, n - done)
         for block in order:
@@ -179,6 +205,7 @@ def sequential(port: int, token: str, n_items: int, n: int, seed: int) -> dict:
         order = order[1:] + order[:1]  # rotate, so no side always runs first
         done += count
     conn.close()
+    bare.close()
     raw.close()
     stats = {}
     for name, values in latencies.items():
@@ -312,7 +339,7 @@ def main() -> None:
 
     started = time.perf_counter()
     create_database(DB_NAME)
-    server = None
+    server = bare = None
     try:
         setup_django(DB_NAME, migrate=True)
         token, organization_id = build(args.items)
@@ -338,7 +365,12 @@ def main() -> None:
         server = subprocess.Popen(cmd, cwd=ROOT, env=django_env(DB_NAME), stdout=subprocess.DEVNULL,
                                   stderr=subprocess.PIPE, text=True)
         wait_until_up(port, server)
-        seq = sequential(port, token, args.items, args.requests, args.seed)
+        raw_port = free_port()
+        bare = start_raw_server(raw_port, db_url(DB_NAME))
+        wait_until_up(raw_port, bare)
+        seq = sequential(port, raw_port, token, args.items, args.requests, args.seed)
+        stop(bare)
+        bare = None
         conc = {kind: concurrent(port, token, args.items, args.seconds, args.clients, kind)
                 for kind in ("healthz", "lookup")}
         server.terminate()
@@ -356,8 +388,11 @@ def main() -> None:
         raw_s = seq["stats"]["raw"]
         print("| ms                                        |    p50 |    p95 |    p99 |   mean |")
         print("|-------------------------------------------|-------:|-------:|-------:|-------:|")
+        bare_h, bare_lk = seq["stats"]["bare_healthz"], seq["stats"]["bare_lookup"]
         for label, s in (("GET /healthz", h), ("GET /api/v1/lookup/<EAN-13>", lk),
-                         ("raw psycopg, same answer, no HTTP", raw_s)):
+                         ("raw psycopg, same answer, no HTTP", raw_s),
+                         ("bare WSGI (no framework): GET /healthz", bare_h),
+                         ("bare WSGI (no framework): lookup", bare_lk)):
             print(f"| {label:<41} | {s[50]:6.2f} | {s[95]:6.2f} | {s[99]:6.2f} | {s['mean']:6.2f} |")
         ratio = lk[50] / h[50]
         print(f"| {'ratio lookup / healthz':<41} | {ratio:5.2f}x | {lk[95] / h[95]:5.2f}x | {lk[99] / h[99]:5.2f}x | "
@@ -365,6 +400,10 @@ def main() -> None:
         floor = {p: h[p] + raw_s[p] for p in (50, 95, 99, "mean")}
         print(f"| {'ratio lookup / (healthz + raw SQL)':<41} | {lk[50] / floor[50]:5.2f}x | "
               f"{lk[95] / floor[95]:5.2f}x | {lk[99] / floor[99]:5.2f}x | {lk['mean'] / floor['mean']:5.2f}x |")
+        print(f"| {'ratio bare WSGI lookup / healthz':<41} | {bare_lk[50] / h[50]:5.2f}x | "
+              f"{bare_lk[95] / h[95]:5.2f}x | {bare_lk[99] / h[99]:5.2f}x | {bare_lk['mean'] / h['mean']:5.2f}x |")
+        print(f"| {'ratio lookup / bare WSGI lookup':<41} | {lk[50] / bare_lk[50]:5.2f}x | "
+              f"{lk[95] / bare_lk[95]:5.2f}x | {lk[99] / bare_lk[99]:5.2f}x | {lk['mean'] / bare_lk['mean']:5.2f}x |")
         print(f"p50 goal: lookup within 1.5x of healthz -> {'met' if ratio <= 1.5 else 'NOT met'} ({ratio:.2f}x)")
         print()
         print(f"concurrent, {args.clients} clients (2 processes x {args.clients // 2} threads, persistent "
@@ -386,12 +425,9 @@ def main() -> None:
         if seq["wrong"] or any(c["failed"] for c in conc.values()):
             sys.exit(1)
     finally:
-        if server is not None:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
+        for process in (server, bare):
+            if process is not None:
+                stop(process)
         from django.db import connections
 
         connections.close_all()

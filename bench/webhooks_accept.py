@@ -1,12 +1,18 @@
 """Inbound webhooks accepted per second vs the bare /healthz rate, through the production server.
 
     .venv/bin/python bench/webhooks_accept.py [--seconds 5] [--rounds 5] [--clients 8] [--database postgres|sqlite]
+                                              [--server-threads 4]
 
 Starts `stocktrace serve` (granian, 2 processes) on a fresh database, then drives it from 2 client
-processes with persistent connections, in alternating rounds (so drift on a shared machine hits both):
+processes with persistent connections, in alternating rounds (so drift on a shared machine hits every side):
 GET /healthz for --seconds, then signed POSTs to /hooks/<org>/<source>, each with its own delivery id,
 for --seconds. The ratio judged is the median of the rounds' ratios. Every accepted push must be stored
 (checked at the end). Loopback only.
+
+On PostgreSQL each round has a third phase, the floor: the same signed pushes to a bare WSGI app under the
+same granian settings (bench/_raw_wsgi.py: signature, delivery id and JSON checks, the file rate-limit
+counter and the same one-statement insert through psycopg, no framework). It shows how much of the gap to
+/healthz any Python web application pays here, and how much is stocktrace's own.
 """
 
 import argparse
@@ -28,10 +34,30 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+sys.path.insert(0, str(ROOT / "bench"))
+
+from _common import start_raw_server  # noqa: E402
+
 from stocktrace.webhooks.signing import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign  # noqa: E402
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 BODY = json.dumps({"sites": [{"code": "BENCH-1", "name": "Bench site", "address": "Loopback"}]}).encode()
+
+
+BARE_PREFIX = "bare-"
+
+
+def wait_until_up(port: int) -> None:
+    for _ in range(300):
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    sys.exit(f"nothing answers /healthz on port {port}")
 
 
 def free_port() -> int:
@@ -61,7 +87,7 @@ def drop_database(kind: str, data_dir: Path) -> None:
             conn.execute("DROP DATABASE IF EXISTS stocktrace_bench_hooks WITH (FORCE)")
 
 
-def client_worker(port, path, method, secret, seconds, threads, counts):
+def client_worker(port, path, method, secret, seconds, threads, counts, delivery_prefix):
     def run(slot):
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         ok = failed = 0
@@ -72,7 +98,7 @@ def client_worker(port, path, method, secret, seconds, threads, counts):
             if method == "POST":
                 timestamp = int(time.time())
                 body = BODY
-                headers = {"Content-Type": "application/json", DELIVERY_HEADER: uuid.uuid4().hex,
+                headers = {"Content-Type": "application/json", DELIVERY_HEADER: delivery_prefix + uuid.uuid4().hex,
                            TIMESTAMP_HEADER: str(timestamp), SIGNATURE_HEADER: sign(secret, timestamp, body)}
             conn.request(method, path, body=body, headers=headers)
             response = conn.getresponse()
@@ -90,11 +116,12 @@ def client_worker(port, path, method, secret, seconds, threads, counts):
         w.join()
 
 
-def drive(port, path, method, secret, seconds, clients) -> tuple[float, int, int]:
+def drive(port, path, method, secret, seconds, clients, delivery_prefix="") -> tuple[float, int, int]:
     manager = multiprocessing.Manager()
     counts = manager.list()
     processes = [multiprocessing.Process(target=client_worker,
-                                         args=(port, path, method, secret, seconds, clients // 2, counts))
+                                         args=(port, path, method, secret, seconds, clients // 2, counts,
+                                               delivery_prefix))
                  for _ in range(2)]
     started = time.perf_counter()
     for p in processes:
@@ -135,41 +162,62 @@ print("SECRET=" + source.secret)
     secret = setup.stdout.split("SECRET=")[1].strip()
 
     port = free_port()
-    server = subprocess.Popen([*stocktrace, "serve", "--port", str(port), "--workers", "2", "--threads", str(args.server_threads)],
+    server = subprocess.Popen([*stocktrace, "serve", "--port", str(port), "--workers", "2",
+                               "--threads", str(args.server_threads)],
                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # The floor: the same push handled by a bare WSGI app with psycopg (bench/_raw_wsgi.py), PostgreSQL only.
+    bare_port = free_port()
+    bare = start_raw_server(bare_port, env["DATABASE_URL"], threads=args.server_threads) \
+        if args.database == "postgres" else None
     try:
-        for _ in range(200):
-            try:
-                http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/healthz")
-                break
-            except OSError:
-                time.sleep(0.1)
+        for each_port in (port, bare_port) if bare else (port,):
+            wait_until_up(each_port)
         drive(port, "/healthz", "GET", secret, 2, args.clients)  # warm-up
         _, warm_ok, _ = drive(port, "/hooks/bench/erp", "POST", secret, 2, args.clients)
-        rounds = []
-        for _ in range(args.rounds):  # alternating phases, so drift on a shared machine hits both sides
+        if bare:
+            drive(bare_port, "/hooks/bench/erp", "POST", secret, 2, args.clients, BARE_PREFIX)
+        rounds, bare_rounds = [], []
+        for _ in range(args.rounds):  # alternating phases, so drift on a shared machine hits every side
             rounds.append((drive(port, "/healthz", "GET", secret, args.seconds, args.clients),
                            drive(port, "/hooks/bench/erp", "POST", secret, args.seconds, args.clients)))
+            if bare:
+                bare_rounds.append(drive(bare_port, "/hooks/bench/erp", "POST", secret, args.seconds, args.clients,
+                                         BARE_PREFIX))
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for process in (server, bare):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=30)
     count = subprocess.run([*stocktrace, "shell", "-c",
-                            "from stocktrace.webhooks.models import InboundDelivery as D; print(D.objects.count())"],
+                            "from stocktrace.webhooks.models import InboundDelivery as D; "
+                            f"print(D.objects.exclude(delivery_id__startswith={BARE_PREFIX!r}).count())"],
                            cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout.split()[-1]
     stored = int(count)
     drop_database(args.database, data_dir)
     hooks_ok = sum(k[1] for _, k in rounds)
     failed = sum(h[2] + k[2] for h, k in rounds)
-    print(f"database: {args.database}, server: granian WSGI 2 processes x {args.server_threads} threads, clients: {args.clients} "
+    print(f"database: {args.database}, server: granian WSGI 2 processes x {args.server_threads} threads, "
+          f"clients: {args.clients} "
           f"(2 processes), {args.rounds} rounds of {args.seconds:.0f} s per endpoint, alternating, loopback")
-    print(f"{'round':>5}{'GET /healthz req/s':>20}{'POST /hooks req/s':>19}{'ratio':>8}")
-    ratios = []
+    print(f"{'round':>5}{'GET /healthz req/s':>20}{'POST /hooks req/s':>19}{'ratio':>8}"
+          + (f"{'bare WSGI push req/s':>22}{'bare / healthz':>16}{'hooks / bare':>14}" if bare_rounds else ""))
+    ratios, bare_ratios, of_bare = [], [], []
     for number, (health, hooks) in enumerate(rounds, 1):
         ratios.append(hooks[0] / health[0])
-        print(f"{number:>5}{health[0]:>20.0f}{hooks[0]:>19.0f}{ratios[-1]:>8.0%}")
+        line = f"{number:>5}{health[0]:>20.0f}{hooks[0]:>19.0f}{ratios[-1]:>8.0%}"
+        if bare_rounds:
+            pushes = bare_rounds[number - 1][0]
+            bare_ratios.append(pushes / health[0])
+            of_bare.append(hooks[0] / pushes)
+            line += f"{pushes:>22.0f}{bare_ratios[-1]:>16.0%}{of_bare[-1]:>14.0%}"
+        print(line)
     median = statistics.median(ratios)
     print(f"median ratio webhooks / healthz: {median:.0%} (goal >= 40%: {'met' if median >= 0.4 else 'NOT met'}); "
           f"failed requests: {failed}")
+    if bare_rounds:
+        print(f"median ratio bare WSGI push / stocktrace healthz: {statistics.median(bare_ratios):.0%}; "
+              f"stocktrace push / bare WSGI push: {statistics.median(of_bare):.0%}; "
+              f"failed bare pushes: {sum(b[2] for b in bare_rounds)}")
     accepted = hooks_ok + warm_ok
     print(f"payloads stored: {stored} of {accepted} accepted ({warm_ok} of them in the warm-up) -> "
           f"{'OK' if stored == accepted else 'LOST PAYLOADS'}")
