@@ -3,6 +3,10 @@ nothing half-applied, on-hand equal to the ledger, the API, the pages and the CL
 
 import csv
 import io
+import os
+import signal
+import subprocess
+import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -10,6 +14,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.test import Client
 from openpyxl import Workbook, load_workbook
 
@@ -877,3 +882,49 @@ def test_files_of_checks_never_applied_are_forgotten(world, client_as):
     response = client_as(world.alpha, Role.ADMIN).post(f"/api/v1/imports/{old.pk}/apply")
     assert response.status_code == 409
     assert response.json()["detail"] == "The file of this import is no longer kept; upload it again"
+
+
+def _cli_import_until_applying(tmp_path, rows: int) -> subprocess.Popen:
+    """`stocktrace import items … --apply` in a process of its own, returned once it reports applying rows."""
+    from tests.test_jobs import ROOT, _test_database_url
+
+    path = make_file(tmp_path, "csv", [ITEMS, *[[f"K-{n:06d}", "Killed", "", "1", "", "", "", "", ""]
+                                                for n in range(rows)]])
+    env = {**os.environ, "DATABASE_URL": _test_database_url(), "DJANGO_SETTINGS_MODULE": "config.settings_test"}
+    command = subprocess.Popen([sys.executable, "-m", "stocktrace.cli", "import", "items", str(path),
+                                "--organization", "alpha", "--apply"], cwd=ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    seen = b""
+    while b"applying: " not in seen:
+        chunk = os.read(command.stderr.fileno(), 4096)
+        if not chunk:
+            raise AssertionError(f"the import ended before it was seen applying: {seen[-500:]!r}")
+        seen += chunk
+    return command
+
+
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM, signal.SIGHUP])
+@pytest.mark.django_db(transaction=True)
+def test_an_import_stopped_while_applying_leaves_nothing_applied(tmp_path, stop):
+    # Power loss (SIGKILL), a service stop (SIGTERM), a dropped SSH session (SIGHUP) in the middle of the apply.
+    from tests.factories import make_world
+
+    if connection.vendor == "sqlite" and connection.settings_dict["NAME"].startswith(("file:", ":memory:")):
+        pytest.skip("needs a database file the import process can open")
+    make_world()
+    command = _cli_import_until_applying(tmp_path, rows=40_000)
+    try:
+        command.send_signal(stop)
+        command.wait(timeout=60)
+    finally:
+        if command.poll() is None:
+            command.kill()
+    assert command.returncode != 0
+    assert not Item.objects.exists() and not ItemBarcode.objects.exists()
+    assert not AuditEvent.objects.filter(action="import.applied").exists()
+    run = ImportRun.objects.get()
+    if stop == signal.SIGKILL:  # nothing could run: the run still says applying (see docs/imports.md)
+        assert run.status == ImportRun.Status.APPLYING
+    else:
+        assert run.status == ImportRun.Status.FAILED
+        assert run.message.startswith("Interrupted")

@@ -1,4 +1,6 @@
+import signal
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -35,6 +37,25 @@ class Progress:
             self.stream.flush()
 
 
+class Interrupted(Exception):
+    pass
+
+
+@contextmanager
+def stops_raise():
+    """SIGTERM (a service stop) and SIGHUP (a closed terminal or SSH session) end the import as Ctrl-C does:
+    through the exception handlers, so its run is marked failed instead of saying 'applying' for ever."""
+    def stop(signum, frame):
+        raise Interrupted(f"stopped by {signal.Signals(signum).name}; nothing was applied")
+
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 class Command(BaseCommand):
     help = ("Check an import file of items, locations or opening stock and print every bad row; with --apply, "
             "apply it all-or-nothing. Exits non-zero when a row is bad.")
@@ -68,8 +89,9 @@ class Command(BaseCommand):
             fmt = format_for(path.name, format)
             actor = Actor.system(org, device="cli")
             if apply:
-                run = import_file_apply(actor=actor, kind=kind, path=path, fmt=fmt, on_error=on_error,
-                                        on_progress=progress)
+                with stops_raise():
+                    run = import_file_apply(actor=actor, kind=kind, path=path, fmt=fmt, on_error=on_error,
+                                            on_progress=progress)
                 progress.end()
                 self.stdout.write(summary(run))
                 if run.status != ImportRun.Status.APPLIED:
