@@ -6,7 +6,6 @@ import io
 import os
 import signal
 import subprocess
-import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -14,7 +13,6 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
 from django.test import Client
 from openpyxl import Workbook, load_workbook
 
@@ -32,6 +30,7 @@ from stocktrace.tenancy.actor import Actor
 from stocktrace.tenancy.models import Organization
 from tests.conftest import api, database_state
 from tests.factories import stocked
+from tests.processes import skip_without_database_file, stocktrace
 from tests.test_jobs import run_worker
 
 ITEMS = ["sku", "name", "unit", "unit_cost", "min_level", "max_level", "tracks_lots", "tracks_expiry", "barcodes"]
@@ -886,14 +885,10 @@ def test_files_of_checks_never_applied_are_forgotten(world, client_as):
 
 def _cli_import_until_applying(tmp_path, rows: int) -> subprocess.Popen:
     """`stocktrace import items … --apply` in a process of its own, returned once it reports applying rows."""
-    from tests.test_jobs import ROOT, _test_database_url
-
     path = make_file(tmp_path, "csv", [ITEMS, *[[f"K-{n:06d}", "Killed", "", "1", "", "", "", "", ""]
                                                 for n in range(rows)]])
-    env = {**os.environ, "DATABASE_URL": _test_database_url(), "DJANGO_SETTINGS_MODULE": "config.settings_test"}
-    command = subprocess.Popen([sys.executable, "-m", "stocktrace.cli", "import", "items", str(path),
-                                "--organization", "alpha", "--apply"], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    command = stocktrace("import", "items", str(path), "--organization", "alpha", "--apply",
+                         stderr=subprocess.PIPE)
     seen = b""
     while b"applying: " not in seen:
         chunk = os.read(command.stderr.fileno(), 4096)
@@ -909,8 +904,7 @@ def test_an_import_stopped_while_applying_leaves_nothing_applied(tmp_path, stop)
     # Power loss (SIGKILL), a service stop (SIGTERM), a dropped SSH session (SIGHUP) in the middle of the apply.
     from tests.factories import make_world
 
-    if connection.vendor == "sqlite" and connection.settings_dict["NAME"].startswith(("file:", ":memory:")):
-        pytest.skip("needs a database file the import process can open")
+    skip_without_database_file()
     make_world()
     command = _cli_import_until_applying(tmp_path, rows=40_000)
     try:

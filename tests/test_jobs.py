@@ -2,11 +2,9 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from django.core.management import CommandError
@@ -25,8 +23,7 @@ from stocktrace.jobs.services import dead_letter_discard, dead_letter_replay, jo
 from stocktrace.jobs.tasks import noop
 from stocktrace.jobs.worker import StocktraceWorker, periodic_enqueue_due, periodic_sync, sweep_lost_jobs
 from tests import job_fixtures
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.processes import skip_without_database_file, stocktrace, wait_until
 
 
 class Clock:
@@ -294,45 +291,25 @@ def test_prune_keeps_unresolved_dead_letters(clock):
     assert DBTaskResult.objects.count() == 1 and DeadLetter.objects.count() == 1
 
 
-def _test_database_url() -> str:
-    settings = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{settings['NAME']}"
-    return f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/{settings['NAME']}"
 
-
-def _worker_process(tmp_path, *args):
-    env = {**os.environ, "DATABASE_URL": _test_database_url(), "DJANGO_SETTINGS_MODULE": "config.settings_test",
-           "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "stocktrace.cli", "worker", "--no-scheduler", "--interval", "0.05",
-                             "--heartbeat", "0.2", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def _wait_for(condition, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.05)
-
+def _worker_process(*args):
+    return stocktrace("worker", "--no-scheduler", "--interval", "0.05", "--heartbeat", "0.2", *args)
 
 @pytest.mark.django_db(transaction=True)
 def test_a_killed_workers_job_is_completed_once_by_another(tmp_path):
-    if connection.vendor == "sqlite" and connection.settings_dict["NAME"].startswith(("file:", ":memory:")):
-        pytest.skip("needs a database file the worker process can open")
+    skip_without_database_file()
     result = job_fixtures.slow_first_time.enqueue(str(tmp_path))
-    first = _worker_process(tmp_path, "--lease", "1")
+    first = _worker_process("--lease", "1")
     try:
-        _wait_for(lambda: (tmp_path / "started").exists())
+        wait_until(lambda: (tmp_path / "started").exists())
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
     finally:
         first.kill()
     assert DBTaskResult.objects.get(pk=result.id).status == "RUNNING"
-    second = _worker_process(tmp_path, "--lease", "1")
+    second = _worker_process("--lease", "1")
     try:
-        _wait_for(lambda: DBTaskResult.objects.get(pk=result.id).status == "SUCCESSFUL")
+        wait_until(lambda: DBTaskResult.objects.get(pk=result.id).status == "SUCCESSFUL")
     finally:
         second.send_signal(signal.SIGTERM)
         second.wait(timeout=10)
@@ -379,9 +356,8 @@ def test_the_jobs_command_lists_shows_replays_and_discards_dead_letters(clock, c
 def test_worker_processes_share_the_queue_and_run_each_job_once(tmp_path):
     for n in range(40):
         noop.enqueue(n=n)
-    env = {**os.environ, "DATABASE_URL": _test_database_url(), "DJANGO_SETTINGS_MODULE": "config.settings_test"}
-    subprocess.run([sys.executable, "-m", "stocktrace.cli", "worker", "--processes", "2", "--batch", "--no-scheduler"],
-                   cwd=ROOT, env=env, check=True, timeout=120, capture_output=True)
+    workers = stocktrace("worker", "--processes", "2", "--batch", "--no-scheduler")
+    assert workers.wait(timeout=120) == 0
     results = DBTaskResult.objects.all()
     assert sorted(r.return_value for r in results) == list(range(40))
     assert all(len(r.worker_ids) == 1 for r in results)
@@ -389,10 +365,8 @@ def test_worker_processes_share_the_queue_and_run_each_job_once(tmp_path):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_process_that_dies_is_started_again_and_a_stop_ends_them_all():
-    env = {**os.environ, "DATABASE_URL": _test_database_url(), "DJANGO_SETTINGS_MODULE": "config.settings_test"}
-    supervisor = subprocess.Popen(
-        [sys.executable, "-m", "stocktrace.cli", "worker", "--processes", "2", "--no-scheduler", "--interval", "0.2",
-         "--heartbeat", "0.5"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    supervisor = stocktrace("worker", "--processes", "2", "--no-scheduler", "--interval", "0.2", "--heartbeat", "0.5",
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         def pids() -> set[int]:
             return set(WorkerHeartbeat.objects.values_list("pid", flat=True))

@@ -1,9 +1,4 @@
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -12,7 +7,7 @@ from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.test import Client
 from django_tasks_db.models import DBTaskResult
 
@@ -25,6 +20,7 @@ from stocktrace.webhooks import signing
 from stocktrace.webhooks.models import InboundDelivery, OutboundAttempt, OutboundDelivery, OutboundEvent
 from stocktrace.webhooks.services import inbound_dry_run, inbound_replay, source_create, subscription_create
 from tests.conftest import database_state
+from tests.processes import free_port, kill_group, serve, skip_without_database_file, wait_until
 from tests.test_jobs import Clock, run_worker
 
 
@@ -780,26 +776,6 @@ def test_the_server_sends_pushes_through_a_short_middleware_chain(source):
     assert health["status"] == 200 and health["headers"]["X-Frame-Options"] == "DENY"  # everything else: all of it
 
 
-def _serve(port: int) -> subprocess.Popen:
-    """`stocktrace serve` on the test database, in a process group of its own (its workers die with it)."""
-    from tests.test_jobs import ROOT, _test_database_url
-
-    env = {**os.environ, "DATABASE_URL": _test_database_url(), "DJANGO_SETTINGS_MODULE": "config.settings_test"}
-    server = subprocess.Popen([sys.executable, "-m", "stocktrace.cli", "serve", "--port", str(port), "--workers", "1",
-                               "--threads", "4", "--no-migrate-check"], cwd=ROOT, env=env, start_new_session=True,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
-                return server
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                os.killpg(server.pid, signal.SIGKILL)
-                raise AssertionError("stocktrace serve did not start") from None
-            time.sleep(0.1)
-
-
 def _send(port: int, source, delivery: str) -> int | None:
     """One signed push over HTTP; its status, or None when the server did not answer."""
     body = json.dumps(SITES).encode()
@@ -824,13 +800,12 @@ def test_no_accepted_push_is_lost_when_the_server_is_killed_mid_stream():
     # sender's retries of the unanswered ones (same delivery ids) leave exactly one delivery and one job each.
     from tests.factories import make_world
 
-    if connection.vendor == "sqlite" and connection.settings_dict["NAME"].startswith(("file:", ":memory:")):
-        pytest.skip("needs a database file the server process can open")
+    skip_without_database_file()
     world = make_world()
     source = source_create(actor=world.alpha.actor(), name="ERP", handler="site.upsert",
                            rate_limit_per_minute=100_000)
-    port = _free_port()
-    server = _serve(port)
+    port = free_port()
+    server = serve(port)
     answers: dict[str, int | None] = {}
     stop = threading.Event()
 
@@ -845,26 +820,23 @@ def test_no_accepted_push_is_lost_when_the_server_is_killed_mid_stream():
     for lane in lanes:
         lane.start()
     try:
-        _wait_until(lambda: sum(status == 202 for status in answers.values()) >= 40)
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait(timeout=10)
+        wait_until(lambda: sum(status == 202 for status in answers.values()) >= 40)
+        kill_group(server)
     finally:
         stop.set()
         for lane in lanes:
             lane.join(timeout=30)
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGKILL)
+        kill_group(server)
     accepted = {delivery for delivery, status in answers.items() if status == 202}
     assert set(answers.values()) <= {202, None}
     stored = set(InboundDelivery.objects.values_list("delivery_id", flat=True))
     assert accepted <= stored
 
-    server = _serve(port)
+    server = serve(port)
     try:
         retried = {delivery: _send(port, source, delivery) for delivery in answers if delivery not in accepted}
     finally:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait(timeout=10)
+        kill_group(server)
     assert set(retried.values()) <= {200, 202}
     assert all(status == 200 for delivery, status in retried.items() if delivery in stored)
     deliveries = InboundDelivery.objects.filter(source=source)
@@ -872,16 +844,3 @@ def test_no_accepted_push_is_lost_when_the_server_is_killed_mid_stream():
     jobs = DBTaskResult.objects.filter(task_path="stocktrace.webhooks.tasks.process_inbound_delivery")
     assert sorted(job.args_kwargs["kwargs"]["delivery_id"] for job in jobs) == sorted(d.pk for d in deliveries)
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_until(condition, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.02)

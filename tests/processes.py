@@ -1,0 +1,80 @@
+"""Running stocktrace commands as separate processes on the test database, for the tests that stop them
+(SIGKILL, SIGTERM, …) in the middle of their work. Those tests use `django_db(transaction=True)`, so the
+processes see what the test wrote."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def skip_without_database_file() -> None:
+    if connection.vendor == "sqlite" and connection.settings_dict["NAME"].startswith(("file:", ":memory:")):
+        pytest.skip("needs a database file another process can open")
+
+
+def test_database_url() -> str:
+    settings = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{settings['NAME']}"
+    return f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/{settings['NAME']}"
+
+
+test_database_url.__test__ = False  # a helper, not a test
+
+
+def stocktrace(*args: str, **popen) -> subprocess.Popen:
+    """`stocktrace <args>` on the test database."""
+    env = {**os.environ, "DATABASE_URL": test_database_url(), "DJANGO_SETTINGS_MODULE": "config.settings_test",
+           "PYTHONPATH": str(ROOT)}
+    popen.setdefault("stdout", subprocess.DEVNULL)
+    popen.setdefault("stderr", subprocess.DEVNULL)
+    return subprocess.Popen([sys.executable, "-m", "stocktrace.cli", *args], cwd=ROOT, env=env, **popen)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(condition, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.02)
+
+
+def serve(port: int) -> subprocess.Popen:
+    """`stocktrace serve` in a process group of its own (so its workers die with it), once it answers."""
+    server = stocktrace("serve", "--port", str(port), "--workers", "1", "--threads", "4", "--no-migrate-check",
+                        start_new_session=True)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                return server
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                kill_group(server)
+                raise AssertionError("stocktrace serve did not start") from None
+            time.sleep(0.1)
+
+
+def kill_group(process: subprocess.Popen) -> None:
+    """SIGKILL for the process and everything it started, as a power cut would."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=10)
