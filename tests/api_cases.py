@@ -270,6 +270,9 @@ CASES: dict[str, Case] = {
     "PATCH /webhooks/subscriptions/{subscription_id}": Case(params=_subscription, body=lambda *a: {"is_active": False},
                                                             audit_action="webhook_subscription.update",
                                                             crosses_tenants=True),
+    "POST /webhooks/subscriptions/{subscription_id}/rotate-secret": Case(
+        params=_subscription, body=lambda *a: {"keep_previous_hours": 2},
+        audit_action="webhook_subscription.rotate_secret", crosses_tenants=True),
     "POST /webhooks/subscriptions/{subscription_id}/ping": Case(params=_subscription,
                                                                 audit_action="webhook_subscription.ping",
                                                                 crosses_tenants=True),

@@ -66,6 +66,7 @@ PAGES = {
     "webhook_subscription_create": ("POST", None, lambda *a: {"url": "https://erp.example.test/hooks",
                                                               "events": ["site.created"]}),
     "webhook_subscription": ("GET", _subscription, None),
+    "webhook_subscription_rotate": ("POST", _subscription, lambda *a: {"keep_previous_hours": "1"}),
     "webhook_subscription_ping": ("POST", _subscription, lambda *a: {}),
     "webhook_subscription_active": ("POST", _subscription, lambda *a: {"is_active": "0"}),
     "outbound_delivery": ("GET", _outbound, None),
@@ -167,7 +168,8 @@ def test_page_matrix(world, client_as, name, role):
 @pytest.mark.parametrize("name", ["member_detail", "member_password_link", "token_revoke", "dead_letter",
                                   "dead_letter_action", "webhook_source", "webhook_source_dry_run",
                                   "webhook_source_rotate", "webhook_source_active", "inbound_delivery",
-                                  "inbound_replay", "webhook_subscription", "webhook_subscription_ping",
+                                  "inbound_replay", "webhook_subscription", "webhook_subscription_rotate",
+                                  "webhook_subscription_ping",
                                   "webhook_subscription_active", "outbound_delivery", "outbound_redeliver",
                                   "item", "item_levels", "item_barcode_add", "item_barcode_remove", "location",
                                   "import_run", "import_apply",
@@ -251,7 +253,8 @@ def test_forgot_password_mails_a_link_without_revealing_accounts(world):
 
 
 WEBHOOK_ACTIONS = ["webhook_source_dry_run", "webhook_source_rotate", "webhook_source_active", "inbound_replay",
-                   "webhook_subscription_ping", "webhook_subscription_active", "outbound_redeliver"]
+                   "webhook_subscription_rotate", "webhook_subscription_ping", "webhook_subscription_active",
+                   "outbound_redeliver"]
 
 
 @pytest.mark.parametrize("name", WEBHOOK_ACTIONS)
@@ -311,6 +314,28 @@ def test_rotating_a_secret_shows_the_new_one_once(world, client_as):
     assert _messages(response) == ["Source ERP has a new secret; the old one no longer works."]
     assert source.secret not in client.get(f"/webhooks/sources/{source.pk}/").content.decode()
     assert list(AuditEvent.objects.values_list("action", flat=True)) == ["webhook_source.rotate_secret"]
+
+
+def test_rotating_a_subscriptions_secret_keeps_signing_with_the_old_one_for_the_hours_given(world, client_as):
+    from stocktrace.webhooks.models import WebhookSubscription
+
+    subscription = WebhookSubscription.objects.get(
+        pk=_subscription(world.alpha, Role.ADMIN, world.alpha)["subscription_id"])
+    old = subscription.secret
+    client = client_as(world.alpha, Role.ADMIN)
+    response = client.post(f"/webhooks/subscriptions/{subscription.pk}/rotate/", {"keep_previous_hours": "2"},
+                           follow=True)
+    subscription.refresh_from_db()
+    assert subscription.secret != old and subscription.previous_secret == old
+    assert response.context["secret"] == subscription.secret
+    assert _messages(response)[0].startswith(
+        "The subscription has a new secret; deliveries also carry a signature made with the old one until ")
+    assert 'data-testid="previous-secret"' in response.content.decode()
+    assert subscription.secret not in client.get(f"/webhooks/subscriptions/{subscription.pk}/").content.decode()
+    refused = client.post(f"/webhooks/subscriptions/{subscription.pk}/rotate/", {"keep_previous_hours": "two"},
+                          follow=True)
+    assert _messages(refused) == ["Give the hours to keep the old secret as a whole number. Nothing was changed."]
+    assert list(AuditEvent.objects.values_list("action", flat=True)) == ["webhook_subscription.rotate_secret"]
 
 
 def test_creating_a_subscription_shows_the_secret_once(world, client_as):

@@ -237,6 +237,75 @@ def receiver():
         r.close()
 
 
+def test_while_a_subscriptions_rotation_overlaps_deliveries_are_signed_with_both_secrets(world, receiver,
+                                                                                        monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from stocktrace.webhooks.services import subscription_rotate_secret
+
+    clock = Clock(monkeypatch, timezone.now())
+    target = receiver([])
+    subscription = subscription_create(actor=world.alpha.actor(), url=target.url, events=["site.created"])
+    old = subscription.secret
+    rotated = subscription_rotate_secret(actor=world.alpha.actor(), subscription=subscription, keep_previous_hours=3)
+    assert (rotated.previous_secret, rotated.previous_secret_expires_at) == (old, clock.now + timedelta(hours=3))
+
+    def delivered_signatures(code: str) -> list[str]:
+        site_create(actor=world.alpha.actor(), code=code, name=code)
+        run_worker()
+        headers, body = target.requests[-1]
+        for secret in signing_secrets:  # a receiver holding either secret accepts the delivery
+            signing.verify(secret, timestamp=headers[signing.TIMESTAMP_HEADER],
+                           signature=headers[signing.SIGNATURE_HEADER], body=body)
+        return headers[signing.SIGNATURE_HEADER].split(",")
+
+    signing_secrets = [old, rotated.secret]
+    assert len(delivered_signatures("OVERLAP")) == 2
+    clock.advance(hours=3)
+    signing_secrets = [rotated.secret]
+    assert len(delivered_signatures("AFTER")) == 1
+    headers, body = target.requests[-1]
+    with pytest.raises(signing.SignatureError):
+        signing.verify(old, timestamp=headers[signing.TIMESTAMP_HEADER],
+                       signature=headers[signing.SIGNATURE_HEADER], body=body)
+    at_once = subscription_rotate_secret(actor=world.alpha.actor(), subscription=rotated, keep_previous_hours=0)
+    signing_secrets = [at_once.secret]
+    assert len(delivered_signatures("AT-ONCE")) == 1
+    assert list(AuditEvent.objects.filter(action="webhook_subscription.rotate_secret")
+                .values_list("after__keep_previous_hours", flat=True).order_by("pk")) == [3, 0]
+
+
+def test_the_documented_receiver_accepts_a_delivery_signed_during_a_rotation(world, receiver, monkeypatch):
+    # The Python receiver in docs/webhooks.md, as an integrator would copy it, with the old or the new secret.
+    from pathlib import Path
+
+    from stocktrace.webhooks.services import subscription_rotate_secret
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "webhooks.md").read_text()
+    example = text.split("### Verify what you receive", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    target = receiver([])
+    subscription = subscription_create(actor=world.alpha.actor(), url=target.url, events=["site.created"])
+    old = subscription.secret
+    new = subscription_rotate_secret(actor=world.alpha.actor(), subscription=subscription,
+                                     keep_previous_hours=1).secret
+    site_create(actor=world.alpha.actor(), code="DOCS-1", name="Docs")
+    run_worker()
+    headers, body = target.requests[-1]
+
+    def documented_verify(secret: str, received: bytes = body) -> bool:
+        monkeypatch.setenv("STOCKTRACE_WEBHOOK_SECRET", secret)
+        namespace = {"__name__": "receiver"}
+        exec(compile(example, "docs/webhooks.md", "exec"), namespace)  # noqa: S102  (our own documentation)
+        return namespace["verify"](headers, received)
+
+    assert len(headers[signing.SIGNATURE_HEADER].split(",")) == 2
+    assert documented_verify(old) and documented_verify(new)
+    assert not documented_verify("whsec_someone_else")
+    assert not documented_verify(new, body.replace(b"DOCS-1", b"DOCS-2"))
+
+
 def test_outbound_delivery_is_retried_until_the_receiver_accepts(world, receiver, monkeypatch):
     from django.utils import timezone
 

@@ -39,6 +39,8 @@ urlpatterns = [
     path("webhooks/inbound/<int:delivery_id>/replay/", webhooks.inbound_replay, name="inbound_replay"),
     path("webhooks/subscriptions/", webhooks.webhook_subscription_create, name="webhook_subscription_create"),
     path("webhooks/subscriptions/<int:subscription_id>/", webhooks.webhook_subscription, name="webhook_subscription"),
+    path("webhooks/subscriptions/<int:subscription_id>/rotate/", webhooks.webhook_subscription_rotate,
+         name="webhook_subscription_rotate"),
     path("webhooks/subscriptions/<int:subscription_id>/ping/", webhooks.webhook_subscription_ping,
          name="webhook_subscription_ping"),
     path("webhooks/subscriptions/<int:subscription_id>/active/", webhooks.webhook_subscription_active,

@@ -36,15 +36,17 @@ def _refuse_private(url: str) -> None:
             raise DeliveryFailed(f"{host} resolves to a private address ({address}); refused")
 
 
-def post_signed(*, url: str, secret: str, event: str, delivery_id: str, payload: dict,
+def post_signed(*, url: str, secrets: list[str], event: str, delivery_id: str, payload: dict,
                 timeout: float) -> tuple[int | None, float, str, str]:
-    """POST the payload; returns (status code or None, milliseconds, response excerpt, error)."""
+    """POST the payload, with a signature made with each secret (two while a rotation overlaps); returns
+    (status code or None, milliseconds, response excerpt, error)."""
     body = json.dumps(payload, cls=DjangoJSONEncoder).encode()
     timestamp = int(time.time())
+    signatures = ",".join(signing.sign(secret, timestamp, body) for secret in secrets)
     request = urllib.request.Request(url, data=body, method="POST", headers={
         "Content-Type": "application/json", "User-Agent": "stocktrace-webhooks/1",
         signing.EVENT_HEADER: event, signing.DELIVERY_HEADER: delivery_id,
-        signing.TIMESTAMP_HEADER: str(timestamp), signing.SIGNATURE_HEADER: signing.sign(secret, timestamp, body),
+        signing.TIMESTAMP_HEADER: str(timestamp), signing.SIGNATURE_HEADER: signatures,
     })
     started = time.perf_counter()
     try:

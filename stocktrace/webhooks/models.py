@@ -3,16 +3,24 @@ from django.db import models
 from stocktrace.tenancy.models import TenantOwned
 
 
-class WebhookSource(TenantOwned):
+class SigningSecret(models.Model):
+    """The shared secret requests are signed with. After a rotation, the replaced secret stays in use until
+    `previous_secret_expires_at`, so the other side can switch over without a refused request."""
+
+    secret = models.CharField(max_length=128)
+    previous_secret = models.CharField(max_length=128, blank=True, default="")
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class WebhookSource(TenantOwned, SigningSecret):
     """A system that pushes to us (an ERP, a WMS), with the secret its requests are signed with."""
 
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=60)
     handler = models.CharField(max_length=64)
-    secret = models.CharField(max_length=128)
-    # After a rotation, the replaced secret is still accepted until this time, so senders can switch over.
-    previous_secret = models.CharField(max_length=128, blank=True, default="")
-    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     rate_limit_per_minute = models.PositiveIntegerField(default=100)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -53,13 +61,12 @@ class InboundDelivery(TenantOwned):
         return f"{self.source} #{self.delivery_id}"
 
 
-class WebhookSubscription(TenantOwned):
+class WebhookSubscription(TenantOwned, SigningSecret):
     """An integration that wants to hear about events: where to POST them and the secret to sign with."""
 
     url = models.URLField(max_length=500)
     description = models.CharField(max_length=200, blank=True)
     events = models.JSONField(default=list)
-    secret = models.CharField(max_length=128)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

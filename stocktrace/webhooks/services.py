@@ -26,6 +26,7 @@ from stocktrace.webhooks.models import (
     OutboundAttempt,
     OutboundDelivery,
     OutboundEvent,
+    SigningSecret,
     WebhookSource,
     WebhookSubscription,
 )
@@ -100,44 +101,55 @@ def source_update(*, actor: Actor, source: WebhookSource, name: str | None = Non
     return source
 
 
-@transaction.atomic
-def source_rotate_secret(*, actor: Actor, source: WebhookSource,
-                         keep_previous_hours: int = KEEP_PREVIOUS_HOURS_DEFAULT) -> WebhookSource:
-    """A new secret. The one it replaces stays valid for `keep_previous_hours` (0: not at all), so the
-    sender can switch without refused pushes. Only the secret just replaced is kept: an older one that
-    was still in its window stops working now."""
-    actor.require(Perm.WEBHOOKS_MANAGE)
+def _rotate_secret(holder: SigningSecret, keep_previous_hours: int) -> None:
+    """A new secret for a source or subscription (locked by the caller). The one it replaces stays in use for
+    `keep_previous_hours` (0: not at all). Only the secret just replaced is kept: an older one still in its
+    window stops now."""
     if (isinstance(keep_previous_hours, bool) or not isinstance(keep_previous_hours, int)
             or not 0 <= keep_previous_hours <= KEEP_PREVIOUS_HOURS_MAX):
         raise InvalidInput(f"Keep the previous secret for 0–{KEEP_PREVIOUS_HOURS_MAX} hours",
                            field="keep_previous_hours")
-    source = WebhookSource.objects.select_for_update().get(pk=source.pk)
     if keep_previous_hours:
-        source.previous_secret = source.secret
-        source.previous_secret_expires_at = timezone.now() + timedelta(hours=keep_previous_hours)
+        holder.previous_secret = holder.secret
+        holder.previous_secret_expires_at = timezone.now() + timedelta(hours=keep_previous_hours)
     else:
-        source.previous_secret, source.previous_secret_expires_at = "", None
-    source.secret = _new_secret()
-    source.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at"])
+        holder.previous_secret, holder.previous_secret_expires_at = "", None
+    holder.secret = _new_secret()
+    holder.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at"])
+
+
+def _rotation_audited(holder: SigningSecret, keep_previous_hours: int) -> dict:
+    return {"keep_previous_hours": keep_previous_hours, "previous_secret_expires_at": holder.previous_secret_expires_at}
+
+
+@transaction.atomic
+def source_rotate_secret(*, actor: Actor, source: WebhookSource,
+                         keep_previous_hours: int = KEEP_PREVIOUS_HOURS_DEFAULT) -> WebhookSource:
+    """A new secret; pushes signed with the replaced one are still accepted for `keep_previous_hours`, so the
+    sender can switch without refused pushes."""
+    actor.require(Perm.WEBHOOKS_MANAGE)
+    source = WebhookSource.objects.select_for_update().get(pk=source.pk)
+    _rotate_secret(source, keep_previous_hours)
     transaction.on_commit(source_cache_clear)
     audit_record(actor=actor, action="webhook_source.rotate_secret", obj=source,
-                 after={"keep_previous_hours": keep_previous_hours,
-                        "previous_secret_expires_at": source.previous_secret_expires_at})
+                 after=_rotation_audited(source, keep_previous_hours))
     return source
 
 
-def previous_secret_valid_until(source: WebhookSource, now: datetime | None = None) -> datetime | None:
-    """When the secret replaced by the last rotation stops being accepted; None when it is not anymore."""
-    expires = source.previous_secret_expires_at
-    if not source.previous_secret or expires is None or expires <= (now or timezone.now()):
+def previous_secret_valid_until(holder: SigningSecret, now: datetime | None = None) -> datetime | None:
+    """When the secret replaced by the last rotation goes out of use; None when it is not in use anymore."""
+    expires = holder.previous_secret_expires_at
+    if not holder.previous_secret or expires is None or expires <= (now or timezone.now()):
         return None
     return expires
 
 
-def _accepted_secrets(source: WebhookSource) -> list[str]:
-    if previous_secret_valid_until(source):
-        return [source.secret, source.previous_secret]
-    return [source.secret]
+def secrets_in_use(holder: SigningSecret) -> list[str]:
+    """The secret, and the one it replaced while that is still in its window: pushes signed with either are
+    accepted; outbound deliveries carry a signature made with each."""
+    if previous_secret_valid_until(holder):
+        return [holder.secret, holder.previous_secret]
+    return [holder.secret]
 
 
 def inbound_receive(*, source: WebhookSource, headers: dict, body: bytes) -> Receipt:
@@ -146,7 +158,7 @@ def inbound_receive(*, source: WebhookSource, headers: dict, body: bytes) -> Rec
     or processed again: the receipt names the first delivery, as a duplicate."""
     lowered = {k.lower(): v for k, v in headers.items()}
     try:
-        signing.verify(_accepted_secrets(source), timestamp=lowered.get(signing.TIMESTAMP_HEADER.lower()),
+        signing.verify(secrets_in_use(source), timestamp=lowered.get(signing.TIMESTAMP_HEADER.lower()),
                        signature=lowered.get(signing.SIGNATURE_HEADER.lower()), body=body)
     except signing.SignatureError as error:
         raise Unauthenticated(str(error)) from error
@@ -313,6 +325,19 @@ def subscription_update(*, actor: Actor, subscription: WebhookSubscription, url:
     if after != before:
         subscription.save()
         audit_record(actor=actor, action="webhook_subscription.update", obj=subscription, before=before, after=after)
+    return subscription
+
+
+@transaction.atomic
+def subscription_rotate_secret(*, actor: Actor, subscription: WebhookSubscription,
+                               keep_previous_hours: int = KEEP_PREVIOUS_HOURS_DEFAULT) -> WebhookSubscription:
+    """A new secret; for `keep_previous_hours`, deliveries are signed with both the new and the replaced
+    secret, so the receiver can switch without refusing one."""
+    actor.require(Perm.WEBHOOKS_MANAGE)
+    subscription = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+    _rotate_secret(subscription, keep_previous_hours)
+    audit_record(actor=actor, action="webhook_subscription.rotate_secret", obj=subscription,
+                 after=_rotation_audited(subscription, keep_previous_hours))
     return subscription
 
 

@@ -107,10 +107,17 @@ class SubscriptionOut(Schema):
     events: list[str]
     is_active: bool
     created_at: datetime
+    previous_secret_valid_until: datetime | None = Field(
+        description="After a rotation: until when deliveries also carry a signature made with the replaced "
+                    "secret. Null when they do not.")
+
+    @staticmethod
+    def resolve_previous_secret_valid_until(obj):
+        return services.previous_secret_valid_until(obj)
 
 
 class SubscriptionWithSecret(SubscriptionOut):
-    secret: str = Field(description="The signing secret. Shown once; store it now.")
+    secret: str = Field(description="The signing secret. Shown when created or rotated; store it now.")
 
 
 class SubscriptionIn(Input):
@@ -245,6 +252,17 @@ def subscriptions_index(request):
 @requires(Perm.WEBHOOKS_MANAGE)
 def subscriptions_create(request, payload: SubscriptionIn):
     return Status(201, services.subscription_create(actor=request.auth, **payload.dict()))
+
+
+@router.post("/subscriptions/{subscription_id}/rotate-secret", response=SubscriptionWithSecret)
+@requires(Perm.WEBHOOKS_MANAGE)
+def subscriptions_rotate_secret(request, subscription_id: ObjectId, payload: RotateIn | None = None):
+    """A new signing secret. For `keep_previous_hours` (24 unless given), deliveries carry a second signature
+    made with the old one, so the receiver can switch over without refusing a delivery."""
+    subscription = selectors.subscription_get(actor=request.auth, subscription_id=subscription_id)
+    keep = services.KEEP_PREVIOUS_HOURS_DEFAULT if payload is None else payload.keep_previous_hours
+    return services.subscription_rotate_secret(actor=request.auth, subscription=subscription,
+                                               keep_previous_hours=keep)
 
 
 @router.get("/subscriptions/{subscription_id}", response=SubscriptionOut)

@@ -98,6 +98,9 @@ def webhook_source_create(request):
     return _index(request, source_form=form, status=422)
 
 
+_KEEP_PREVIOUS = {"default": services.KEEP_PREVIOUS_HOURS_DEFAULT, "max": services.KEEP_PREVIOUS_HOURS_MAX}
+
+
 def _source_page(request, source, *, dry_run=None, outcome=None, status: int = 200):
     deliveries = (selectors.inbound_deliveries_of(actor=request.actor, source=source)
                   .defer("body", "headers", "result").order_by("-received_at", "-pk")[:DELIVERIES_SHOWN])
@@ -107,7 +110,7 @@ def _source_page(request, source, *, dry_run=None, outcome=None, status: int = 2
         "push_url": _push_url(request, source),
         "secret": _take_secret(request, "source", source.pk),
         "previous_valid_until": services.previous_secret_valid_until(source),
-        "keep_previous": {"default": services.KEEP_PREVIOUS_HOURS_DEFAULT, "max": services.KEEP_PREVIOUS_HOURS_MAX},
+        "keep_previous": _KEEP_PREVIOUS,
         "handler_doc": (handler.__doc__ or "").strip() if handler else None,
         "deliveries": deliveries,
         "limit": DELIVERIES_SHOWN,
@@ -143,23 +146,29 @@ def _when(moment) -> str:
     return date_format(timezone.localtime(moment), "Y-m-d H:i T")
 
 
-@page_requires(Perm.WEBHOOKS_MANAGE)
-@require_POST
-def webhook_source_rotate(request, source_id: int):
-    source = selectors.source_get(actor=request.actor, source_id=source_id)
+def _rotate(request, kind: str, holder, rotate, *, done: str, overlap: str) -> None:
+    """Rotate a source's or subscription's secret from a form: `rotate(keep_previous_hours)` does it."""
     raw = request.POST.get("keep_previous_hours", "").strip()
     try:
-        keep = int(raw) if raw else services.KEEP_PREVIOUS_HOURS_DEFAULT
-        source = services.source_rotate_secret(actor=request.actor, source=source, keep_previous_hours=keep)
+        holder = rotate(int(raw) if raw else services.KEEP_PREVIOUS_HOURS_DEFAULT)
     except ValueError:
         messages.error(request, "Give the hours to keep the old secret as a whole number. Nothing was changed.")
     except DomainError as error:
         messages.error(request, f"{error.detail}. Nothing was changed.")
     else:
-        _keep_secret(request, "source", source)
-        until = services.previous_secret_valid_until(source)
-        messages.success(request, f"Source {source.name} has a new secret; " + (
-            f"the old one is still accepted until {_when(until)}." if until else "the old one no longer works."))
+        _keep_secret(request, kind, holder)
+        until = services.previous_secret_valid_until(holder)
+        messages.success(request, f"{done} has a new secret; " + (
+            f"{overlap} until {_when(until)}." if until else "the old one no longer works."))
+
+
+@page_requires(Perm.WEBHOOKS_MANAGE)
+@require_POST
+def webhook_source_rotate(request, source_id: int):
+    source = selectors.source_get(actor=request.actor, source_id=source_id)
+    _rotate(request, "source", source,
+            lambda keep: services.source_rotate_secret(actor=request.actor, source=source, keep_previous_hours=keep),
+            done=f"Source {source.name}", overlap="the old one is still accepted")
     return redirect("web:webhook_source", source_id=source.pk)
 
 
@@ -221,10 +230,23 @@ def webhook_subscription(request, subscription_id: int):
     return render(request, "web/webhooks_subscription.html", {
         "subscription": subscription,
         "secret": _take_secret(request, "subscription", subscription.pk),
+        "previous_valid_until": services.previous_secret_valid_until(subscription),
+        "keep_previous": _KEEP_PREVIOUS,
         "deliveries": deliveries,
         "limit": DELIVERIES_SHOWN,
         "signing": _signing(),
     })
+
+
+@page_requires(Perm.WEBHOOKS_MANAGE)
+@require_POST
+def webhook_subscription_rotate(request, subscription_id: int):
+    subscription = selectors.subscription_get(actor=request.actor, subscription_id=subscription_id)
+    _rotate(request, "subscription", subscription,
+            lambda keep: services.subscription_rotate_secret(actor=request.actor, subscription=subscription,
+                                                             keep_previous_hours=keep),
+            done="The subscription", overlap="deliveries also carry a signature made with the old one")
+    return redirect("web:webhook_subscription", subscription_id=subscription.pk)
 
 
 @page_requires(Perm.WEBHOOKS_MANAGE)
