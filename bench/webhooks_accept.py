@@ -140,6 +140,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--database", choices=["postgres", "sqlite"], default="postgres")
+    parser.add_argument("--server-workers", type=int, default=2, help="server processes")
     parser.add_argument("--server-threads", type=int, default=4, help="blocking threads per server process")
     args = parser.parse_args()
 
@@ -162,12 +163,13 @@ print("SECRET=" + source.secret)
     secret = setup.stdout.split("SECRET=")[1].strip()
 
     port = free_port()
-    server = subprocess.Popen([*stocktrace, "serve", "--port", str(port), "--workers", "2",
+    server = subprocess.Popen([*stocktrace, "serve", "--port", str(port), "--workers", str(args.server_workers),
                                "--threads", str(args.server_threads)],
                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     # The floor: the same push handled by a bare WSGI app with psycopg (bench/_raw_wsgi.py), PostgreSQL only.
     bare_port = free_port()
-    bare = start_raw_server(bare_port, env["DATABASE_URL"], threads=args.server_threads) \
+    bare = start_raw_server(bare_port, env["DATABASE_URL"], workers=args.server_workers,
+                            threads=args.server_threads) \
         if args.database == "postgres" else None
     try:
         for each_port in (port, bare_port) if bare else (port,):
@@ -196,8 +198,8 @@ print("SECRET=" + source.secret)
     drop_database(args.database, data_dir)
     hooks_ok = sum(k[1] for _, k in rounds)
     failed = sum(h[2] + k[2] for h, k in rounds)
-    print(f"database: {args.database}, server: granian WSGI 2 processes x {args.server_threads} threads, "
-          f"clients: {args.clients} "
+    print(f"database: {args.database}, server: granian WSGI {args.server_workers} processes x "
+          f"{args.server_threads} threads, clients: {args.clients} "
           f"(2 processes), {args.rounds} rounds of {args.seconds:.0f} s per endpoint, alternating, loopback")
     print(f"{'round':>5}{'GET /healthz req/s':>20}{'POST /hooks req/s':>19}{'ratio':>8}"
           + (f"{'bare WSGI push req/s':>22}{'bare / healthz':>16}{'hooks / bare':>14}" if bare_rounds else ""))
