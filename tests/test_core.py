@@ -53,3 +53,28 @@ def test_hot_path_statements_survive_a_dropped_connection_only_when_idempotent()
     with pytest.raises(OperationalError):
         pg_execute("SELECT 1", [])
     connection.close()
+
+
+@pytest.mark.django_db
+def test_the_any_lookup_finds_what_in_finds_with_one_array_parameter_on_postgresql(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from stocktrace.inventory.models import Item, Site
+    from tests.factories import stocked
+
+    item, location = stocked(world.alpha)
+    other, _ = stocked(world.bravo)
+    sites = Site.objects.order_by("pk")
+    for field, values in (("sku", [item.sku, other.sku, "NOPE", None]), ("pk", {item.pk, other.pk}),
+                          ("sku", []), ("organization_id", [world.alpha.organization.pk])):
+        model = Site if field == "organization_id" else Item
+        found = sorted(model.objects.filter(**{f"{field}__any": values}).values_list("pk", flat=True))
+        assert found == sorted(model.objects.filter(**{f"{field}__in": values}).values_list("pk", flat=True))
+    assert list(sites.filter(organization__any=[world.bravo.organization])) == list(
+        sites.filter(organization__in=[world.bravo.organization]))
+    keys = [f"SKU-{n}" for n in range(3000)] + [item.sku]
+    with CaptureQueriesContext(connection) as captured:
+        assert list(Item.objects.filter(sku__any=keys)) == [item]
+    if connection.vendor == "postgresql":
+        assert "= ANY(" in captured.captured_queries[0]["sql"] and "IN (" not in captured.captured_queries[0]["sql"]

@@ -69,7 +69,7 @@ class ItemsImporter(Importer):
     def check(self, rows: list[Row]) -> None:
         org = self.organization
         skus = [r.data["sku"] for r in rows if r.data["sku"]]
-        items = Item.objects.filter(organization=org, sku__in=skus)
+        items = Item.objects.filter(organization=org, sku__any=skus)
         if self.writing:
             items = items.select_for_update().order_by("pk")
         self.existing = {item.sku: item for item in items}
@@ -92,11 +92,11 @@ class ItemsImporter(Importer):
         """The SKU each of these barcodes belongs to already. Two indexed lookups rather than a join: inside
         a big import's transaction the planner has no statistics for the rows just written, and a join
         planned as a hash join would scan every item once per batch."""
-        item_of = dict(ItemBarcode.objects.filter(organization=self.organization, code__in=codes)
+        item_of = dict(ItemBarcode.objects.filter(organization=self.organization, code__any=codes)
                        .values_list("code", "item_id"))
         if not item_of:
             return {}
-        sku_of = dict(Item.objects.filter(pk__in=set(item_of.values())).values_list("pk", "sku"))
+        sku_of = dict(Item.objects.filter(pk__any=set(item_of.values())).values_list("pk", "sku"))
         return {code: sku_of[item_id] for code, item_id in item_of.items()}
 
     def write(self, rows: list[Row]) -> None:
@@ -131,7 +131,7 @@ class ItemsImporter(Importer):
             ids = {item.sku: item.pk for item in self.existing.values()}
             missing = [sku for sku, _, _ in new_codes if sku not in ids]
             if missing:
-                ids.update(Item.objects.filter(organization=org, sku__in=missing).values_list("sku", "pk"))
+                ids.update(Item.objects.filter(organization=org, sku__any=missing).values_list("sku", "pk"))
             insert_rows(ItemBarcode, [{"organization_id": org.pk, "item_id": ids[sku], "code": code, "kind": kind}
                                       for sku, code, kind in new_codes])
         self.counts["created"] += len(created)

@@ -71,7 +71,7 @@ class LocationsImporter(Importer):
         keyed = [r for r in rows if r.data["site"] is not None and r.data["code"]]
         site_ids = {r.data["site"].pk for r in keyed}
         codes = {r.data["code"] for r in keyed} | {r.data["parent_code"] for r in keyed if r.data["parent_code"]}
-        found = (Location.objects.filter(organization=org, site_id__in=site_ids, code__in=codes)
+        found = (Location.objects.filter(organization=org, site_id__any=site_ids, code__any=codes)
                  .select_related("parent"))
         if self.writing:
             found = found.select_for_update(of=("self",)).order_by("pk")
@@ -107,7 +107,7 @@ class LocationsImporter(Importer):
             if self.barcodes_seen.add(barcode) and not data.get("repeated"):
                 row.errors.append(("barcode", f"barcode {barcode} appears more than once in the file"))
         barcodes = [r.data["effective_barcode"] for r in keyed if "effective_barcode" in r.data]
-        holders = {b: (s, c) for b, s, c in Location.objects.filter(organization=org, barcode__in=barcodes)
+        holders = {b: (s, c) for b, s, c in Location.objects.filter(organization=org, barcode__any=barcodes)
                    .values_list("barcode", "site_id", "code")}
         for row in keyed:
             holder = holders.get(row.data.get("effective_barcode"))
@@ -120,8 +120,8 @@ class LocationsImporter(Importer):
         parent_keys = {(r.data["site"].pk, r.data["parent_code"]) for r in rows if r.data["parent_code"]}
         placed = {}  # (site id, code) -> (pk, path) of the parents this batch needs
         if parent_keys:
-            for loc in Location.objects.filter(organization=org, site_id__in={s for s, _ in parent_keys},
-                                               code__in={c for _, c in parent_keys}).only("pk", "site_id",
+            for loc in Location.objects.filter(organization=org, site_id__any={s for s, _ in parent_keys},
+                                               code__any={c for _, c in parent_keys}).only("pk", "site_id",
                                                                                           "code", "path"):
                 placed[(loc.site_id, loc.code)] = (loc.pk, loc.path)
         pending: list[tuple[Location, str]] = []

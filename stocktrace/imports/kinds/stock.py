@@ -50,11 +50,11 @@ class StockImporter(Importer):
     def check(self, rows: list[Row]) -> None:
         org = self.organization
         skus = {r.data["sku"] for r in rows if r.data["sku"]}
-        items = {i.sku: i for i in Item.objects.filter(organization=org, sku__in=skus)}
+        items = {i.sku: i for i in Item.objects.filter(organization=org, sku__any=skus)}
         located = [r for r in rows if r.data["site"] is not None and r.data["location_code"]]
         locations = {(loc.site_id, loc.code): loc for loc in Location.objects.filter(
-            organization=org, site_id__in={r.data["site"].pk for r in located},
-            code__in={r.data["location_code"] for r in located})}
+            organization=org, site_id__any={r.data["site"].pk for r in located},
+            code__any={r.data["location_code"] for r in located})}
         for row in rows:
             data = row.data
             item = items.get(data["sku"]) if data["sku"] else None
@@ -96,7 +96,7 @@ class StockImporter(Importer):
             return
         keys = {(r.data["item"].pk, r.data["location"].pk, r.data["lot"]) for r in dated}
         stocked = {(i, loc, lot): day for i, loc, lot, day in OnHand.objects.filter(
-            organization=self.organization, item_id__in={k[0] for k in keys}, location_id__in={k[1] for k in keys},
+            organization=self.organization, item_id__any={k[0] for k in keys}, location_id__any={k[1] for k in keys},
             quantity__gt=0, expires_on__isnull=False).values_list("item_id", "location_id", "lot", "expires_on")}
         for row in dated:
             data = row.data
@@ -120,7 +120,7 @@ class StockImporter(Importer):
         # Lock the rows in (item, location, lot) order, as the ledger does, so concurrent postings queue up
         # behind the import instead of deadlocking with it.
         on_hand = {(o.item_id, o.location_id, o.lot): o for o in OnHand.objects.select_for_update().filter(
-            organization=org, item_id__in={i for i, _, _ in deltas}, location_id__in={loc for _, loc, _ in deltas},
+            organization=org, item_id__any={i for i, _, _ in deltas}, location_id__any={loc for _, loc, _ in deltas},
         ).order_by("item_id", "location_id", "lot") if (o.item_id, o.location_id, o.lot) in deltas}
         movements = []
         actor_id = self.actor.user.pk if self.actor.user else None
