@@ -5,12 +5,14 @@ import re
 from stocktrace.core.errors import InvalidInput
 
 GS1_LENGTHS = {8: "ean8", 12: "upca", 13: "ean13", 14: "gtin14"}
+_LENGTH_OF_KIND = {kind: length for length, kind in GS1_LENGTHS.items()}
 _INTERNAL = re.compile(r"[\x21-\x7e]{1,64}")  # printable ASCII, no spaces: what scanners send reliably
 
 
 def gs1_check_digit(body: str) -> int:
     """The GS1 mod-10 check digit of the digits before it (weights 3,1,3,… from the right)."""
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    from_right = body[::-1]
+    total = 3 * sum(map(int, from_right[0::2])) + sum(map(int, from_right[1::2]))
     return (10 - total % 10) % 10
 
 
@@ -23,7 +25,7 @@ def classify(code: str, kind: str | None = None) -> tuple[str, str]:
         if not _INTERNAL.fullmatch(code):
             raise InvalidInput("An internal code is 1–64 printable characters without spaces", field="barcode")
         return code, kind
-    expected_length = {v: k for k, v in GS1_LENGTHS.items()}.get(kind)
+    expected_length = _LENGTH_OF_KIND.get(kind)
     if expected_length is None:
         raise InvalidInput(f"Unknown barcode kind {kind!r}", field="barcode")
     if not code.isdigit() or len(code) != expected_length:
