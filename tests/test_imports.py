@@ -6,6 +6,7 @@ import io
 import os
 import signal
 import subprocess
+import uuid
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -917,8 +918,37 @@ def test_an_import_stopped_while_applying_leaves_nothing_applied(tmp_path, stop)
     assert not Item.objects.exists() and not ItemBarcode.objects.exists()
     assert not AuditEvent.objects.filter(action="import.applied").exists()
     run = ImportRun.objects.get()
-    if stop == signal.SIGKILL:  # nothing could run: the run still says applying (see docs/imports.md)
+    if stop == signal.SIGKILL:  # nothing could run: the run says applying until the daily job a day later
+        from datetime import timedelta
+
+        from stocktrace.imports.tasks import prune_import_files
+
         assert run.status == ImportRun.Status.APPLYING
-    else:
-        assert run.status == ImportRun.Status.FAILED
-        assert run.message.startswith("Interrupted")
+        ImportRun.objects.filter(pk=run.pk).update(started_at=run.started_at - timedelta(hours=25))
+        assert prune_import_files.call() == {"files_pruned": 0, "interrupted_closed": 1}
+        run.refresh_from_db()
+    assert run.status == ImportRun.Status.FAILED
+    assert run.message.startswith("Interrupted") and "nothing was applied" in run.message
+
+
+def test_only_import_commands_stopped_a_day_ago_are_marked_interrupted(world, tmp_path):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from stocktrace.imports.services import imports_interrupted_close
+
+    now = timezone.now()
+
+    def run(status, hours_ago, task_id=None):
+        return ImportRun.objects.create(organization=world.alpha.organization, kind="items", format="csv",
+                                        filename="x.csv", dry_run=False, status=status, task_id=task_id,
+                                        started_at=now - timedelta(hours=hours_ago))
+
+    killed_applying, killed_checking = run("applying", 25), run("validating", 30)
+    running, by_a_job, done = run("applying", 2), run("applying", 48, task_id=uuid.uuid4()), run("applied", 48)
+    assert imports_interrupted_close(now=now) == 2
+    statuses = dict(ImportRun.objects.values_list("pk", "status"))
+    assert [statuses[r.pk] for r in (killed_applying, killed_checking, running, by_a_job, done)] == [
+        "failed", "failed", "applying", "applying", "applied"]
+    assert imports_interrupted_close(now=now) == 0

@@ -325,6 +325,21 @@ def import_file_apply(*, actor: Actor, kind: str, path: Path, fmt: str, on_error
         raise
 
 
+INTERRUPTED_AFTER = timedelta(hours=24)
+
+
+def imports_interrupted_close(*, now=None) -> int:
+    """Mark failed the runs of `stocktrace import` processes that were killed outright (SIGKILL, power loss)
+    while checking or applying: nothing could update their record, which still says validating or applying.
+    Their transaction was rolled back, so nothing was applied. Runs started by a job are left to the job,
+    which resumes them. A day is far longer than any import takes."""
+    cutoff = (now or timezone.now()) - INTERRUPTED_AFTER
+    return ImportRun.objects.filter(task_id__isnull=True, status__in=[Status.VALIDATING, Status.APPLYING],
+                                    started_at__lt=cutoff).update(
+        status=Status.FAILED, finished_at=now or timezone.now(),
+        message="Interrupted: the import command stopped before it finished (killed?); nothing was applied")
+
+
 def import_files_prune(*, older_than_days: int | None = None) -> int:
     """Forget the files of checks that were never applied, after STOCKTRACE_IMPORT_KEEP_DAYS."""
     days = older_than_days if older_than_days is not None else int(

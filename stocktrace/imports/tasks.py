@@ -19,8 +19,9 @@ def run_import(context, organization_id: int, run_id: int) -> dict:
 
 @periodic("40 3 * * *")
 @job(queue="maintenance", retry=RetryPolicy(max_attempts=3, base_delay=300))
-def prune_import_files() -> int:
-    """Daily: delete uploaded files of checks never applied, after STOCKTRACE_IMPORT_KEEP_DAYS."""
-    from stocktrace.imports.services import import_files_prune
+def prune_import_files() -> dict:
+    """Daily: delete uploaded files of checks never applied, after STOCKTRACE_IMPORT_KEEP_DAYS, and mark
+    failed the runs of import commands killed a day ago or more."""
+    from stocktrace.imports.services import import_files_prune, imports_interrupted_close
 
-    return import_files_prune()
+    return {"files_pruned": import_files_prune(), "interrupted_closed": imports_interrupted_close()}
