@@ -17,6 +17,7 @@ product: it exists so the benchmarks can say how much of a gap is the framework'
 """
 
 import fcntl
+import functools
 import hashlib
 import hmac
 import json
@@ -29,7 +30,6 @@ import uuid
 import psycopg
 
 DSN = os.environ.get("RAW_DATABASE_URL", "")
-COUNTER_DIR = tempfile.mkdtemp(prefix="raw-wsgi-ratelimit-")
 _local = threading.local()
 _sources: dict[tuple[str, str], tuple[int, int, str]] = {}
 
@@ -97,9 +97,14 @@ def _lookup(environ, start_response, code: str):
     return _answer(start_response, "200 OK", {"item": out, "location": None})
 
 
+@functools.cache
+def _counter_dir() -> str:
+    return tempfile.mkdtemp(prefix="raw-wsgi-ratelimit-")
+
+
 def _count(key: str) -> int:
     window = int(time.time() // 60)
-    fd = os.open(os.path.join(COUNTER_DIR, hashlib.sha256(key.encode()).hexdigest()[:32]), os.O_RDWR | os.O_CREAT)
+    fd = os.open(os.path.join(_counter_dir(), hashlib.sha256(key.encode()).hexdigest()[:32]), os.O_RDWR | os.O_CREAT)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         stored, count = (int(p) for p in (os.pread(fd, 64, 0).decode() or "0 0").split())

@@ -50,6 +50,7 @@ from _common import (  # noqa: E402
     setup_django,
     start_raw_server,
 )
+from _raw_wsgi import ITEM_SQL  # noqa: E402
 
 DB_NAME = "stocktrace_bench_barcode"
 WARMUP = 200
@@ -62,11 +63,7 @@ RAW_TOKEN = """
     FROM accounts_apitoken t JOIN tenancy_membership m ON m.id = t.membership_id
     JOIN accounts_user u ON u.id = m.user_id JOIN tenancy_organization o ON o.id = m.organization_id
     WHERE t.prefix = %s"""
-RAW_ITEM = """
-    SELECT i.id, i.sku, i.name, i.unit, i.unit_cost, i.min_level, i.max_level, i.tracks_lots, i.tracks_expiry,
-           i.archived_at, array(SELECT c.code FROM inventory_itembarcode c WHERE c.item_id = i.id ORDER BY c.id)
-    FROM inventory_itembarcode b JOIN inventory_item i ON i.id = b.item_id
-    WHERE b.organization_id = %s AND b.code = %s"""
+RAW_ITEM = ITEM_SQL  # the item with its barcodes, as the bare WSGI floor sends it
 
 
 def ean13(i: int) -> str:

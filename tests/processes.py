@@ -7,7 +7,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -78,3 +80,44 @@ def kill_group(process: subprocess.Popen) -> None:
     except ProcessLookupError:
         pass
     process.wait(timeout=10)
+
+
+def post(url: str, body: bytes, headers: dict) -> int | None:
+    """POST over HTTP; the status, or None when the server did not answer (killed, refused)."""
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return None
+
+
+def stream_until_killed(server: subprocess.Popen, send, *, accepted: int, enough: int,
+                        lanes: int = 4) -> dict[str, int | None]:
+    """`lanes` threads call `send(reference)` with references `lane<L>-<N>` as fast as they can; once `enough`
+    answers are `accepted` (a status), the server is killed (SIGKILL, its whole group) mid-stream. Returns each
+    reference's answer (None: no answer)."""
+    answers: dict[str, int | None] = {}
+    stop = threading.Event()
+
+    def lane(number: int) -> None:
+        for n in range(100_000):
+            if stop.is_set():
+                return
+            reference = f"lane{number}-{n}"
+            answers[reference] = send(reference)
+
+    threads = [threading.Thread(target=lane, args=(number,)) for number in range(lanes)]
+    for thread in threads:
+        thread.start()
+    try:
+        wait_until(lambda: sum(status == accepted for status in list(answers.values())) >= enough)
+        kill_group(server)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+        kill_group(server)
+    return answers

@@ -398,12 +398,10 @@ def test_the_ledger_stays_exact_and_no_answered_posting_is_lost_when_the_server_
     # Receipts into one bin and transfers out of it stream in from four scanners; the server loses power.
     # Every posting answered 201 is in the ledger, no transfer is half-written, on-hand equals the ledger.
     import json
-    import urllib.error
-    import urllib.request
 
     from stocktrace.accounts.services import token_create
     from tests.factories import stocked
-    from tests.processes import free_port, kill_group, serve, skip_without_database_file, wait_until
+    from tests.processes import free_port, post, serve, skip_without_database_file, stream_until_killed
 
     skip_without_database_file()
     world = make_world()
@@ -411,47 +409,18 @@ def test_the_ledger_stays_exact_and_no_answered_posting_is_lost_when_the_server_
     bin_b = location_create(actor=world.alpha.actor(), site=world.alpha.sites[0], code="B-01", kind="bin")
     _, token = token_create(actor=world.alpha.actor(), name="scanner")
     port = free_port()
-    server = serve(port)
-    answers: dict[str, int | None] = {}
-    stop = threading.Event()
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
-    def post(path: str, payload: dict) -> int | None:
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/{path}", method="POST",
-                                         data=json.dumps(payload).encode(),
-                                         headers={"Authorization": f"Bearer {token}",
-                                                  "Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status
-        except urllib.error.HTTPError as error:
-            return error.code
-        except OSError:
-            return None
+    def scan(reference: str) -> int | None:
+        if int(reference.split("-")[1]) % 2:
+            path, payload = "stock/transfers", {"item_id": item.pk, "from_location_id": bin_a.pk,
+                                                "to_location_id": bin_b.pk, "quantity": "1"}
+        else:
+            path, payload = "stock/receipts", {"item_id": item.pk, "location_id": bin_a.pk, "quantity": "2"}
+        return post(f"http://127.0.0.1:{port}/api/v1/{path}", json.dumps({**payload, "reference": reference}).encode(),
+                    headers)
 
-    def scanner(lane: int) -> None:
-        for n in range(10_000):
-            if stop.is_set():
-                return
-            reference = f"lane{lane}-{n}"
-            if n % 2:
-                answers[reference] = post("stock/transfers", {
-                    "item_id": item.pk, "from_location_id": bin_a.pk, "to_location_id": bin_b.pk, "quantity": "1",
-                    "reference": reference})
-            else:
-                answers[reference] = post("stock/receipts", {
-                    "item_id": item.pk, "location_id": bin_a.pk, "quantity": "2", "reference": reference})
-
-    lanes = [threading.Thread(target=scanner, args=(lane,)) for lane in range(4)]
-    for lane in lanes:
-        lane.start()
-    try:
-        wait_until(lambda: sum(status == 201 for status in answers.values()) >= 60)
-        kill_group(server)
-    finally:
-        stop.set()
-        for lane in lanes:
-            lane.join(timeout=30)
-        kill_group(server)
+    answers = stream_until_killed(serve(port), scan, accepted=201, enough=60)
 
     assert set(answers.values()) <= {201, None}
     answered = {reference for reference, status in answers.items() if status == 201}

@@ -1,8 +1,6 @@
 import json
 import threading
 import time
-import urllib.error
-import urllib.request
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -20,7 +18,7 @@ from stocktrace.webhooks import signing
 from stocktrace.webhooks.models import InboundDelivery, OutboundAttempt, OutboundDelivery, OutboundEvent
 from stocktrace.webhooks.services import inbound_dry_run, inbound_replay, source_create, subscription_create
 from tests.conftest import database_state
-from tests.processes import free_port, kill_group, serve, skip_without_database_file, wait_until
+from tests.processes import free_port, kill_group, post, serve, skip_without_database_file, stream_until_killed
 from tests.test_jobs import Clock, run_worker
 
 
@@ -849,18 +847,9 @@ def _send(port: int, source, delivery: str) -> int | None:
     """One signed push over HTTP; its status, or None when the server did not answer."""
     body = json.dumps(SITES).encode()
     timestamp = int(time.time())
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/hooks/{source.organization.slug}/{source.slug}", data=body, method="POST",
-        headers={"Content-Type": "application/json", signing.DELIVERY_HEADER: delivery,
-                 signing.TIMESTAMP_HEADER: str(timestamp),
-                 signing.SIGNATURE_HEADER: signing.sign(source.secret, timestamp, body)})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
-    except OSError:
-        return None
+    return post(f"http://127.0.0.1:{port}/hooks/{source.organization.slug}/{source.slug}", body, {
+        "Content-Type": "application/json", signing.DELIVERY_HEADER: delivery, signing.TIMESTAMP_HEADER: str(timestamp),
+        signing.SIGNATURE_HEADER: signing.sign(source.secret, timestamp, body)})
 
 
 @pytest.mark.django_db(transaction=True)
@@ -874,28 +863,8 @@ def test_no_accepted_push_is_lost_when_the_server_is_killed_mid_stream():
     source = source_create(actor=world.alpha.actor(), name="ERP", handler="site.upsert",
                            rate_limit_per_minute=100_000)
     port = free_port()
-    server = serve(port)
-    answers: dict[str, int | None] = {}
-    stop = threading.Event()
-
-    def sender(lane: int) -> None:
-        for n in range(10_000):
-            if stop.is_set():
-                return
-            delivery = f"lane{lane}-{n}"
-            answers[delivery] = _send(port, source, delivery)
-
-    lanes = [threading.Thread(target=sender, args=(lane,)) for lane in range(4)]
-    for lane in lanes:
-        lane.start()
-    try:
-        wait_until(lambda: sum(status == 202 for status in answers.values()) >= 40)
-        kill_group(server)
-    finally:
-        stop.set()
-        for lane in lanes:
-            lane.join(timeout=30)
-        kill_group(server)
+    answers = stream_until_killed(serve(port), lambda delivery: _send(port, source, delivery), accepted=202,
+                                  enough=40)
     accepted = {delivery for delivery, status in answers.items() if status == 202}
     assert set(answers.values()) <= {202, None}
     stored = set(InboundDelivery.objects.values_list("delivery_id", flat=True))
