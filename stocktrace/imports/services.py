@@ -333,10 +333,10 @@ def imports_interrupted_close(*, now=None) -> int:
     while checking or applying: nothing could update their record, which still says validating or applying.
     Their transaction was rolled back, so nothing was applied. Runs started by a job are left to the job,
     which resumes them. A day is far longer than any import takes."""
-    cutoff = (now or timezone.now()) - INTERRUPTED_AFTER
+    now = now or timezone.now()
     return ImportRun.objects.filter(task_id__isnull=True, status__in=[Status.VALIDATING, Status.APPLYING],
-                                    started_at__lt=cutoff).update(
-        status=Status.FAILED, finished_at=now or timezone.now(),
+                                    started_at__lt=now - INTERRUPTED_AFTER).update(
+        status=Status.FAILED, finished_at=now,
         message="Interrupted: the import command stopped before it finished (killed?); nothing was applied")
 
 

@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils import timezone
 
 from stocktrace.tenancy.models import TenantOwned
 
@@ -13,6 +14,20 @@ class SigningSecret(models.Model):
 
     class Meta:
         abstract = True
+
+    def previous_secret_in_use_until(self, now=None):
+        """When the secret replaced by the last rotation goes out of use; None when it is not in use anymore."""
+        expires = self.previous_secret_expires_at
+        if not self.previous_secret or expires is None or expires <= (now or timezone.now()):
+            return None
+        return expires
+
+    def secrets_in_use(self) -> list[str]:
+        """The secret, and the one it replaced while that is still in its window: pushes signed with either are
+        accepted; outbound deliveries carry a signature made with each."""
+        if self.previous_secret_in_use_until():
+            return [self.secret, self.previous_secret]
+        return [self.secret]
 
 
 class WebhookSource(TenantOwned, SigningSecret):

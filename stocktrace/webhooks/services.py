@@ -1,6 +1,6 @@
 import json
 import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -101,10 +101,10 @@ def source_update(*, actor: Actor, source: WebhookSource, name: str | None = Non
     return source
 
 
-def _rotate_secret(holder: SigningSecret, keep_previous_hours: int) -> None:
-    """A new secret for a source or subscription (locked by the caller). The one it replaces stays in use for
-    `keep_previous_hours` (0: not at all). Only the secret just replaced is kept: an older one still in its
-    window stops now."""
+def _rotate_secret(holder: SigningSecret, keep_previous_hours: int) -> dict:
+    """A new secret for a source or subscription (locked by the caller); what the audit row records. The one it
+    replaces stays in use for `keep_previous_hours` (0: not at all). Only the secret just replaced is kept: an
+    older one still in its window stops now."""
     if (isinstance(keep_previous_hours, bool) or not isinstance(keep_previous_hours, int)
             or not 0 <= keep_previous_hours <= KEEP_PREVIOUS_HOURS_MAX):
         raise InvalidInput(f"Keep the previous secret for 0–{KEEP_PREVIOUS_HOURS_MAX} hours",
@@ -116,9 +116,6 @@ def _rotate_secret(holder: SigningSecret, keep_previous_hours: int) -> None:
         holder.previous_secret, holder.previous_secret_expires_at = "", None
     holder.secret = _new_secret()
     holder.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at"])
-
-
-def _rotation_audited(holder: SigningSecret, keep_previous_hours: int) -> dict:
     return {"keep_previous_hours": keep_previous_hours, "previous_secret_expires_at": holder.previous_secret_expires_at}
 
 
@@ -129,27 +126,10 @@ def source_rotate_secret(*, actor: Actor, source: WebhookSource,
     sender can switch without refused pushes."""
     actor.require(Perm.WEBHOOKS_MANAGE)
     source = WebhookSource.objects.select_for_update().get(pk=source.pk)
-    _rotate_secret(source, keep_previous_hours)
+    rotated = _rotate_secret(source, keep_previous_hours)
     transaction.on_commit(source_cache_clear)
-    audit_record(actor=actor, action="webhook_source.rotate_secret", obj=source,
-                 after=_rotation_audited(source, keep_previous_hours))
+    audit_record(actor=actor, action="webhook_source.rotate_secret", obj=source, after=rotated)
     return source
-
-
-def previous_secret_valid_until(holder: SigningSecret, now: datetime | None = None) -> datetime | None:
-    """When the secret replaced by the last rotation goes out of use; None when it is not in use anymore."""
-    expires = holder.previous_secret_expires_at
-    if not holder.previous_secret or expires is None or expires <= (now or timezone.now()):
-        return None
-    return expires
-
-
-def secrets_in_use(holder: SigningSecret) -> list[str]:
-    """The secret, and the one it replaced while that is still in its window: pushes signed with either are
-    accepted; outbound deliveries carry a signature made with each."""
-    if previous_secret_valid_until(holder):
-        return [holder.secret, holder.previous_secret]
-    return [holder.secret]
 
 
 def inbound_receive(*, source: WebhookSource, headers: dict, body: bytes) -> Receipt:
@@ -158,7 +138,7 @@ def inbound_receive(*, source: WebhookSource, headers: dict, body: bytes) -> Rec
     or processed again: the receipt names the first delivery, as a duplicate."""
     lowered = {k.lower(): v for k, v in headers.items()}
     try:
-        signing.verify(secrets_in_use(source), timestamp=lowered.get(signing.TIMESTAMP_HEADER.lower()),
+        signing.verify(source.secrets_in_use(), timestamp=lowered.get(signing.TIMESTAMP_HEADER.lower()),
                        signature=lowered.get(signing.SIGNATURE_HEADER.lower()), body=body)
     except signing.SignatureError as error:
         raise Unauthenticated(str(error)) from error
@@ -335,9 +315,8 @@ def subscription_rotate_secret(*, actor: Actor, subscription: WebhookSubscriptio
     secret, so the receiver can switch without refusing one."""
     actor.require(Perm.WEBHOOKS_MANAGE)
     subscription = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
-    _rotate_secret(subscription, keep_previous_hours)
-    audit_record(actor=actor, action="webhook_subscription.rotate_secret", obj=subscription,
-                 after=_rotation_audited(subscription, keep_previous_hours))
+    rotated = _rotate_secret(subscription, keep_previous_hours)
+    audit_record(actor=actor, action="webhook_subscription.rotate_secret", obj=subscription, after=rotated)
     return subscription
 
 

@@ -47,15 +47,13 @@ def process_inbound_delivery(context, delivery_id: int, organization_id: int) ->
 
 @job(queue="webhooks", retry=OUTBOUND_POLICY, takes_context=True, on_dead=_outbound_given_up)
 def deliver_outbound(context, delivery_id: int, organization_id: int) -> dict:
-    from stocktrace.webhooks.services import secrets_in_use
-
     delivery = OutboundDelivery.objects.select_related("event", "subscription").get(
         pk=delivery_id, organization_id=organization_id)
     if delivery.status == OutboundDelivery.Status.DELIVERED:
         return {"status": "delivered"}
     event = delivery.event
     status, ms, excerpt, error = post_signed(
-        url=delivery.subscription.url, secrets=secrets_in_use(delivery.subscription), event=event.name,
+        url=delivery.subscription.url, secrets=delivery.subscription.secrets_in_use(), event=event.name,
         delivery_id=str(delivery.pk), timeout=settings.STOCKTRACE_OUTBOUND_TIMEOUT_SECONDS,
         payload={"id": event.pk, "event": event.name, "created_at": event.created_at, "data": event.payload})
     ok = status is not None and 200 <= status < 300

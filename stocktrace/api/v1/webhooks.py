@@ -35,7 +35,7 @@ class SourceOut(Schema):
 
     @staticmethod
     def resolve_previous_secret_valid_until(obj):
-        return services.previous_secret_valid_until(obj)
+        return obj.previous_secret_in_use_until()
 
 
 class SourceWithSecret(SourceOut):
@@ -113,7 +113,7 @@ class SubscriptionOut(Schema):
 
     @staticmethod
     def resolve_previous_secret_valid_until(obj):
-        return services.previous_secret_valid_until(obj)
+        return obj.previous_secret_in_use_until()
 
 
 class SubscriptionWithSecret(SubscriptionOut):

@@ -109,7 +109,7 @@ def _source_page(request, source, *, dry_run=None, outcome=None, status: int = 2
         "source": source,
         "push_url": _push_url(request, source),
         "secret": _take_secret(request, "source", source.pk),
-        "previous_valid_until": services.previous_secret_valid_until(source),
+        "previous_valid_until": source.previous_secret_in_use_until(),
         "keep_previous": _KEEP_PREVIOUS,
         "handler_doc": (handler.__doc__ or "").strip() if handler else None,
         "deliveries": deliveries,
@@ -157,7 +157,7 @@ def _rotate(request, kind: str, holder, rotate, *, done: str, overlap: str) -> N
         messages.error(request, f"{error.detail}. Nothing was changed.")
     else:
         _keep_secret(request, kind, holder)
-        until = services.previous_secret_valid_until(holder)
+        until = holder.previous_secret_in_use_until()
         messages.success(request, f"{done} has a new secret; " + (
             f"{overlap} until {_when(until)}." if until else "the old one no longer works."))
 
@@ -230,7 +230,7 @@ def webhook_subscription(request, subscription_id: int):
     return render(request, "web/webhooks_subscription.html", {
         "subscription": subscription,
         "secret": _take_secret(request, "subscription", subscription.pk),
-        "previous_valid_until": services.previous_secret_valid_until(subscription),
+        "previous_valid_until": subscription.previous_secret_in_use_until(),
         "keep_previous": _KEEP_PREVIOUS,
         "deliveries": deliveries,
         "limit": DELIVERIES_SHOWN,
