@@ -323,6 +323,8 @@ def test_rotating_a_subscriptions_secret_keeps_signing_with_the_old_one_for_the_
         pk=_subscription(world.alpha, Role.ADMIN, world.alpha)["subscription_id"])
     old = subscription.secret
     client = client_as(world.alpha, Role.ADMIN)
+    page = client.get(f"/webhooks/subscriptions/{subscription.pk}/").content.decode()
+    assert f'action="/webhooks/subscriptions/{subscription.pk}/rotate/"' in page
     response = client.post(f"/webhooks/subscriptions/{subscription.pk}/rotate/", {"keep_previous_hours": "2"},
                            follow=True)
     subscription.refresh_from_db()
