@@ -5,15 +5,19 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.core.signals import request_finished
 from django.db import IntegrityError, connection, transaction
 from django.test import Client
 
 from stocktrace.accounts.models import User
+from stocktrace.accounts.roles import Role
+from stocktrace.accounts.services import token_create
 from stocktrace.audit.models import AuditEvent
 from stocktrace.inventory.services import site_create
 from stocktrace.ops import health
 from stocktrace.ops.demo import DEMO_PASSWORD, PEOPLE, demo_email
 from stocktrace.tenancy.models import Membership, Organization
+from tests.server_app import through_the_server_application
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,6 +29,30 @@ def test_healthz_touches_nothing(db, django_assert_num_queries):
 
 
 @pytest.mark.django_db
+def test_the_server_gets_a_whole_response_as_one_chunk_and_the_request_finished(db):
+    finished = []
+
+    def count(sender, **kwargs):
+        finished.append(sender)
+
+    request_finished.connect(count, weak=False, dispatch_uid="counting")
+    try:
+        health = through_the_server_application("GET", "/healthz")
+    finally:
+        request_finished.disconnect(dispatch_uid="counting")
+    assert health["status"] == 200 and health["chunks"] == [b'{"status": "ok"}']
+    assert len(finished) == 1  # closed by the application, since a list cannot be closed by the server
+
+
+def test_the_server_gets_a_streamed_export_as_it_is_produced(world, settings):
+    settings.STOCKTRACE_EXPORT_BUFFER_BYTES = 0  # past the buffer from the first row: the rest streams
+    _, plaintext = token_create(actor=world.alpha.actor(Role.ADMIN), name="exporter")
+    export = through_the_server_application("GET", "/api/v1/exports/locations", query="format=csv",
+                                            headers={"Authorization": f"Bearer {plaintext}"})
+    assert export["status"] == 200 and not isinstance(export["chunks"], list)
+    assert export["body"].startswith(b"site_code,code,kind,name,parent_code,barcode\n")
+
+
 def test_readyz_reports_each_component_with_timing():
     response = Client().get("/readyz")
     assert response.status_code == 200

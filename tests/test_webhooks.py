@@ -19,6 +19,7 @@ from stocktrace.webhooks.models import InboundDelivery, OutboundAttempt, Outboun
 from stocktrace.webhooks.services import inbound_dry_run, inbound_replay, source_create, subscription_create
 from tests.conftest import database_state
 from tests.processes import free_port, kill_group, post, serve, skip_without_database_file, stream_until_killed
+from tests.server_app import through_the_server_application
 from tests.test_jobs import Clock, run_worker
 
 
@@ -795,51 +796,20 @@ def test_the_page_refuses_bad_windows(source, world, client_as, value, error):
     assert database_state() == before
 
 
-def _through_the_server_application(method: str, path: str, body: bytes = b"", headers: dict | None = None):
-    """A request through config.wsgi.application, as granian calls it (the test client uses its own handler)."""
-    import io
-
-    from config.wsgi import application
-
-    environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "SERVER_NAME": "testserver", "SERVER_PORT": "80",
-               "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body)),
-               "REMOTE_ADDR": "127.0.0.1", "HTTP_HOST": "testserver", "CONTENT_TYPE": "application/json"}
-    environ.update({"HTTP_" + name.upper().replace("-", "_"): value for name, value in (headers or {}).items()})
-    answer = {}
-
-    def start_response(status, response_headers, exc_info=None):
-        answer["status"], answer["headers"] = int(status.split()[0]), dict(response_headers)
-
-    # As Django's test client does: the request signals must not close the test's transaction's connection.
-    from django.core.signals import request_finished, request_started
-    from django.db import close_old_connections
-
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    try:
-        chunks = application(environ, start_response)
-        answer["body"] = b"".join(chunks)
-        chunks.close()
-    finally:
-        request_started.connect(close_old_connections)
-        request_finished.connect(close_old_connections)
-    return answer
-
-
 def test_the_server_sends_pushes_through_a_short_middleware_chain(source):
     body = json.dumps(SITES).encode()
     timestamp = int(time.time())
     signed = {signing.DELIVERY_HEADER: "wsgi-1", signing.TIMESTAMP_HEADER: str(timestamp),
               signing.SIGNATURE_HEADER: signing.sign(source.secret, timestamp, body), "X-Request-ID": "push-42"}
-    pushed = _through_the_server_application("POST", f"/hooks/{source.organization.slug}/{source.slug}", body, signed)
+    pushed = through_the_server_application("POST", f"/hooks/{source.organization.slug}/{source.slug}", body, signed)
     assert pushed["status"] == 202 and json.loads(pushed["body"])["duplicate"] is False
     assert pushed["headers"]["X-Request-ID"] == "push-42"  # the request log middleware ran
     assert "X-Frame-Options" not in pushed["headers"] and "Set-Cookie" not in pushed["headers"]
     assert InboundDelivery.objects.get().delivery_id == "wsgi-1"
-    nul = _through_the_server_application("POST", f"/hooks/{source.organization.slug}/{source.slug}",
+    nul = through_the_server_application("POST", f"/hooks/{source.organization.slug}/{source.slug}",
                                           b'{"a": "\\u0000"}', signed)
     assert nul["status"] == 422  # the NUL refusal ran
-    health = _through_the_server_application("GET", "/healthz")
+    health = through_the_server_application("GET", "/healthz")
     assert health["status"] == 200 and health["headers"]["X-Frame-Options"] == "DENY"  # everything else: all of it
 
 
