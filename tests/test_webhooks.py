@@ -18,7 +18,15 @@ from stocktrace.webhooks import signing
 from stocktrace.webhooks.models import InboundDelivery, OutboundAttempt, OutboundDelivery, OutboundEvent
 from stocktrace.webhooks.services import inbound_dry_run, inbound_replay, source_create, subscription_create
 from tests.conftest import database_state
-from tests.processes import free_port, kill_group, post, serve, skip_without_database_file, stream_until_killed
+from tests.processes import (
+    free_port,
+    kill_group,
+    post,
+    serve,
+    skip_without_database_file,
+    stream_until_killed,
+    wait_until,
+)
 from tests.server_app import through_the_server_application
 from tests.test_jobs import Clock, run_worker
 
@@ -468,6 +476,136 @@ def test_item_master_and_stock_receipts_arrive_by_webhook(world):
     rejected = InboundDelivery.objects.get(delivery_id="r-2")
     assert rejected.status == "dead" and "receipts[1]" in rejected.error
     assert ledger_drift() == []
+
+
+def _received_by_webhook(world):
+    """A stock.receipt source and one processed push of 5 onto DOCK-1; (source, delivery, item)."""
+    from stocktrace.inventory.services.catalog import item_create, location_create
+
+    actor = world.alpha.actor()
+    location_create(actor=actor, site=world.alpha.sites[0], code="DOCK", barcode="DOCK-1")
+    item = item_create(actor=actor, sku="P-1", name="Pallet wrap")
+    receipts = source_create(actor=actor, name="WMS receipts", handler="stock.receipt")
+    push(receipts, {"receipts": [{"location": "DOCK-1", "sku": "P-1", "quantity": "5"}]}, delivery="r-1")
+    run_worker()
+    delivery = InboundDelivery.objects.get(delivery_id="r-1")
+    assert delivery.status == "processed"
+    return receipts, delivery, item
+
+
+def test_a_processed_stock_receipt_cannot_be_replayed_so_it_is_never_posted_twice(world, client_as):
+    from stocktrace.core.errors import Conflict
+    from stocktrace.inventory.models import OnHand
+
+    _, delivery, item = _received_by_webhook(world)
+    assert delivery.replayable is False
+    client = client_as(world.alpha, Role.ADMIN)
+    before = database_state()
+    with pytest.raises(Conflict, match="not repeatable"):
+        inbound_replay(actor=world.alpha.actor(), delivery=delivery)
+    response = client.post(f"/api/v1/webhooks/inbound/{delivery.pk}/replay")
+    assert response.status_code == 409 and "not repeatable" in response.json()["detail"]
+    assert client.get(f"/api/v1/webhooks/inbound/{delivery.pk}").json()["replayable"] is False
+    page = client.get(f"/webhooks/inbound/{delivery.pk}/")
+    assert f"/webhooks/inbound/{delivery.pk}/replay/" not in page.content.decode()  # no button to press
+    assert database_state() == before
+    run_worker()
+    assert OnHand.objects.get(item=item).quantity == Decimal("5.000")
+
+
+def test_a_second_job_for_a_processed_delivery_changes_nothing(world):
+    # As when the delivery page and the dead letters both queue it: the second job finds it processed.
+    from stocktrace.inventory.models import OnHand, StockMovement
+    from stocktrace.webhooks.tasks import process_inbound_delivery
+
+    _, delivery, item = _received_by_webhook(world)
+    process_inbound_delivery.enqueue(delivery_id=delivery.pk, organization_id=delivery.organization_id)
+    run_worker()
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("processed", 1)
+    assert OnHand.objects.get(item=item).quantity == Decimal("5.000") and StockMovement.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_jobs_racing_on_one_delivery_post_it_once(monkeypatch):
+    # A replay from the delivery page and one from the dead letters, run by two workers at the same moment.
+    from django.db import connection
+
+    from stocktrace.inventory.models import OnHand, StockMovement
+    from stocktrace.webhooks import handlers
+    from stocktrace.webhooks.services import inbound_process
+    from tests.factories import make_world
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite lets one writer in at a time: the race needs PostgreSQL's row locks")
+    world = make_world()
+    receipts, delivery, item = _received_by_webhook(world)
+    InboundDelivery.objects.filter(pk=delivery.pk).update(status="failed")  # as if its next attempt failed
+    entered, release, second_pid, outcomes = threading.Event(), threading.Event(), [], []
+    real = handlers.HANDLERS["stock.receipt"]
+
+    def held_open(**kwargs):
+        entered.set()
+        assert release.wait(10)
+        return real(**kwargs)
+
+    monkeypatch.setitem(handlers.HANDLERS, "stock.receipt", held_open)
+
+    def process(first: bool):
+        try:
+            if not first:
+                second_pid.append(connection.cursor().connection.info.backend_pid)
+            outcomes.append(inbound_process(delivery_id=delivery.pk, organization_id=delivery.organization_id,
+                                            final_attempt=False))
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=process, args=(True,))
+    first.start()
+    assert entered.wait(10)
+    second = threading.Thread(target=process, args=(False,))
+    second.start()
+    with connection.cursor() as cursor:  # the second job waits on a lock while the first is inside its handler
+        wait_until(lambda: second_pid and cursor.execute(
+            "SELECT 1 FROM pg_stat_activity WHERE pid = %s AND wait_event_type = 'Lock'", second_pid).fetchone(),
+            timeout=10)
+    release.set()
+    first.join()
+    second.join()
+    assert len(outcomes) == 2
+    assert OnHand.objects.get(item=item).quantity == Decimal("10.000")  # 5 before, 5 posted now: once
+    assert StockMovement.objects.count() == 2
+    assert InboundDelivery.objects.get(pk=delivery.pk).attempts == 2
+
+
+def test_a_failed_stock_receipt_can_be_replayed_and_is_posted_once(world):
+    from stocktrace.inventory.models import OnHand
+    from stocktrace.inventory.services.catalog import location_create
+
+    receipts, _, item = _received_by_webhook(world)
+    push(receipts, {"receipts": [{"location": "LATER-1", "sku": "P-1", "quantity": "2"}]}, delivery="r-2")
+    run_worker()
+    failed = InboundDelivery.objects.get(delivery_id="r-2")
+    assert failed.status == "dead" and failed.replayable  # nothing was posted: replaying is safe
+    location_create(actor=world.alpha.actor(), site=world.alpha.sites[0], code="LATER", barcode="LATER-1")
+    inbound_replay(actor=world.alpha.actor(), delivery=failed)
+    run_worker()
+    failed.refresh_from_db()
+    assert failed.status == "processed" and not failed.replayable
+    assert sorted(OnHand.objects.filter(item=item).values_list("quantity", flat=True)) == [
+        Decimal("2.000"), Decimal("5.000")]
+
+
+def test_a_processed_upsert_can_be_replayed(source, world):
+    push(source, SITES)
+    run_worker()
+    delivery = InboundDelivery.objects.get()
+    assert delivery.status == "processed" and delivery.replayable
+    inbound_replay(actor=world.alpha.actor(), delivery=delivery)
+    run_worker()
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.result) == ("processed", {"created": [], "updated": [], "unchanged": ["ERP-1"]})
+    assert Site.objects.filter(code="ERP-1").count() == 1
 
 
 # A worker lost on a delivery's last attempt ------------------------------------------------------------

@@ -4,6 +4,10 @@ A handler gets the organization and the parsed JSON payload, makes its changes t
 (so they are audited), and returns a summary of what it did. It raises PayloadRejected for a payload
 it can never accept (retrying would not help). A dry run calls it for real inside a transaction that
 is rolled back, so a handler needs no dry-run code of its own.
+
+A handler is repeatable when running it twice on one payload changes nothing more than running it once
+(an upsert). One that appends (stock receipts post movements) says `repeatable=False`: a delivery it has
+processed cannot be replayed.
 """
 
 from collections.abc import Callable
@@ -20,8 +24,9 @@ class PayloadRejected(Exception):
     pass
 
 
-def inbound_handler(name: str):
+def inbound_handler(name: str, *, repeatable: bool = True):
     def register(func):
+        func.repeatable = repeatable
         HANDLERS[name] = func
         return func
 
@@ -104,7 +109,7 @@ def item_upsert(*, organization, payload) -> dict:
     return summary
 
 
-@inbound_handler("stock.receipt")
+@inbound_handler("stock.receipt", repeatable=False)
 def stock_receipt(*, organization, payload) -> dict:
     """{"receipts": [{"location": "<location barcode>", "sku": … or "barcode": …, "quantity": "12.5",
     "lot": …, "expires_on": "2030-01-31", "unit_cost": …, "reference": "ASN-1"}, …]}: goods received,

@@ -75,6 +75,15 @@ class InboundDelivery(TenantOwned):
     def __str__(self) -> str:
         return f"{self.source} #{self.delivery_id}"
 
+    @property
+    def replayable(self) -> bool:
+        """Not while waiting; once processed, only when its handler is repeatable (an upsert, not a posting)."""
+        from stocktrace.webhooks.handlers import HANDLERS
+
+        if self.status == self.Status.RECEIVED:
+            return False
+        return self.status != self.Status.PROCESSED or getattr(HANDLERS.get(self.source.handler), "repeatable", True)
+
 
 class WebhookSubscription(TenantOwned, SigningSecret):
     """An integration that wants to hear about events: where to POST them and the secret to sign with."""

@@ -165,29 +165,40 @@ def inbound_receive(*, source: WebhookSource, headers: dict, body: bytes) -> Rec
     return Receipt(stored_pk, InboundDelivery.Status.RECEIVED, duplicate=False)
 
 
-def inbound_process(*, delivery: InboundDelivery, final_attempt: bool) -> dict:
+def inbound_process(*, delivery_id: int, organization_id: int, final_attempt: bool) -> dict:
     """Run the source's handler on a stored delivery. A payload the handler rejects fails for good; other
-    errors are raised for the job to retry (the delivery turns dead when the job runs out of attempts)."""
-    handler = HANDLERS.get(delivery.source.handler)
-    delivery.attempts += 1
-    try:
-        if handler is None:
-            raise PayloadRejected(f"no handler named {delivery.source.handler!r}")
-        # The handler's changes and the "processed" status commit together: a worker lost in between
-        # leaves either both or neither.
-        with transaction.atomic():
-            # Numbers become exact decimals: quantities and prices never pass through floating point.
-            result = handler(organization=delivery.organization, payload=json.loads(delivery.body, parse_float=Decimal))
-            delivery.status, delivery.result, delivery.error = InboundDelivery.Status.PROCESSED, result, ""
-            delivery.processed_at = timezone.now()
-            delivery.save(update_fields=["status", "result", "error", "processed_at", "attempts"])
-    except PayloadRejected as error:
-        _delivery_failed(delivery, f"rejected: {error}", dead=True)
-        return {"rejected": str(error)}
-    except Exception as error:
-        _delivery_failed(delivery, f"{type(error).__name__}: {error}", dead=final_attempt)
-        raise
-    return result
+    errors are raised for the job to retry (the delivery turns dead when the job runs out of attempts).
+
+    The delivery's row is locked while its handler runs, so two jobs for one delivery (a replay from the
+    delivery page and one from the dead letters) run one after the other, and the second finds it processed."""
+    with transaction.atomic():
+        delivery = InboundDelivery.objects.select_for_update(of=("self",)).select_related("source", "organization").get(
+            pk=delivery_id, organization_id=organization_id)
+        if delivery.status == InboundDelivery.Status.PROCESSED:
+            return delivery.result or {}  # a retried job after a crash between commit and result: done already
+        handler = HANDLERS.get(delivery.source.handler)
+        delivery.attempts += 1
+        try:
+            if handler is None:
+                raise PayloadRejected(f"no handler named {delivery.source.handler!r}")
+            # The handler's changes and the "processed" status commit together: a worker lost in between
+            # leaves either both or neither.
+            with transaction.atomic():
+                # Numbers become exact decimals: quantities and prices never pass through floating point.
+                result = handler(organization=delivery.organization,
+                                 payload=json.loads(delivery.body, parse_float=Decimal))
+                delivery.status, delivery.result, delivery.error = InboundDelivery.Status.PROCESSED, result, ""
+                delivery.processed_at = timezone.now()
+                delivery.save(update_fields=["status", "result", "error", "processed_at", "attempts"])
+        except PayloadRejected as error:
+            _delivery_failed(delivery, f"rejected: {error}", dead=True)
+            return {"rejected": str(error)}
+        except Exception as error:
+            failure = error
+            _delivery_failed(delivery, f"{type(error).__name__}: {error}", dead=final_attempt)
+        else:
+            return result
+    raise failure  # after the failure is committed, for the job to retry
 
 
 def _delivery_failed(delivery: InboundDelivery, error: str, *, dead: bool) -> None:
@@ -202,9 +213,13 @@ def inbound_replay(*, actor: Actor, delivery: InboundDelivery) -> InboundDeliver
     actor.require(Perm.WEBHOOKS_MANAGE)
     from stocktrace.webhooks.tasks import process_inbound_delivery
 
-    delivery = InboundDelivery.objects.select_for_update().get(pk=delivery.pk)
+    delivery = InboundDelivery.objects.select_for_update(of=("self",)).select_related("source").get(pk=delivery.pk)
     if delivery.status == InboundDelivery.Status.RECEIVED:
         raise Conflict("This delivery is waiting to be processed already")
+    if not delivery.replayable:
+        raise Conflict(f"This delivery was processed already, and {delivery.source.handler} is not repeatable: "
+                       "replaying it would apply it a second time. Correct the result by hand (stock: with an "
+                       "adjustment), or have the sender push a new delivery.")
     before = {"status": delivery.status}
     _queue_again(process_inbound_delivery, delivery)
     delivery.status, delivery.error = InboundDelivery.Status.RECEIVED, ""

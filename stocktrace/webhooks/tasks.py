@@ -38,11 +38,8 @@ def _outbound_given_up(error: BaseException, delivery_id: int, organization_id: 
 def process_inbound_delivery(context, delivery_id: int, organization_id: int) -> dict:
     from stocktrace.webhooks.services import inbound_process
 
-    delivery = InboundDelivery.objects.select_related("source", "organization").get(
-        pk=delivery_id, organization_id=organization_id)
-    if delivery.status == InboundDelivery.Status.PROCESSED:
-        return delivery.result or {}  # a retried job after a crash between commit and result: done already
-    return inbound_process(delivery=delivery, final_attempt=_attempt(context) >= INBOUND_POLICY.max_attempts)
+    return inbound_process(delivery_id=delivery_id, organization_id=organization_id,
+                           final_attempt=_attempt(context) >= INBOUND_POLICY.max_attempts)
 
 
 @job(queue="webhooks", retry=OUTBOUND_POLICY, takes_context=True, on_dead=_outbound_given_up)

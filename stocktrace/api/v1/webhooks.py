@@ -83,6 +83,8 @@ class InboundOut(Schema):
     result: dict | None
     error: str
     processed_at: datetime | None
+    replayable: bool = Field(description="false while waiting, and once processed by a handler that is not "
+                                         "repeatable (stock.receipt)")
 
 
 class InboundDetail(InboundOut):
