@@ -198,6 +198,8 @@ class StockAlert(TenantOwned):
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="+")
+    # Why it was resolved when stocktrace resolved it (resolved_by empty): the stock recovered, the lot is gone.
+    resolution = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
         constraints = [
