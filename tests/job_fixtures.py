@@ -41,3 +41,12 @@ def slow_first_time(directory: str) -> str:
     with (folder / "done").open("a") as out:
         out.write("done\n")
     return "done"
+
+
+@job(retry=RetryPolicy(max_attempts=2, base_delay=0.01, jitter=0))
+def hang(directory: str) -> None:
+    """Marks each attempt as started (`attempt-1`, `attempt-2`, …) and hangs, to be stopped from outside."""
+    folder = Path(directory)
+    attempt = len(list(folder.glob("attempt-*"))) + 1
+    (folder / f"attempt-{attempt}").write_text("")
+    time.sleep(120)

@@ -320,6 +320,44 @@ def test_a_killed_workers_job_is_completed_once_by_another(tmp_path):
         pk=result.id).worker_ids[0]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_second_stop_signal_interrupts_the_job_which_is_retried_then_dead_on_its_last_attempt(tmp_path):
+    skip_without_database_file()
+    result = job_fixtures.hang.enqueue(str(tmp_path))  # two attempts
+
+    def stop_twice_while_running(attempt: int) -> None:
+        worker = stocktrace("worker", "--no-scheduler", "--interval", "0.05", "--heartbeat", "0.2",
+                            stderr=subprocess.PIPE, text=True)
+        log: list[str] = []
+        reader = threading.Thread(target=lambda: log.extend(worker.stderr), daemon=True)
+        reader.start()
+        try:
+            wait_until(lambda: (tmp_path / f"attempt-{attempt}").exists())
+            worker.send_signal(signal.SIGTERM)
+            # Two signals Python has not handled yet count as one: wait until the first was taken.
+            wait_until(lambda: any("shutting down gracefully" in line for line in log))
+            assert DBTaskResult.objects.get(pk=result.id).status == "RUNNING"  # the first lets the job run on
+            worker.send_signal(signal.SIGTERM)
+            assert worker.wait(timeout=30) == 1
+        finally:
+            worker.kill()
+            reader.join(timeout=10)
+
+    for attempt in (1, 2):
+        stop_twice_while_running(attempt)
+        failure = JobFailure.objects.get(task_id=result.id, attempt=attempt)
+        assert (failure.exception_class, failure.message) == ("stocktrace.jobs.registry.WorkerLost",
+                                                              "worker stopped during the job")
+        row = DBTaskResult.objects.get(pk=result.id)
+        if attempt == 1:
+            assert failure.retried and row.status == "READY"
+            assert not DeadLetter.objects.exists()
+    assert not failure.retried and row.status == "FAILED"
+    letter = DeadLetter.objects.get(task_id=result.id)
+    assert (letter.attempts, letter.last_error) == (
+        2, "stocktrace.jobs.registry.WorkerLost: worker stopped during the job")
+
+
 @pytest.mark.django_db
 def test_the_jobs_command_lists_shows_replays_and_discards_dead_letters(clock, capsys):
     from django.core.management import call_command
