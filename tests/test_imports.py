@@ -803,6 +803,21 @@ def test_cli_export_to_standard_output(world, capsys):
                                        "ALPHA-1,A-01,ALPHA-SKU-1,10.000,,,2.5000\n")
 
 
+@pytest.mark.parametrize("target", ["items.csv", "items.xlsx", "-"])
+def test_cli_export_shows_a_progress_line_on_stderr(world, tmp_path, monkeypatch, capsys, target):
+    monkeypatch.setattr(engine, "PROGRESS_EVERY", 1)
+    for n in range(3):
+        item_create(actor=world.alpha.actor(), sku=f"E-{n}", name="E")
+    err = io.StringIO()
+    call_command("export", "items", target if target == "-" else str(tmp_path / target), organization="alpha",
+                 stderr=err)
+    lines = err.getvalue().split("\n")
+    assert lines[0].startswith("\rwriting: 1 rows")  # the first report; the next ones come 0.2 s apart at most
+    assert lines[1:] == ([""] if target == "-" else [f"3 items rows written to {tmp_path / target}", ""])
+    if target == "-":
+        assert capsys.readouterr().out.count("\n") == 4  # the progress stays off the exported CSV
+
+
 # Pages ------------------------------------------------------------------------------------------------------
 
 def test_pages_upload_show_errors_then_apply(world, client_as):

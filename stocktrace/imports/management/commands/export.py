@@ -4,8 +4,10 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from stocktrace.core.errors import DomainError
+from stocktrace.imports import engine
 from stocktrace.imports.exports import write_csv, write_xlsx
 from stocktrace.imports.models import ImportRun
+from stocktrace.imports.progress import Progress, counted
 from stocktrace.imports.selectors import EXPORT_COLUMNS, export_rows
 from stocktrace.imports.services import format_for
 from stocktrace.tenancy.actor import Actor
@@ -26,8 +28,10 @@ class Command(BaseCommand):
         org = Organization.objects.filter(slug=organization, is_active=True).first()
         if org is None:
             raise CommandError(f"No active organization {organization!r}")
+        progress = Progress(self.stderr)
         try:
             columns, rows = export_rows(actor=Actor.system(org, device="cli"), kind=kind)
+            rows = counted(rows, progress, "writing", engine.PROGRESS_EVERY)
             if file == "-":
                 if format == "xlsx":
                     raise CommandError("XLSX cannot go to standard output; name a file")
@@ -42,4 +46,6 @@ class Command(BaseCommand):
                 count = write_xlsx(columns, rows, path, title=kind)
         except DomainError as error:
             raise CommandError(error.detail) from error
+        finally:
+            progress.end()
         self.stderr.write(f"{count:,} {kind} rows written to {path}")

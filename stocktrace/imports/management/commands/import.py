@@ -1,5 +1,4 @@
 import signal
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -8,33 +7,10 @@ from django.core.management.base import BaseCommand, CommandError
 from stocktrace.core.errors import DomainError
 from stocktrace.imports.kinds import IMPORTERS
 from stocktrace.imports.models import ImportRun
+from stocktrace.imports.progress import Progress
 from stocktrace.imports.services import format_for, import_check, import_file_apply, summary
 from stocktrace.tenancy.actor import Actor
 from stocktrace.tenancy.models import Organization
-
-
-class Progress:
-    """`\\r`-rewritten status line on stderr, at most a few times a second."""
-
-    def __init__(self, stream):
-        self.stream = stream
-        self.last = 0.0
-        self.shown = False
-
-    def __call__(self, phase: str, done: int, total: int) -> None:
-        now = time.monotonic()
-        if now - self.last < 0.2:
-            return
-        self.last = now
-        share = f" ({min(100, done * 100 // total)}%)" if total else ""
-        self.stream.write(f"\r{phase}: {done:,}{f' of ~{total:,}' if total else ''} rows{share}   ", ending="")
-        self.stream.flush()
-        self.shown = True
-
-    def end(self) -> None:
-        if self.shown:
-            self.stream.write("")
-            self.stream.flush()
 
 
 class Interrupted(Exception):
