@@ -204,6 +204,28 @@ def test_sweeper_retries_jobs_of_silent_workers_only(clock):
     assert JobFailure.objects.get().exception_class == "stocktrace.jobs.registry.WorkerLost"
 
 
+def test_a_worker_refuses_a_lease_shorter_than_three_heartbeats():
+    from django.core.management import call_command
+
+    with pytest.raises(CommandError, match=r"lease of 10 s is shorter than 3 heartbeats of 5 s \(15 s\)"):
+        call_command("worker", "--lease", "10", "--batch")
+    with pytest.raises(CommandError, match=r"Use --lease 6 or more"):
+        call_command("worker", "--processes", "2", "--heartbeat", "2", "--lease", "5.9", "--batch")
+
+
+@pytest.mark.django_db
+def test_a_sweep_by_hand_refuses_a_lease_shorter_than_three_heartbeats(capsys):
+    from django.core.management import call_command
+
+    with pytest.raises(CommandError, match=r"lease of 14 s is shorter than 3 heartbeats of 5 s"):
+        call_command("jobs", "sweep", "--lease", "14")  # the workers' default heartbeat
+    with pytest.raises(CommandError, match=r"shorter than 3 heartbeats of 25 s"):
+        call_command("jobs", "sweep", "--heartbeat", "25")  # the default lease, with a fleet beating slowly
+    call_command("jobs", "sweep", "--lease", "15")
+    call_command("jobs", "sweep", "--lease", "0.6", "--heartbeat", "0.2")
+    assert capsys.readouterr().out == "swept 0\nswept 0\n"
+
+
 @pytest.fixture
 def every_minute_schedule(monkeypatch):
     monkeypatch.setitem(SCHEDULES, "test.noop", Schedule(name="test.noop", cron=Cron.parse("* * * * *"), task=noop))

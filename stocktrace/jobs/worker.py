@@ -25,6 +25,22 @@ from stocktrace.jobs.registry import SCHEDULES, WorkerLost
 
 log = logging.getLogger("stocktrace.jobs")
 
+DEFAULT_HEARTBEAT_SECONDS = 5.0
+DEFAULT_LEASE_SECONDS = 60.0
+# A heartbeat can come late (a busy database, a pause): a lease must outlast a few of them, or the sweep
+# takes a healthy worker for a lost one and runs its job a second time.
+MIN_LEASE_HEARTBEATS = 3
+
+
+def lease_problem(*, lease_seconds: float, heartbeat_seconds: float) -> str | None:
+    """Why this lease is unsafe with this heartbeat, or None when it is long enough."""
+    shortest = round(MIN_LEASE_HEARTBEATS * heartbeat_seconds, 6)  # 3 × 0.2 is 0.6, not 0.6000000000000001
+    if lease_seconds < shortest:
+        return (f"A lease of {lease_seconds:g} s is shorter than {MIN_LEASE_HEARTBEATS} heartbeats of "
+                f"{heartbeat_seconds:g} s ({shortest:g} s): jobs of workers that are still running would be "
+                f"swept and run twice. Use --lease {shortest:g} or more, the same on every worker.")
+    return None
+
 
 def heartbeat_beat(worker_id: str, **fields) -> None:
     WorkerHeartbeat.objects.filter(worker_id=worker_id).update(last_seen_at=timezone.now(), **fields)

@@ -6,7 +6,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from stocktrace.core.errors import DomainError
 from stocktrace.jobs import selectors, services
 from stocktrace.jobs.models import DeadLetter
-from stocktrace.jobs.worker import sweep_lost_jobs
+from stocktrace.jobs.worker import DEFAULT_HEARTBEAT_SECONDS, DEFAULT_LEASE_SECONDS, lease_problem, sweep_lost_jobs
 
 
 class Command(BaseCommand):
@@ -29,7 +29,10 @@ class Command(BaseCommand):
         prune = sub.add_parser("prune", help="delete old finished results")
         prune.add_argument("--days", type=int, default=None)
         sweep = sub.add_parser("sweep", help="retry jobs of workers that stopped")
-        sweep.add_argument("--lease", type=float, default=60.0)
+        sweep.add_argument("--lease", type=float, default=DEFAULT_LEASE_SECONDS,
+                           help="the workers' --lease (default 60)")
+        sweep.add_argument("--heartbeat", type=float, default=DEFAULT_HEARTBEAT_SECONDS,
+                           help="the workers' --heartbeat (default 5), which the lease must outlast three times")
 
     def handle(self, *args, action, **options):
         try:
@@ -95,5 +98,8 @@ class Command(BaseCommand):
     def do_prune(self, *, days, **options):
         self._print_json(services.jobs_prune(older_than_days=days))
 
-    def do_sweep(self, *, lease, **options):
+    def do_sweep(self, *, lease, heartbeat, **options):
+        problem = lease_problem(lease_seconds=lease, heartbeat_seconds=heartbeat)
+        if problem:
+            raise CommandError(problem)
         self.stdout.write(f"swept {sweep_lost_jobs(lease_seconds=lease)}")

@@ -3,10 +3,10 @@ import subprocess
 import sys
 import time
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.utils.crypto import get_random_string
 
-from stocktrace.jobs.worker import StocktraceWorker
+from stocktrace.jobs.worker import DEFAULT_HEARTBEAT_SECONDS, DEFAULT_LEASE_SECONDS, StocktraceWorker, lease_problem
 
 RESTART_FIRST_WAIT = 1.0
 RESTART_MAX_WAIT = 60.0
@@ -21,9 +21,11 @@ class Command(BaseCommand):
         parser.add_argument("--processes", type=int, default=1, help="worker processes to run (default 1)")
         parser.add_argument("--queues", default="*", help="comma-separated queue names, or * for all (default)")
         parser.add_argument("--interval", type=float, default=1.0, help="seconds to wait when idle (default 1)")
-        parser.add_argument("--heartbeat", type=float, default=5.0, help="seconds between heartbeats (default 5)")
-        parser.add_argument("--lease", type=float, default=60.0,
-                            help="seconds without a heartbeat after which a worker's jobs are retried elsewhere")
+        parser.add_argument("--heartbeat", type=float, default=DEFAULT_HEARTBEAT_SECONDS,
+                            help="seconds between heartbeats (default 5)")
+        parser.add_argument("--lease", type=float, default=DEFAULT_LEASE_SECONDS,
+                            help="seconds without a heartbeat after which a worker's jobs are retried elsewhere "
+                                 "(default 60, at least 3 heartbeats; the same on every worker)")
         parser.add_argument("--no-scheduler", action="store_true", help="do not enqueue periodic jobs")
         parser.add_argument("--batch", action="store_true", help="run what is due, then exit")
         parser.add_argument("--max-tasks", type=int, default=None)
@@ -31,6 +33,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, processes, queues, interval, heartbeat, lease, no_scheduler, batch, max_tasks,
                worker_id, **options):
+        problem = lease_problem(lease_seconds=lease, heartbeat_seconds=heartbeat)
+        if problem:
+            raise CommandError(problem)
         if processes > 1:
             child = ["--queues", queues, "--interval", str(interval), "--heartbeat", str(heartbeat),
                      "--lease", str(lease)]
