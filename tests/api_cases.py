@@ -241,6 +241,7 @@ CASES: dict[str, Case] = {
         audit_action="stock.adjustment", crosses_tenants=True),
     "POST /stock/transfers": Case(body=_transfer, audit_action="stock.transfer", crosses_tenants=True),
     "GET /alerts": Case(),
+    "POST /alerts/recheck": Case(audit_action="alerts.recheck"),
     "POST /alerts/{alert_id}/acknowledge": Case(params=_alert, audit_action="alert.acknowledge",
                                                 crosses_tenants=True),
     "POST /alerts/{alert_id}/resolve": Case(params=_alert, audit_action="alert.resolve", crosses_tenants=True),

@@ -211,19 +211,30 @@ def test_level_alerts_are_raised_once_and_managed_by_people(shop, world):
     stock_issue(actor=actor, item=item, location=bins[0], quantity_issued="1")
     low = StockAlert.objects.get()
     assert (low.kind, low.severity, low.quantity) == ("low_stock", "medium", Decimal("3"))
-    stock_issue(actor=actor, item=item, location=bins[0], quantity_issued="3")
-    assert set(StockAlert.objects.values_list("kind", "severity")) == {("low_stock", "medium"),
-                                                                       ("stockout", "critical")}
-    stock_receive(actor=actor, item=item, location=bins[1], quantity_received="25")
-    assert StockAlert.objects.filter(kind="excess").count() == 1
     alert_acknowledge(actor=actor, alert=low)
     with pytest.raises(Conflict):
         alert_acknowledge(actor=actor, alert=low)
-    alert_resolve(actor=actor, alert=low)
+    low.refresh_from_db()
+    assert (low.status, low.acknowledged_by) == ("acknowledged", actor.user)
+    stock_issue(actor=actor, item=item, location=bins[0], quantity_issued="3")
+    # Out of stock is the worse news: it replaces the low-stock alert rather than joining it.
+    assert set(StockAlert.objects.exclude(status="resolved").values_list("kind", "severity")) == {
+        ("stockout", "critical")}
+    low.refresh_from_db()
+    assert (low.status, low.resolved_by, low.resolution) == ("resolved", None, "0.000 ea on hand at the site")
     with pytest.raises(PermissionDenied):
         alert_resolve(actor=world.alpha.actor(Role.COUNTER), alert=StockAlert.objects.get(kind="stockout"))
+    stock_receive(actor=actor, item=item, location=bins[1], quantity_received="25")
+    assert set(StockAlert.objects.exclude(status="resolved").values_list("kind", flat=True)) == {"excess"}
+    stockout = StockAlert.objects.get(kind="stockout")
+    assert (stockout.status, stockout.resolution) == ("resolved", "25.000 ea on hand at the site")
+    excess = StockAlert.objects.get(kind="excess")
+    alert_resolve(actor=actor, alert=excess)
+    excess.refresh_from_db()
+    assert (excess.status, excess.resolved_by, excess.resolution) == ("resolved", actor.user, "")
     stock_issue(actor=actor, item=item, location=bins[1], quantity_issued="24")  # low again: a new alert
     assert StockAlert.objects.filter(kind="low_stock").count() == 2
+    assert StockAlert.objects.exclude(status="resolved").get().kind == "low_stock"
 
 
 def test_expiry_scan(shop):
@@ -233,8 +244,8 @@ def test_expiry_scan(shop):
     for lot, expires in [("OLD", today - timedelta(days=1)), ("SOON", today + timedelta(days=3)),
                          ("LATER", today + timedelta(days=20)), ("FINE", today + timedelta(days=90))]:
         stock_receive(actor=actor, item=milk, location=bins[0], quantity_received="1", lot=lot, expires_on=expires)
-    assert alerts_expiry_scan(today=today) == {"expired": 1, "expiring": 2}
-    assert alerts_expiry_scan(today=today) == {"expired": 1, "expiring": 2}
+    assert alerts_expiry_scan(today=today) == {"expired": 1, "expiring": 2, "resolved": 0}
+    assert alerts_expiry_scan(today=today) == {"expired": 1, "expiring": 2, "resolved": 0}
     assert sorted(StockAlert.objects.values_list("lot", "kind", "severity")) == [
         ("LATER", "expiring", "medium"), ("OLD", "expired", "critical"), ("SOON", "expiring", "high")]
 

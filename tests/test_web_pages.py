@@ -90,6 +90,7 @@ PAGES = {
     "location_move": ("POST", _empty_location, lambda own, role, target: {"parent": stocked(target)[1].barcode}),
     "location_archive": ("POST", _empty_location, lambda *a: {}),
     "alerts": ("GET", None, None),
+    "alerts_recheck": ("POST", None, lambda *a: {}),
     "alert_acknowledge": ("POST", _alert, lambda *a: {}),
     "alert_resolve": ("POST", _alert, lambda *a: {}),
     "imports": ("GET", None, None),

@@ -75,7 +75,7 @@ DESCRIPTIONS: dict[Perm, str] = {
     Perm.CATALOG_MANAGE: "Create and change items, barcodes and locations (of one's sites)",
     Perm.STOCK_MOVE: "Post receipts, issues and transfers (at one's sites)",
     Perm.STOCK_ADJUST: "Post adjustments with a reason (at one's sites)",
-    Perm.ALERTS_MANAGE: "Acknowledge and resolve stock alerts",
+    Perm.ALERTS_MANAGE: "Acknowledge, resolve and recheck stock alerts",
     Perm.INVENTORY_IMPORT: "Import and export items, locations and opening stock",
 }
 

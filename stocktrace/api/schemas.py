@@ -33,3 +33,14 @@ def _iso_text_only(value):
 # ISO 8601 with a time zone: a bare number (Unix time) or a zone-less time is refused, never guessed.
 # Converted to UTC: PostgreSQL refuses offsets beyond ±15:59 that ISO 8601 (and pydantic) allow.
 Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso_text_only), AfterValidator(lambda v: v.astimezone(UTC))]
+
+
+class StartedOut(Schema):
+    """A job started for the caller: follow it at `progress_url`."""
+
+    task_id: str
+    progress_url: str
+
+    @classmethod
+    def of(cls, task_id: str) -> dict:
+        return {"task_id": task_id, "progress_url": f"/api/v1/jobs/{task_id}/progress"}

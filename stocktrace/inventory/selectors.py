@@ -145,7 +145,8 @@ def movements_of(*, actor: Actor, item: Item | None = None, location: Location |
 def alerts_of(*, actor: Actor, status: str | None = None, kind: str | None = None, severity: str | None = None,
               site_id: int | None = None, item_id: int | None = None):
     actor.require(Perm.INVENTORY_VIEW)
-    alerts = StockAlert.objects.for_org(actor.organization).select_related("item", "location", "site")
+    alerts = StockAlert.objects.for_org(actor.organization).select_related(
+        "item", "location", "site", "acknowledged_by", "resolved_by")
     if actor.site_ids is not None:
         alerts = alerts.filter(site_id__in=actor.site_ids)
     for field, value in {"status": status, "kind": kind, "severity": severity, "site_id": site_id,

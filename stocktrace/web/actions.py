@@ -1,3 +1,4 @@
+import uuid
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -17,3 +18,11 @@ def announce(request, action: Callable[[], T], success: Callable[[T], str]) -> N
         messages.error(request, error.detail)
     else:
         messages.success(request, success(result))
+
+
+def followed_job(request) -> uuid.UUID | None:
+    """The job a page was sent back with (`?job=<id>`, after a button started it), whose progress it shows."""
+    try:
+        return uuid.UUID(request.GET.get("job", ""))
+    except ValueError:
+        return None

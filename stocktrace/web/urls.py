@@ -64,6 +64,7 @@ urlpatterns = [
     path("locations/<int:location_id>/move/", inventory.location_move, name="location_move"),
     path("locations/<int:location_id>/archive/", inventory.location_archive, name="location_archive"),
     path("alerts/", inventory.alerts, name="alerts"),
+    path("alerts/recheck/", inventory.alerts_recheck, name="alerts_recheck"),
     path("alerts/<int:alert_id>/acknowledge/", inventory.alert_acknowledge, name="alert_acknowledge"),
     path("alerts/<int:alert_id>/resolve/", inventory.alert_resolve, name="alert_resolve"),
     path("imports/", import_views.imports, name="imports"),

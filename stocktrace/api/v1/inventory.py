@@ -8,7 +8,7 @@ from pydantic import Field
 from stocktrace.accounts.roles import Perm
 from stocktrace.api.pagination import Page, keyset_page
 from stocktrace.api.permissions import requires
-from stocktrace.api.schemas import Flag, Input, ObjectId
+from stocktrace.api.schemas import Flag, Input, ObjectId, StartedOut
 from stocktrace.core.errors import NotFound
 from stocktrace.inventory import selectors
 from stocktrace.inventory.models import Location, StockAlert, StockMovement
@@ -19,6 +19,7 @@ router = Router()
 
 Quantity = Decimal  # JSON numbers or strings; more than 3 decimal places is refused
 Code = Field(min_length=1, max_length=64)
+# In a path as `{path:code}`: internal codes may hold "/" (`PAL/0001`), sent as %2F or as it is.
 ScannedCode = Annotated[str, Field(min_length=1, max_length=64)]
 
 
@@ -232,7 +233,19 @@ class AlertOut(Schema):
     threshold: Decimal | None
     raised_at: datetime
     acknowledged_at: datetime | None
+    acknowledged_by: str | None = Field(description="who acknowledged it (e-mail)")
     resolved_at: datetime | None
+    resolved_by: str | None = Field(description="who resolved it (e-mail); null with a resolution when stocktrace "
+                                                "resolved it itself")
+    resolution: str = Field(description="why stocktrace resolved it: the stock recovered, the lot is gone")
+
+    @staticmethod
+    def resolve_acknowledged_by(alert) -> str | None:
+        return alert.acknowledged_by.email if alert.acknowledged_by_id else None
+
+    @staticmethod
+    def resolve_resolved_by(alert) -> str | None:
+        return alert.resolved_by.email if alert.resolved_by_id else None
 
 
 class AlertPage(Page):
@@ -350,7 +363,7 @@ def items_barcode_add(request, item_id: ObjectId, payload: BarcodeIn):
     return Status(201, item)
 
 
-@router.delete("/items/{item_id}/barcodes/{code}", response=ItemOut, tags=["items"])
+@router.delete("/items/{item_id}/barcodes/{path:code}", response=ItemOut, tags=["items"])
 @requires(Perm.CATALOG_MANAGE)
 def items_barcode_remove(request, item_id: ObjectId, code: ScannedCode):
     item = selectors.item_get(actor=request.auth, item_id=item_id)
@@ -369,7 +382,7 @@ def items_movements(request, item_id: ObjectId, filters: Query[HistoryFilters]):
     return keyset_page(movements, cursor=filters.cursor, limit=filters.limit)
 
 
-@router.get("/lookup/{code}", response=LookupOut, tags=["items"])
+@router.get("/lookup/{path:code}", response=LookupOut, tags=["items"])
 @requires(Perm.INVENTORY_VIEW)
 def lookup(request, code: ScannedCode):
     """What a scanned code is: an item (by barcode or SKU) or a location (by barcode)."""
@@ -441,6 +454,14 @@ def stock_transfers(request, payload: TransferIn):
 def alerts_index(request, filters: Query[AlertFilters]):
     alerts = selectors.alerts_of(actor=request.auth, **filters.dict(exclude={"cursor", "limit"}))
     return keyset_page(alerts, cursor=filters.cursor, limit=filters.limit)
+
+
+@router.post("/alerts/recheck", response={202: StartedOut}, tags=["alerts"])
+@requires(Perm.ALERTS_MANAGE)
+def alerts_recheck(request):
+    """Recompute every stock alert (levels and expiry) as a job: what is due is raised, what is over is
+    resolved. Follow it at `progress_url`."""
+    return Status(202, StartedOut.of(alert_services.alerts_recheck_start(actor=request.auth)))
 
 
 @router.post("/alerts/{alert_id}/acknowledge", response=AlertOut, tags=["alerts"])

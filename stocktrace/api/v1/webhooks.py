@@ -7,7 +7,7 @@ from pydantic import Field, StrictInt
 from stocktrace.accounts.roles import Perm
 from stocktrace.api.pagination import Page, keyset_page
 from stocktrace.api.permissions import requires
-from stocktrace.api.schemas import Flag, Input, ObjectId
+from stocktrace.api.schemas import Flag, Input, ObjectId, StartedOut
 from stocktrace.webhooks import selectors, services
 from stocktrace.webhooks.events import EVENTS
 from stocktrace.webhooks.handlers import HANDLERS
@@ -314,14 +314,9 @@ def outbound_redeliver(request, delivery_id: ObjectId):
     return services.outbound_redeliver(actor=request.auth, delivery=delivery)
 
 
-class StartedOut(Schema):
-    task_id: str
-    progress_url: str
-
-
 @router.post("/resync/sites", response={202: StartedOut})
 @requires(Perm.WEBHOOKS_MANAGE)
 def resync_sites(request):
     """Announce every site again (site.updated) to the subscriptions; follow the job at `progress_url`."""
     task_id = services.sites_resync_start(actor=request.auth)
-    return Status(202, {"task_id": task_id, "progress_url": f"/api/v1/jobs/{task_id}/progress"})
+    return Status(202, StartedOut.of(task_id))

@@ -1,5 +1,6 @@
 """Stock alerts: raised by the ledger when levels are crossed and by the daily expiry scan; one open alert
-per kind × item × site (× location × lot for expiry); acknowledged and resolved by people."""
+per kind × item × site (× location × lot for expiry); acknowledged and resolved by people, and resolved by
+stocktrace itself once what raised them is over (stock back above the minimum, the lot gone)."""
 
 import functools
 from datetime import date, timedelta
@@ -7,7 +8,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Sum
+from django.db.models import Exists, OuterRef, Q, Sum
 from django.utils import timezone
 
 from stocktrace.accounts.roles import Perm
@@ -89,24 +90,50 @@ def _site_total(organization, item: Item, site_id: int) -> Decimal:
     return (total or Decimal(0)).quantize(QUANTITY_STEP)
 
 
+LEVEL_KINDS = (Kind.STOCKOUT, Kind.LOW_STOCK, Kind.EXCESS)
+EXPIRY_KINDS = (Kind.EXPIRING, Kind.EXPIRED)
+
+
 def alerts_for_levels(*, organization, pairs) -> None:
-    """After movements: compare each touched item's total at the site with its minimum and maximum."""
-    watched = [(item, site_id) for item, site_id in pairs if item.min_level is not None or item.max_level is not None]
+    """After movements: compare each touched item's total at the site with its minimum and maximum; raise
+    (or refresh) the alerts that are due and resolve the open ones that no longer are. Sorted, so two
+    postings touching the same alerts lock them in the same order."""
+    watched = sorted(((item, site_id) for item, site_id in pairs
+                      if item.min_level is not None or item.max_level is not None), key=lambda p: (p[0].pk, p[1]))
     for item, site_id in watched:
         total = _site_total(organization, item, site_id)
-        if item.min_level is not None and total <= 0:
-            alert_raise(organization=organization, kind=Kind.STOCKOUT, severity=Severity.CRITICAL, item=item,
-                        site_id=site_id, quantity=total, threshold=item.min_level,
-                        message=f"{item.sku} is out of stock ({total} {item.unit})")
-        elif item.min_level is not None and total < item.min_level:
-            severity = Severity.HIGH if total <= item.min_level / 2 else Severity.MEDIUM
-            alert_raise(organization=organization, kind=Kind.LOW_STOCK, severity=severity, item=item,
-                        site_id=site_id, quantity=total, threshold=item.min_level,
-                        message=f"{item.sku} is low: {total} {item.unit}, minimum {item.min_level}")
-        if item.max_level is not None and total > item.max_level:
-            alert_raise(organization=organization, kind=Kind.EXCESS, severity=Severity.LOW, item=item,
-                        site_id=site_id, quantity=total, threshold=item.max_level,
-                        message=f"{item.sku} is above its maximum: {total} {item.unit}, maximum {item.max_level}")
+        due = _level_alerts_due(item, total)
+        for kind, severity, threshold, message in due:
+            alert_raise(organization=organization, kind=kind, severity=severity, item=item, site_id=site_id,
+                        quantity=total, threshold=threshold, message=message)
+        _resolve_level_alerts(organization, item, site_id, kinds=set(LEVEL_KINDS) - {due_kind for due_kind, *_ in due},
+                              resolution=f"{total} {item.unit} on hand at the site")
+
+
+def _level_alerts_due(item: Item, total: Decimal) -> list[tuple[str, str, Decimal, str]]:
+    """(kind, severity, threshold, message) of each level alert the site's total calls for."""
+    due = []
+    if item.min_level is not None and total <= 0:
+        due.append((Kind.STOCKOUT, Severity.CRITICAL, item.min_level,
+                    f"{item.sku} is out of stock ({total} {item.unit})"))
+    elif item.min_level is not None and total < item.min_level:
+        severity = Severity.HIGH if total <= item.min_level / 2 else Severity.MEDIUM
+        due.append((Kind.LOW_STOCK, severity, item.min_level,
+                    f"{item.sku} is low: {total} {item.unit}, minimum {item.min_level}"))
+    if item.max_level is not None and total > item.max_level:
+        due.append((Kind.EXCESS, Severity.LOW, item.max_level,
+                    f"{item.sku} is above its maximum: {total} {item.unit}, maximum {item.max_level}"))
+    return due
+
+
+def _resolve_level_alerts(organization, item: Item, site_id: int, *, kinds, resolution: str) -> int:
+    """Resolve the item's open level alerts of these kinds at the site (through the open-alert index)."""
+    if not kinds:
+        return 0
+    return StockAlert.objects.filter(
+        organization=organization, item=item, site_id=site_id, location__isnull=True, kind__in=sorted(kinds),
+    ).exclude(status=StockAlert.Status.RESOLVED).update(
+        status=StockAlert.Status.RESOLVED, resolved_at=timezone.now(), resolved_by=None, resolution=resolution[:200])
 
 
 def discrepancy_severity(expected: Decimal, counted: Decimal) -> str:
@@ -140,19 +167,23 @@ def alert_for_count_discrepancy(*, organization, item: Item, location, lot: str,
 
 def alerts_expiry_scan(*, organization=None, today: date | None = None) -> dict[str, int]:
     """Daily: an `expired` alert for each lot past its date that still has stock, `expiring` for those within
-    STOCKTRACE_EXPIRY_WARNING_DAYS (high severity inside a week)."""
+    STOCKTRACE_EXPIRY_WARNING_DAYS (high severity inside a week). Expiry alerts of lots no longer in stock
+    there are resolved, and so is a lot's `expiring` alert once it is `expired`."""
     today = today or timezone.localdate()
     warn_until = today + timedelta(days=settings.STOCKTRACE_EXPIRY_WARNING_DAYS)
+    counts = {"expired": 0, "expiring": 0, "resolved": _resolve_gone_lots(organization)}
     rows = (OnHand.objects.filter(quantity__gt=0, expires_on__isnull=False, expires_on__lte=warn_until)
             .select_related("item", "location", "organization"))
     if organization is not None:
         rows = rows.filter(organization=organization)
-    counts = {"expired": 0, "expiring": 0}
     for row in rows.iterator(chunk_size=500):
         with transaction.atomic():
             if row.expires_on <= today:
                 kind, severity = Kind.EXPIRED, Severity.CRITICAL
                 text = f"{row.item.sku} lot {row.lot or '-'} at {row.location.code} expired on {row.expires_on}"
+                counts["resolved"] += _lot_alerts(row, Kind.EXPIRING).update(
+                    status=StockAlert.Status.RESOLVED, resolved_at=timezone.now(), resolved_by=None,
+                    resolution=f"expired on {row.expires_on}: see its expired alert")
             else:
                 kind = Kind.EXPIRING
                 severity = Severity.HIGH if row.expires_on <= today + timedelta(days=7) else Severity.MEDIUM
@@ -162,6 +193,65 @@ def alerts_expiry_scan(*, organization=None, today: date | None = None) -> dict[
                         message=text)
             counts[kind] += 1
     return counts
+
+
+def _lot_alerts(row: OnHand, kind: str):
+    return StockAlert.objects.filter(
+        organization_id=row.organization_id, kind=kind, item_id=row.item_id, location_id=row.location_id, lot=row.lot,
+    ).exclude(status=StockAlert.Status.RESOLVED)
+
+
+def _resolve_gone_lots(organization=None) -> int:
+    """Open expiry alerts whose lot has no stock left at the location: issued, moved or written off."""
+    in_stock = OnHand.objects.filter(item=OuterRef("item"), location=OuterRef("location"), lot=OuterRef("lot"),
+                                     quantity__gt=0)
+    alerts = StockAlert.objects.filter(kind__in=EXPIRY_KINDS, location__isnull=False).exclude(
+        status=StockAlert.Status.RESOLVED).exclude(Exists(in_stock))
+    if organization is not None:
+        alerts = alerts.filter(organization=organization)
+    return alerts.update(status=StockAlert.Status.RESOLVED, resolved_at=timezone.now(), resolved_by=None,
+                         resolution="none of the lot left at the location")
+
+
+def alerts_recheck(*, organization, progress=None) -> dict[str, int]:
+    """Recompute every alert stocktrace raises for the organization, as the ledger and the daily scan would:
+    after levels were changed, or an import, or to be sure. `progress(done, total)` is told as it goes."""
+    level_items = Item.objects.filter(Q(min_level__isnull=False) | Q(max_level__isnull=False))
+    pairs = set(OnHand.objects.for_org(organization).filter(item__in=level_items)
+                .values_list("item_id", "site_id").distinct())
+    open_level = StockAlert.objects.for_org(organization).filter(kind__in=LEVEL_KINDS, location__isnull=True).exclude(
+        status=StockAlert.Status.RESOLVED)
+    pairs |= set(open_level.values_list("item_id", "site_id"))
+    items = Item.objects.in_bulk({item_id for item_id, _ in pairs})
+    total, done, before = len(pairs), 0, _open_count(organization)
+    for item_id, site_id in sorted(pairs):
+        item = items[item_id]
+        with transaction.atomic():
+            if item.min_level is None and item.max_level is None:
+                _resolve_level_alerts(organization, item, site_id, kinds=LEVEL_KINDS,
+                                      resolution="the item has no minimum or maximum any more")
+            else:
+                alerts_for_levels(organization=organization, pairs=[(item, site_id)])
+        done += 1
+        if progress and (done % 200 == 0 or done == total):
+            progress(done, total)
+    expiry = alerts_expiry_scan(organization=organization)
+    return {"pairs_checked": total, "open_before": before, "open_after": _open_count(organization),
+            "expired": expiry["expired"], "expiring": expiry["expiring"]}
+
+
+def _open_count(organization) -> int:
+    return StockAlert.objects.for_org(organization).exclude(status=StockAlert.Status.RESOLVED).count()
+
+
+def alerts_recheck_start(*, actor: Actor) -> str:
+    """Start the recheck as a job; returns its id, whose progress the page that started it follows."""
+    actor.require(Perm.ALERTS_MANAGE)
+    from stocktrace.inventory.tasks import recheck_alerts
+
+    result = recheck_alerts.enqueue(organization_id=actor.organization.pk)
+    audit_record(actor=actor, action="alerts.recheck", obj=actor.organization, after={"task_id": str(result.id)})
+    return str(result.id)
 
 
 @transaction.atomic

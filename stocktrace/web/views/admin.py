@@ -1,7 +1,5 @@
 """Organization, members and sites pages. Views parse, call one service and render."""
 
-import uuid
-
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,7 +12,7 @@ from stocktrace.core.errors import DomainError
 from stocktrace.inventory import selectors as site_selectors
 from stocktrace.inventory import services as site_services
 from stocktrace.tenancy import services as tenancy_services
-from stocktrace.web.actions import announce
+from stocktrace.web.actions import announce, followed_job
 from stocktrace.web.decorators import page_requires
 from stocktrace.web.forms import InviteForm, MemberForm, OrganizationForm, SiteForm, show_domain_error
 from stocktrace.webhooks import services as webhook_services
@@ -132,12 +130,7 @@ def sites(request):
                 messages.success(request, f"Site {site.code} created.")
                 return redirect("web:sites")
     visible = site_selectors.sites_visible(actor=request.actor).order_by("code")
-    resync_job = None
-    if request.actor.can(Perm.WEBHOOKS_MANAGE) and request.GET.get("job"):
-        try:
-            resync_job = uuid.UUID(request.GET["job"])
-        except ValueError:
-            resync_job = None
+    resync_job = followed_job(request) if request.actor.can(Perm.WEBHOOKS_MANAGE) else None
     return render(request, "web/sites.html", {"sites": visible, "form": form, "resync_job": resync_job})
 
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.contrib import messages
 from django.db.models import Sum
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -18,7 +19,7 @@ from stocktrace.inventory import selectors
 from stocktrace.inventory.models import StockAlert
 from stocktrace.inventory.services import alerts as alert_services
 from stocktrace.inventory.services import catalog, ledger
-from stocktrace.web.actions import announce
+from stocktrace.web.actions import announce, followed_job
 from stocktrace.web.decorators import page_requires
 from stocktrace.web.forms import (
     AdjustForm,
@@ -504,7 +505,16 @@ def alerts(request):
     return render(request, "web/inventory_alerts.html", {
         "form": form, "page": page, "query": _query_without_cursor(request),
         "can_manage": actor.can(Perm.ALERTS_MANAGE),
+        "recheck_job": followed_job(request) if actor.can(Perm.ALERTS_MANAGE) else None,
     })
+
+
+@page_requires(Perm.ALERTS_MANAGE)
+@require_POST
+def alerts_recheck(request):
+    task_id = alert_services.alerts_recheck_start(actor=request.actor)
+    messages.success(request, "Rechecking every alert; progress below.")
+    return redirect(f"{reverse('web:alerts')}?job={task_id}")
 
 
 def _alert_action(request, alert_id: int, service, done: str):
