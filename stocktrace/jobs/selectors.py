@@ -86,6 +86,12 @@ def dead_letters_of(*, actor: Actor, status: str | None = DeadLetter.Status.DEAD
     return letters
 
 
+def dead_letter_task_paths(*, actor: Actor) -> list[str]:
+    """The jobs the organization has dead letters of (in any status), to filter them by."""
+    return list(dead_letters_of(actor=actor, status=None).order_by("task_path")
+                .values_list("task_path", flat=True).distinct())
+
+
 def dead_letter_get(*, actor: Actor, dead_letter_id: int) -> DeadLetter:
     letter = dead_letters_of(actor=actor, status=None).filter(pk=dead_letter_id).first()
     if letter is None:

@@ -57,6 +57,21 @@ class AuditFilterForm(forms.Form):
     until = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
 
 
+class DeadLetterFilterForm(forms.Form):
+    task = forms.ChoiceField(label="Job", required=False)
+    status = forms.ChoiceField(choices=[("dead", "Open"), ("replayed", "Replayed"), ("discarded", "Discarded")],
+                              required=False)
+
+    def __init__(self, *args, task_paths: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["task"].choices = [("", "Every job"), *((path, path) for path in task_paths)]
+
+
+class DeadLetterReplayAllForm(forms.Form):
+    task = forms.CharField(required=False, max_length=255)
+    through = forms.IntegerField(required=False, min_value=1)
+
+
 class WebhookSourceForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="The system that pushes to us, e.g. 'ERP' or 'North WMS'.")
     slug = forms.SlugField(label="Address name", max_length=60, required=False,
