@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.db import models
 
-from stocktrace.tenancy.models import TenantOwned
+from stocktrace.tenancy.models import TenantOwned, TenantQuerySet
 
 
 class Site(TenantOwned):
@@ -123,8 +123,18 @@ class OnHand(TenantOwned):
         return f"{self.item_id}@{self.location_id} {self.lot}: {self.quantity}"
 
 
+class LedgerQuerySet(TenantQuerySet):
+    def update(self, **kwargs):
+        raise TypeError("The stock ledger is append-only: post a correcting movement")
+
+    def delete(self):
+        raise TypeError("The stock ledger is append-only: post a correcting movement")
+
+
 class StockMovement(TenantOwned):
-    """One line of the append-only ledger. A transfer is two lines sharing a `group`."""
+    """One line of the append-only ledger. A transfer is two lines sharing a `group`. Never updated or deleted
+    (the ORM refuses both, a database trigger refuses UPDATE, see migration 0004): another movement corrects
+    a mistake."""
 
     class Kind(models.TextChoices):
         RECEIPT = "receipt"
@@ -149,6 +159,8 @@ class StockMovement(TenantOwned):
                               related_name="+")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
+    objects = LedgerQuerySet.as_manager()
+
     class Meta:
         constraints = [models.CheckConstraint(condition=~models.Q(quantity=0), name="movement_not_zero")]
         indexes = [
@@ -158,6 +170,14 @@ class StockMovement(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.quantity} of {self.item_id} at {self.location_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise TypeError("The stock ledger is append-only: post a correcting movement")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("The stock ledger is append-only: post a correcting movement")
 
 
 class StockAlert(TenantOwned):

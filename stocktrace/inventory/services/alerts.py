@@ -63,9 +63,9 @@ def _upsert_sql(per_location: bool) -> str:
               "(organization_id, kind, item_id, site_id) WHERE (NOT (status = 'resolved') AND location_id IS NULL)")
     return f"""
         INSERT INTO {StockAlert._meta.db_table} (organization_id, kind, item_id, site_id, location_id, lot,
-            severity, status, message, quantity, threshold, raised_at)
+            severity, status, message, quantity, threshold, raised_at, resolution)
         VALUES (%(organization)s, %(kind)s, %(item)s, %(site)s, %(location)s, %(lot)s, %(severity)s, 'open',
-                %(message)s, %(quantity)s, %(threshold)s, %(now)s)
+                %(message)s, %(quantity)s, %(threshold)s, %(now)s, '')
         ON CONFLICT {target} DO UPDATE SET severity = excluded.severity, message = excluded.message,
             quantity = excluded.quantity, threshold = excluded.threshold
         RETURNING {select_list(StockAlert, StockAlert._meta.db_table)}, (xmax = 0)"""

@@ -1,17 +1,33 @@
-"""Postings racing each other on real connections: on-hand rows (and the level alerts after them) are locked
-in one fixed order, so transfers in opposite directions queue up instead of deadlocking."""
+"""The ledger as a whole: append-only, and postings racing each other on real connections (on-hand rows, and
+the level alerts after them, are locked in one fixed order, so transfers in opposite directions queue up
+instead of deadlocking)."""
 
 import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 
-from stocktrace.inventory.models import OnHand, StockAlert
+from stocktrace.inventory.models import OnHand, StockAlert, StockMovement
 from stocktrace.inventory.selectors import ledger_drift
 from stocktrace.inventory.services.catalog import item_create, location_create
 from stocktrace.inventory.services.ledger import stock_receive, stock_transfer
 from tests.factories import make_world
+
+
+def test_the_ledger_is_append_only_for_the_orm_and_the_database(world):
+    actor = world.alpha.actor()
+    location = location_create(actor=actor, site=world.alpha.sites[0], code="A-1")
+    item = item_create(actor=actor, sku="A-1", name="Append")
+    stock_receive(actor=actor, item=item, location=location, quantity_received="3")
+    movement = StockMovement.objects.get()
+    for change in (lambda: StockMovement.objects.update(quantity=Decimal("30")),
+                   lambda: StockMovement.objects.all().delete(), movement.delete, movement.save):
+        with pytest.raises(TypeError, match="append-only"):
+            change()
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE inventory_stockmovement SET quantity = 30")
+    assert list(StockMovement.objects.values_list("quantity", flat=True)) == [Decimal("3")]
 
 
 def _race(*postings, rounds: int) -> list[Exception]:
