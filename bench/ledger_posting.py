@@ -30,7 +30,8 @@ What it does (PostgreSQL at 127.0.0.1:5432, user postgres, trust auth):
    - raw (plain tables): the same two statements on plain tables `raw_movement` / `raw_on_hand` in the same
      database (no foreign keys, only the unique on-hand key and one more index), shown for reference. For
      `levels` a variant of it (`raw+levels`) adds what the level check needs: the item's total at the site
-     (SELECT sum) and, below the minimum, an alert upsert on a partial unique index.
+     (SELECT sum), below the minimum an alert upsert on a partial unique index, and the UPDATE that resolves
+     the open level alerts no longer due (stocktrace resolves them when the stock recovers).
 4. N receipts (random item × location pairs and quantities 1-5, the same sequence on every side), in
    alternating blocks of 100 (st, pt, plain, then plain, pt, st, ...) so drift on a noisy machine hits all
    sides. The table judges the median of the blocks' rates (a few stalled blocks, from other work on a shared
@@ -88,7 +89,8 @@ CREATE TABLE raw_movement (
 CREATE TABLE raw_alert (
     id bigserial PRIMARY KEY, organization_id bigint NOT NULL, item_id bigint NOT NULL, site_id bigint NOT NULL,
     kind varchar(12) NOT NULL, severity varchar(8) NOT NULL, status varchar(12) NOT NULL DEFAULT 'open',
-    quantity numeric(18, 3), threshold numeric(18, 3), raised_at timestamptz NOT NULL DEFAULT now());
+    quantity numeric(18, 3), threshold numeric(18, 3), raised_at timestamptz NOT NULL DEFAULT now(),
+    resolved_at timestamptz, resolution varchar(200) NOT NULL DEFAULT '');
 CREATE UNIQUE INDEX raw_alert_open ON raw_alert (item_id, site_id, kind) WHERE status <> 'resolved';
 """
 RAW_MOVEMENT = ("INSERT INTO raw_movement (organization_id, item_id, location_id, site_id, lot, kind, quantity, "
@@ -100,6 +102,9 @@ RAW_TOTAL = "SELECT coalesce(sum(quantity), 0) FROM raw_on_hand WHERE site_id = 
 RAW_ALERT = ("INSERT INTO raw_alert (organization_id, item_id, site_id, kind, severity, quantity, threshold) "
              "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (item_id, site_id, kind) WHERE status <> 'resolved' "
              "DO UPDATE SET severity = EXCLUDED.severity, quantity = EXCLUDED.quantity")
+RAW_RESOLVE = ("UPDATE raw_alert SET status = 'resolved', resolved_at = now(), resolution = %s "
+               "WHERE item_id = %s AND site_id = %s AND status <> 'resolved' AND kind = ANY(%s)")
+LEVEL_KINDS = ["excess", "low_stock", "stockout"]
 # The same two statements on the product's tables: every NOT NULL column filled, the rest left to NULL
 # (expires_on, group, actor_id), as a receipt of an item without lots writes them.
 PT_MOVEMENT = ("INSERT INTO inventory_stockmovement (organization_id, item_id, location_id, site_id, lot, kind, "
@@ -183,10 +188,13 @@ class RawPoster:
             conn.execute(self.upsert_sql, (self.org_id, item_id, location_id, site_id, amount))
             if self.levels and min_level is not None:
                 total = conn.execute(RAW_TOTAL, (site_id, item_id)).fetchone()[0]
+                due = None
                 if total < min_level:
-                    kind, severity = ("stockout", "critical") if total <= 0 else \
+                    due, severity = ("stockout", "critical") if total <= 0 else \
                         ("low_stock", "high" if total <= min_level / 2 else "medium")
-                    conn.execute(RAW_ALERT, (self.org_id, item_id, site_id, kind, severity, total, min_level))
+                    conn.execute(RAW_ALERT, (self.org_id, item_id, site_id, due, severity, total, min_level))
+                conn.execute(RAW_RESOLVE, (f"{total} on hand", item_id, site_id,
+                                           [kind for kind in LEVEL_KINDS if kind != due]))
 
 
 def run_interleaved(postings, sides: dict, block: int) -> dict:
