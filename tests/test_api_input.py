@@ -11,6 +11,7 @@ from stocktrace.accounts.models import ApiToken
 from stocktrace.accounts.roles import Role
 from stocktrace.accounts.services import token_create
 from tests.conftest import api, database_state
+from tests.factories import stocked
 
 
 @pytest.fixture
@@ -140,3 +141,30 @@ def test_nul_characters_are_refused_before_they_reach_the_database(admin, method
     problem = assert_problem(api(admin, method, path, body), 422)
     assert "NUL" in problem["detail"]
     assert database_state() == before
+
+
+def _receipt(client, item_id, location_id, quantity):
+    # The JSON is written out by hand: json.dumps would send 1.0000000000000001 as the float it is in
+    # Python, 1.0.
+    text = f'{{"item_id": {item_id}, "location_id": {location_id}, "quantity": {quantity}}}'
+    return client.post("/api/v1/stock/receipts", data=text, content_type="application/json")
+
+
+def test_json_numbers_in_a_body_are_read_exactly_not_as_floats(admin, world):
+    item, location = stocked(world.alpha)
+    before = database_state()
+    problem = assert_problem(_receipt(admin, item.pk, location.pk, "1.0000000000000001"), 422)
+    assert problem["errors"] == [{"path": "quantity",
+                                  "message": "Decimal input should have no more than 3 decimal places"}]
+    problem = assert_problem(_receipt(admin, item.pk, location.pk, "123456789012345.123"), 422)
+    assert problem["errors"][0]["path"] == "quantity"
+    assert "123456789012345.123" in problem["detail"] and "out of range" in problem["detail"]
+    assert assert_problem(_receipt(admin, f"{item.pk}.5", location.pk, "1"), 422)["errors"][0]["path"] == "item_id"
+    # An exponent no quantity or id can have is refused before a schema turns it into a huge integer.
+    assert_problem(_receipt(admin, item.pk, location.pk, "1e99999999"), 400)
+    assert_problem(_receipt(admin, "1e-99999999", location.pk, "1"), 400)
+    assert database_state() == before
+    received = _receipt(admin, item.pk, location.pk, "99999999999.999")
+    assert (received.status_code, received.json()["quantity"]) == (201, "99999999999.999")
+    received = _receipt(admin, f"{item.pk}.0", location.pk, "2")
+    assert (received.status_code, received.json()["quantity"]) == (201, "2.000")

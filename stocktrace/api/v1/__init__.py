@@ -1,5 +1,6 @@
 from stocktrace.api import problems
 from stocktrace.api.auth import api_auth
+from stocktrace.api.parsers import DecimalJSONParser
 from stocktrace.api.v1 import audit, auth, inventory, jobs, members, organizations, sites, tokens, webhooks
 from stocktrace.api.v1 import imports as imports_api
 
@@ -9,6 +10,7 @@ api = problems.ProblemDocumentingAPI(
     description="Scan-driven inventory: counts, stock, traceability. Errors are RFC 9457 problem details. "
     "Authenticate with `Authorization: Bearer st_…` (a personal API token) or a browser session.",
     auth=api_auth,
+    parser=DecimalJSONParser(),
     urls_namespace="api-v1",
     docs_url="/docs",
     openapi_url="/openapi.json",
