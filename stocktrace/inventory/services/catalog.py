@@ -33,6 +33,18 @@ def _clean_code(value: str, field: str, max_length: int = 64) -> str:
     return value
 
 
+def _generated_barcode(site: Site, code: str) -> str:
+    barcode = f"{site.code}-{code}".upper()
+    if len(barcode) > Location._meta.get_field("barcode").max_length:
+        raise InvalidInput(f"The generated barcode {barcode} is longer than 64 characters; give one",
+                           field="barcode")
+    # Site codes with spaces predate the rule that refuses them; their locations need a barcode given.
+    if any(c.isspace() for c in barcode):
+        raise InvalidInput(f"The generated barcode {barcode!r} would contain spaces (from the site code); "
+                           "give one", field="barcode")
+    return barcode
+
+
 @transaction.atomic
 def location_create(*, actor: Actor, site: Site, code: str, kind: str = Location.Kind.BIN, name: str = "",
                     parent: Location | None = None, barcode: str = "") -> Location:
@@ -45,7 +57,7 @@ def location_create(*, actor: Actor, site: Site, code: str, kind: str = Location
         raise Conflict("The site is archived")
     if parent is not None and (parent.site_id != site.pk or parent.archived_at):
         raise InvalidInput("The parent must be an active location of the same site", field="parent_id")
-    barcode = _clean_code(barcode, "barcode") if barcode else f"{site.code}-{code}".upper()
+    barcode = _clean_code(barcode, "barcode") if barcode else _generated_barcode(site, code)
     try:
         with transaction.atomic():
             location = Location.objects.create(organization=actor.organization, site=site, parent=parent, kind=kind,

@@ -114,6 +114,8 @@ def post_lines(*, actor: Actor, lines: list[Line], reason: str = "", reference: 
             raise InvalidInput("Item and location must belong to your organization")
         if line.item.archived_at or line.location.archived_at:
             raise Conflict(f"{line.item.sku if line.item.archived_at else line.location.code} is archived")
+        if line.location.site.archived_at:
+            raise Conflict(f"Site {line.location.site.code} is archived")
         require_site(actor, line.location.site)
     now = timezone.now()
     group = uuid.uuid4() if len(lines) > 1 else None

@@ -4,7 +4,8 @@ from django.utils import timezone
 from stocktrace.accounts.roles import Perm
 from stocktrace.audit.services import audit_record, snapshot
 from stocktrace.core.errors import Conflict, InvalidInput
-from stocktrace.inventory.models import Site
+from stocktrace.inventory.models import OnHand, Site
+from stocktrace.inventory.services.catalog import _clean_code
 from stocktrace.tenancy.actor import Actor
 from stocktrace.webhooks.outbox import event_publish
 
@@ -18,9 +19,7 @@ def _site_payload(site: Site) -> dict:
 @transaction.atomic
 def site_create(*, actor: Actor, code: str, name: str, address: str = "") -> Site:
     actor.require(Perm.SITES_MANAGE)
-    code, name = code.strip(), name.strip()
-    if not code:
-        raise InvalidInput("A site needs a code", field="code")
+    code, name = _clean_code(code, "code", max_length=Site._meta.get_field("code").max_length), name.strip()
     if not name:
         raise InvalidInput("A site needs a name", field="name")
     if Site.objects.for_org(actor.organization).filter(code=code).exists():
@@ -55,6 +54,8 @@ def site_archive(*, actor: Actor, site: Site) -> Site:
     actor.require(Perm.SITES_MANAGE)
     site = Site.objects.select_for_update().get(pk=site.pk)
     if site.archived_at is None:
+        if OnHand.objects.filter(organization=actor.organization, site=site).exclude(quantity=0).exists():
+            raise Conflict(f"Stock lies at site {site.code}; transfer it away before archiving")
         before = snapshot(site, SITE_AUDITED)
         site.archived_at = timezone.now()
         site.save(update_fields=["archived_at"])
