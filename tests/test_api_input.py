@@ -143,6 +143,19 @@ def test_nul_characters_are_refused_before_they_reach_the_database(admin, method
     assert database_state() == before
 
 
+@pytest.mark.parametrize("sent", ["PAL%2F0001", "PAL/0001"])
+def test_codes_with_a_slash_are_looked_up_and_removed(admin, sent):
+    item = api(admin, "POST", "/items", {"sku": "PAL", "name": "Pallet", "barcodes": ["PAL/0001", "PAL/0002/"]})
+    item = item.json()
+    assert api(admin, "GET", f"/lookup/{sent}").json()["item"]["id"] == item["id"]
+    assert api(admin, "GET", "/lookup/PAL%2F0002%2F").json()["item"]["id"] == item["id"]
+    removed = api(admin, "DELETE", f"/items/{item['id']}/barcodes/{sent}")
+    assert removed.status_code == 200, removed.content
+    assert removed.json()["barcodes"] == ["PAL/0002/"]
+    assert_problem(api(admin, "GET", f"/lookup/{sent}"), 404)
+    assert_problem(api(admin, "DELETE", f"/items/{item['id']}/barcodes/{sent}"), 404)
+
+
 def _receipt(client, item_id, location_id, quantity):
     # The JSON is written out by hand: json.dumps would send 1.0000000000000001 as the float it is in
     # Python, 1.0.

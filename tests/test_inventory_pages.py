@@ -473,6 +473,16 @@ def test_removing_a_barcode_the_item_lacks_is_a_message(world, client_as, shelf)
     assert database_state() == before
 
 
+def test_a_barcode_with_a_slash_is_added_and_removed_on_the_page(world, client_as, shelf):
+    client = client_as(world.alpha, Role.ADMIN)
+    added = client.post(f"/items/{shelf[0].pk}/barcodes/", {"code": "PAL/0001"}, follow=True)
+    assert _messages(added) == [f"Barcode PAL/0001 added to {shelf[0].sku}."]
+    assert 'name="code" value="PAL/0001"' in added.content.decode()  # its Remove button
+    removed = client.post(f"/items/{shelf[0].pk}/barcodes/remove/", {"code": "PAL/0001"}, follow=True)
+    assert _messages(removed) == [f"Barcode PAL/0001 removed from {shelf[0].sku}."]
+    assert not shelf[0].barcodes.filter(code="PAL/0001").exists()
+
+
 # Locations -----------------------------------------------------------------------------------------------
 
 def test_location_tree_create_move_and_archive(world, client_as, shelf):
