@@ -53,9 +53,10 @@ def test_the_server_gets_a_streamed_export_as_it_is_produced(world, settings):
     assert export["body"].startswith(b"site_code,code,kind,name,parent_code,barcode\n")
 
 
+@pytest.mark.django_db  # ready means the database answers: without access it rightly is not
 def test_readyz_reports_each_component_with_timing():
     response = Client().get("/readyz")
-    assert response.status_code == 200
+    assert response.status_code == 200, response.json()
     body = response.json()
     assert body["status"] == "ok"
     assert set(body["components"]) == {"database", "migrations", "cache", "workers"}
