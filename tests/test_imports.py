@@ -143,6 +143,32 @@ def test_importing_the_same_items_again_changes_nothing(world, tmp_path):
         {k: v for k, v in before.items() if k != "audit.AuditEvent"}
 
 
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_one_gtin_is_one_barcode_in_a_file_too(world, tmp_path, fmt, small_batches):
+    stocked(world.alpha)  # ALPHA-SKU-1 with the EAN-13 4006381333931
+    path = make_file(tmp_path, fmt, [
+        ITEMS,
+        ["NEW-1", "x", None, None, None, None, None, None, "04006381333931"],  # ALPHA-SKU-1's, as a GTIN-14
+        ["NEW-2", "x", None, None, None, None, None, None, "036000291452"],
+        ["NEW-3", "x", None, None, None, None, None, None, "0036000291452"],  # NEW-2's, as 13 digits
+    ])
+    before = database_state()
+    assert errors_of(check(world.alpha, "items", path)) == [
+        (2, "barcodes", "barcode 04006381333931 is the same GTIN as 4006381333931, a barcode of item ALPHA-SKU-1"),
+        (4, "barcodes", "barcode 0036000291452 appears more than once in the file (as GTIN 00036000291452)"),
+    ]
+    assert database_state() == before
+    path = make_file(tmp_path, fmt, [
+        ITEMS,
+        ["NEW-2", "x", None, None, None, None, None, None, "036000291452|0036000291452"],  # one barcode
+        ["ALPHA-SKU-1", "x", None, None, None, None, None, None, "04006381333931"],  # its own: nothing to add
+    ])
+    run = apply(world.alpha, "items", path)
+    assert (run.status, run.result["barcodes_added"]) == ("applied", 1)
+    assert sorted(ItemBarcode.objects.values_list("item__sku", "code", "scan_key")) == [
+        ("ALPHA-SKU-1", "4006381333931", "04006381333931"), ("NEW-2", "036000291452", "00036000291452")]
+
+
 def test_xlsx_numbers_are_read_as_the_decimals_they_show(world, tmp_path):
     path = make_file(tmp_path, "xlsx", [
         ITEMS,

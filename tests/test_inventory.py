@@ -10,12 +10,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stocktrace.accounts.roles import Role
-from stocktrace.core.errors import Conflict, InvalidInput, PermissionDenied
-from stocktrace.inventory.barcodes import classify, gs1_check_digit
-from stocktrace.inventory.models import Location, OnHand, StockAlert, StockMovement
+from stocktrace.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from stocktrace.inventory.barcodes import classify, gs1_check_digit, scan_key
+from stocktrace.inventory.models import ItemBarcode, Location, OnHand, StockAlert, StockMovement
 from stocktrace.inventory.selectors import item_by_code, ledger_drift, on_hand_rows
 from stocktrace.inventory.services.alerts import alert_acknowledge, alert_resolve, alerts_expiry_scan
 from stocktrace.inventory.services.catalog import (
+    item_barcode_add,
+    item_barcode_remove,
     item_create,
     item_update,
     location_archive,
@@ -177,6 +179,99 @@ def test_barcode_or_sku_finds_the_item_in_one_query(shop, django_assert_num_quer
     actor, site, bins, item = shop
     with django_assert_num_queries(1):
         assert item_by_code(actor=actor, code="4006381333931") == item
+    with django_assert_num_queries(1):
+        assert item_by_code(actor=actor, code="04006381333931") == item  # the same GTIN, as 14 digits
+
+
+UPCA = "036000291452"
+
+
+@pytest.mark.parametrize(("code", "key"), [
+    (UPCA, f"00{UPCA}"), (f"0{UPCA}", f"00{UPCA}"), (f"00{UPCA}", f"00{UPCA}"),  # one GTIN, three forms
+    ("10012345678902", "10012345678902"),  # a case of another level: a GTIN of its own
+    ("96385074", "96385074"), ("000096385074", "00000096385074"),  # EAN-8 stays its own space
+    ("036000291453", "036000291453"), ("PAL/0001", "PAL/0001"),  # not a GTIN: the code as it is
+])
+def test_the_scan_key_of_a_code(code, key):
+    assert scan_key(code) == key
+
+
+def test_one_gtin_is_one_barcode_whichever_form_is_given_or_scanned(world, django_assert_num_queries):
+    actor = world.alpha.actor()
+    soup = item_create(actor=actor, sku="SOUP", name="Soup", barcodes=[UPCA, "96385074"])
+    other = item_create(actor=actor, sku="OTHER", name="Other")
+    before = database_state()
+    for form in (f"0{UPCA}", f"00{UPCA}"):
+        with pytest.raises(Conflict, match=f"Barcode {form} is the same GTIN as {UPCA}, a barcode of item SOUP"):
+            item_barcode_add(actor=actor, item=other, code=form)
+        with pytest.raises(Conflict, match=f"Barcode {form} is the same GTIN as {UPCA}, a barcode of item SOUP"):
+            item_create(actor=actor, sku="NEW", name="New", barcodes=[form])
+    with pytest.raises(Conflict, match=f"Barcode {UPCA} belongs to item SOUP"):
+        item_barcode_add(actor=actor, item=other, code=UPCA)
+    assert item_barcode_add(actor=actor, item=soup, code=f"0{UPCA}").code == UPCA  # it has it: nothing changes
+    assert database_state() == before
+    for form in (UPCA, f"0{UPCA}", f"00{UPCA}"):
+        with django_assert_num_queries(1):
+            assert item_by_code(actor=actor, code=form) == soup
+    item_barcode_add(actor=actor, item=other, code="000096385074")  # not the EAN-8 96385074
+    assert item_by_code(actor=actor, code="000096385074") == other
+    assert item_by_code(actor=actor, code="96385074") == soup
+    item_barcode_remove(actor=actor, item=soup, code=f"00{UPCA}")  # removed by any of its forms
+    assert list(soup.barcodes.values_list("code", flat=True)) == ["96385074"]
+    item_barcode_add(actor=actor, item=other, code=f"0{UPCA}")  # free now
+    assert item_by_code(actor=actor, code=UPCA) == other
+    item_create(actor=world.bravo.actor(), sku="SOUP", name="Soup", barcodes=[UPCA])  # another organization's
+
+
+def test_the_postgresql_statement_finds_what_the_orm_finds(world, monkeypatch):
+    """On PostgreSQL a scan is one hand-written statement; elsewhere the ORM. Both must agree on every form of a
+    GTIN, on internal codes and on SKUs, down to the item's barcodes."""
+    from types import SimpleNamespace
+
+    from stocktrace.inventory import selectors
+
+    actor = world.alpha.actor()
+    soup = item_create(actor=actor, sku="SOUP", name="Soup", unit_cost="1.5", min_level="2",
+                       barcodes=[f"0{UPCA}", "PAL/0001", "96385074"])
+    item_create(actor=world.bravo.actor(), sku="B", name="Bravo's", barcodes=[f"00{UPCA}"])
+
+    def found(code):
+        try:
+            item = item_by_code(actor=actor, code=code)
+        except NotFound:
+            return None
+        codes = getattr(item, "barcode_codes", None)
+        return ({f.attname: getattr(item, f.attname) for f in item._meta.concrete_fields},
+                codes if codes is not None else [b.code for b in item.barcodes.order_by("pk")])
+
+    codes = [UPCA, f"0{UPCA}", f"00{UPCA}", "PAL/0001", "96385074", "SOUP", "000096385074", "nope"]
+    by_statement = {code: found(code) for code in codes}
+    monkeypatch.setattr(selectors, "connection", SimpleNamespace(vendor="other"))  # the ORM path
+    assert {code: found(code) for code in codes} == by_statement
+    assert by_statement[UPCA][0]["id"] == soup.pk and by_statement[UPCA][1] == [f"0{UPCA}", "PAL/0001", "96385074"]
+    assert by_statement["000096385074"] is None and by_statement["nope"] is None
+
+
+def test_the_migration_gives_existing_barcodes_their_scan_key(world):
+    """Rows written before the scan key: two forms of one GTIN on one item merge, on two items they stop the
+    migration with a list to settle."""
+    import importlib
+
+    from django.apps import apps
+
+    fill = importlib.import_module("stocktrace.inventory.migrations.0005_item_barcode_scan_key").fill_scan_keys
+    actor = world.alpha.actor()
+    soup = item_create(actor=actor, sku="SOUP", name="Soup", barcodes=[UPCA, "INT-1"])
+    other = item_create(actor=actor, sku="OTHER", name="Other", barcodes=["INT-2"])
+    # As they were before: keyed by their codes, and the second form of the GTIN accepted on another item.
+    for barcode in ItemBarcode.objects.all():
+        ItemBarcode.objects.filter(pk=barcode.pk).update(scan_key=barcode.code)
+    ItemBarcode.objects.filter(code="INT-2").update(code=f"0{UPCA}", scan_key=f"0{UPCA}")
+    with pytest.raises(RuntimeError, match=f"{UPCA} \\(item id {soup.pk}\\) and 0{UPCA} \\(item id {other.pk}\\)"):
+        fill(apps, None)
+    ItemBarcode.objects.filter(item=other).update(item=soup)
+    fill(apps, None)
+    assert sorted(ItemBarcode.objects.values_list("code", "scan_key")) == [(UPCA, f"00{UPCA}"), ("INT-1", "INT-1")]
 
 
 def test_location_tree_moves_and_archives(world):

@@ -450,8 +450,8 @@ def test_creating_an_item_and_its_barcodes_and_levels(world, client_as):
     ("/items/new/", {"sku": "N-1", "name": "X", "min_level": "5", "max_level": "2"}, "form", None,
      "The minimum level is above the maximum"),
     ("/items/{item}/levels/", {"min_level": "1.0005"}, "levels", None, "1.0005 has more than 3 decimal places"),
-    ("/items/{item}/barcodes/", {"code": BARCODE}, "barcode", "code",
-     "Barcode 4006381333931 belongs to another item already"),
+    ("/items/new/", {"sku": "N-1", "name": "X", "barcodes": f"0{BARCODE}"}, "form", "barcodes",
+     "Barcode 04006381333931 is the same GTIN as 4006381333931, a barcode of item ALPHA-SKU-1"),
     ("/items/{item}/barcodes/", {"code": "123", "kind": "ean13"}, "barcode", "code", "EAN13 has 13 digits"),
 ])
 def test_catalog_forms_show_errors_and_write_nothing(world, client_as, path, data, context, field, error):

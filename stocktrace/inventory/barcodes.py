@@ -1,4 +1,8 @@
-"""Item barcodes: GS1 codes (EAN-8, UPC-A, EAN-13, GTIN-14) with their check digit, or internal codes."""
+"""Item barcodes: GS1 codes (EAN-8, UPC-A, EAN-13, GTIN-14) with their check digit, or internal codes.
+
+UPC-A, EAN-13 and GTIN-14 are one number space: GS1 compares GTINs left-padded with zeros to 14 digits, and
+scanners send a UPC-A as 13 digits (a leading 0) or 14 as they are configured. EAN-8 stays its own space:
+scanners send it as its 8 digits, and an 8-digit code may be a UPC-E, whose UPC-A is not a zero-padding."""
 
 import re
 
@@ -7,6 +11,7 @@ from stocktrace.core.errors import InvalidInput
 GS1_LENGTHS = {8: "ean8", 12: "upca", 13: "ean13", 14: "gtin14"}
 _LENGTH_OF_KIND = {kind: length for length, kind in GS1_LENGTHS.items()}
 _INTERNAL = re.compile(r"[\x21-\x7e]{1,64}")  # printable ASCII, no spaces: what scanners send reliably
+_PADDABLE_GTIN = re.compile(r"[0-9]{12,14}")
 
 
 def gs1_check_digit(body: str) -> int:
@@ -14,6 +19,22 @@ def gs1_check_digit(body: str) -> int:
     from_right = body[::-1]
     total = 3 * sum(map(int, from_right[0::2])) + sum(map(int, from_right[1::2]))
     return (10 - total % 10) % 10
+
+
+def scan_key(code: str) -> str:
+    """What a code is matched on, stored and scanned: its GTIN-14 for 12–14 digits with a right check digit
+    (whatever kind the code was given), else the code itself."""
+    code = (code or "").strip()
+    if _PADDABLE_GTIN.fullmatch(code) and gs1_check_digit(code[:-1]) == int(code[-1]):
+        return code.zfill(14)
+    return code
+
+
+def taken(code: str, owner_code: str, owner_sku: str) -> str:
+    """Why a code cannot be added, after "barcode ": it, or another form of its GTIN, is another item's."""
+    if code == owner_code:
+        return f"{code} belongs to item {owner_sku}"
+    return f"{code} is the same GTIN as {owner_code}, a barcode of item {owner_sku}"
 
 
 def classify(code: str, kind: str | None = None) -> tuple[str, str]:

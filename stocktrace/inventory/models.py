@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 
+from stocktrace.inventory.barcodes import scan_key
 from stocktrace.tenancy.models import TenantOwned, TenantQuerySet
 
 
@@ -81,6 +82,15 @@ class Item(TenantOwned):
         return f"{self.sku} {self.name}"
 
 
+class ScanKeyField(models.CharField):
+    """`scan_key(code)`, set whenever the row is written: by save() and by bulk_create alike."""
+
+    def pre_save(self, model_instance, add):
+        value = scan_key(model_instance.code)
+        setattr(model_instance, self.attname, value)
+        return value
+
+
 class ItemBarcode(TenantOwned):
     class Kind(models.TextChoices):
         EAN8 = "ean8"
@@ -92,10 +102,12 @@ class ItemBarcode(TenantOwned):
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="barcodes")
     code = models.CharField(max_length=64)
     kind = models.CharField(max_length=10, choices=Kind.choices)
+    # One GTIN is one barcode whichever of its forms was given (036000291452 = 0036000291452).
+    scan_key = ScanKeyField(max_length=64, editable=False)
 
     class Meta:
         # The unique index is also the one-lookup path from a scanned code to its item.
-        constraints = [models.UniqueConstraint(fields=["organization", "code"], name="uniq_item_barcode")]
+        constraints = [models.UniqueConstraint(fields=["organization", "scan_key"], name="uniq_item_barcode_key")]
 
     def __str__(self) -> str:
         return self.code

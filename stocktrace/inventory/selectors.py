@@ -7,6 +7,7 @@ from django.db.models import Q, Sum
 from stocktrace.accounts.roles import Perm
 from stocktrace.core.db import hydrated, pg_execute, select_list
 from stocktrace.core.errors import NotFound
+from stocktrace.inventory.barcodes import scan_key
 from stocktrace.inventory.models import Item, ItemBarcode, Location, OnHand, Site, StockAlert, StockMovement
 from stocktrace.inventory.quantities import QUANTITY_STEP
 from stocktrace.tenancy.actor import Actor
@@ -81,11 +82,13 @@ def item_by_code(*, actor: Actor, code: str) -> Item:
     """A scanned barcode (or a typed SKU) to its item: one indexed lookup each."""
     actor.require(Perm.INVENTORY_VIEW)
     code = code.strip()
+    key = scan_key(code)  # a UPC-A scanned as 13 digits finds the item as its 12 do
     if connection.vendor == "postgresql":
-        item = _item_by_barcode_in_one_statement(actor.organization.pk, code)
+        item = _item_by_barcode_in_one_statement(actor.organization.pk, key)
     else:
-        # Filter the barcode table by its own (organization, code) unique index, not the item's organization.
-        barcode = ItemBarcode.objects.filter(organization=actor.organization, code=code).select_related("item").first()
+        # Filter the barcode table by its own (organization, scan_key) unique index, not the item's organization.
+        barcode = (ItemBarcode.objects.filter(organization=actor.organization, scan_key=key)
+                   .select_related("item").first())
         item = barcode.item if barcode else None
     item = item or Item.objects.filter(organization=actor.organization, sku=code).first()
     if item is None:
@@ -97,13 +100,13 @@ def item_by_code(*, actor: Actor, code: str) -> Item:
 def _item_by_barcode_sql() -> str:
     return (f"SELECT {select_list(Item, 'i')}, ARRAY(SELECT c.code FROM {ItemBarcode._meta.db_table} c "
             f"WHERE c.item_id = i.id ORDER BY c.id) FROM {ItemBarcode._meta.db_table} b "
-            f"JOIN {Item._meta.db_table} i ON i.id = b.item_id WHERE b.organization_id = %s AND b.code = %s")
+            f"JOIN {Item._meta.db_table} i ON i.id = b.item_id WHERE b.organization_id = %s AND b.scan_key = %s")
 
 
-def _item_by_barcode_in_one_statement(organization_id: int, code: str) -> Item | None:
+def _item_by_barcode_in_one_statement(organization_id: int, key: str) -> Item | None:
     """Scanning is the hot path: the item and all its barcodes in one prepared statement, through the
-    (organization, code) unique index. The codes ride along as `item.barcode_codes`."""
-    row = pg_execute(_item_by_barcode_sql(), [organization_id, code], idempotent=True).fetchone()
+    (organization, scan_key) unique index. The codes ride along as `item.barcode_codes`."""
+    row = pg_execute(_item_by_barcode_sql(), [organization_id, key], idempotent=True).fetchone()
     if row is None:
         return None
     item = hydrated(Item, row[:-1])

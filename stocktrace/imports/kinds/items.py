@@ -8,7 +8,7 @@ from stocktrace.imports import fields
 from stocktrace.imports.bulk import insert_rows
 from stocktrace.imports.engine import Importer, Row
 from stocktrace.imports.hashset import HashSet
-from stocktrace.inventory.barcodes import classify
+from stocktrace.inventory.barcodes import classify, scan_key, taken
 from stocktrace.inventory.models import Item, ItemBarcode
 
 UPDATABLE = ("name", "unit", "unit_cost", "min_level", "max_level", "tracks_lots", "tracks_expiry")
@@ -16,17 +16,19 @@ DEFAULTS = {"unit": "ea", "unit_cost": 0, "min_level": None, "max_level": None, 
             "tracks_expiry": False}
 
 
-def _barcodes(value, column: str) -> list[tuple[str, str]]:
+def _barcodes(value, column: str) -> list[tuple[str, str, str]]:
+    """(code, kind, scan key) of each barcode of a cell; another form of a GTIN listed before is dropped."""
     result, seen = [], set()
     for part in fields.text(value).split("|"):
         part = part.strip()
-        if not part or part in seen:
+        if not part or scan_key(part) in seen:
             continue
         try:
-            result.append(classify(part))
+            code, kind = classify(part)
         except InvalidInput as error:
             raise InvalidInput(f"{part}: {error.detail}", field=column) from error
-        seen.add(part)
+        result.append((code, kind, scan_key(code)))
+        seen.add(result[-1][2])
     return result
 
 
@@ -43,7 +45,7 @@ class ItemsImporter(Importer):
         self.barcodes_seen = HashSet()
         self.counts = {"created": 0, "updated": 0, "unchanged": 0, "barcodes_added": 0}
         self.existing: dict[str, Item] = {}
-        self.owners: dict[str, str] = {}
+        self.owners: dict[str, tuple[str, str]] = {}
 
     def parse(self, row: Row) -> None:
         sku = self.cell(row, "sku", fields.code)
@@ -62,9 +64,10 @@ class ItemsImporter(Importer):
         data["barcodes"] = self.cell(row, "barcodes", _barcodes) or []
         if sku and self.skus_seen.add(sku):
             row.errors.append(("sku", f"SKU {sku} appears more than once in the file"))
-        for barcode, _ in data["barcodes"]:
-            if self.barcodes_seen.add(barcode):
-                row.errors.append(("barcodes", f"barcode {barcode} appears more than once in the file"))
+        for barcode, _, key in data["barcodes"]:
+            if self.barcodes_seen.add(key):
+                same = f" (as GTIN {key})" if key != barcode else ""
+                row.errors.append(("barcodes", f"barcode {barcode} appears more than once in the file{same}"))
 
     def check(self, rows: list[Row]) -> None:
         org = self.organization
@@ -73,8 +76,8 @@ class ItemsImporter(Importer):
         if self.writing:
             items = items.select_for_update().order_by("pk")
         self.existing = {item.sku: item for item in items}
-        codes = [code for r in rows for code, _ in r.data["barcodes"]]
-        self.owners = self._owners(codes) if codes else {}
+        keys = [key for r in rows for _, _, key in r.data["barcodes"]]
+        self.owners = self._owners(keys) if keys else {}
         for row in rows:
             data = row.data
             current = self.existing.get(data["sku"])
@@ -83,21 +86,21 @@ class ItemsImporter(Importer):
             if low is not None and high is not None and low > high and not any(
                     c in ("min_level", "max_level") for c, _ in row.errors):
                 row.errors.append(("min_level", f"the minimum level ({low}) is above the maximum ({high})"))
-            for barcode, _ in data["barcodes"]:
-                owner = self.owners.get(barcode)
-                if owner is not None and owner != data["sku"]:
-                    row.errors.append(("barcodes", f"barcode {barcode} belongs to item {owner}"))
+            for barcode, _, key in data["barcodes"]:
+                owner = self.owners.get(key)
+                if owner is not None and owner[1] != data["sku"]:
+                    row.errors.append(("barcodes", f"barcode {taken(barcode, *owner)}"))
 
-    def _owners(self, codes: list[str]) -> dict[str, str]:
-        """The SKU each of these barcodes belongs to already. Two indexed lookups rather than a join: inside
-        a big import's transaction the planner has no statistics for the rows just written, and a join
-        planned as a hash join would scan every item once per batch."""
-        item_of = dict(ItemBarcode.objects.filter(organization=self.organization, code__any=codes)
-                       .values_list("code", "item_id"))
-        if not item_of:
+    def _owners(self, keys: list[str]) -> dict[str, tuple[str, str]]:
+        """The barcode (as stored) and SKU that each of these scan keys belongs to already. Two indexed
+        lookups rather than a join: inside a big import's transaction the planner has no statistics for the
+        rows just written, and a join planned as a hash join would scan every item once per batch."""
+        found = list(ItemBarcode.objects.filter(organization=self.organization, scan_key__any=keys)
+                     .values_list("scan_key", "code", "item_id"))
+        if not found:
             return {}
-        sku_of = dict(Item.objects.filter(pk__any=set(item_of.values())).values_list("pk", "sku"))
-        return {code: sku_of[item_id] for code, item_id in item_of.items()}
+        sku_of = dict(Item.objects.filter(pk__any={item_id for _, _, item_id in found}).values_list("pk", "sku"))
+        return {key: (code, sku_of[item_id]) for key, code, item_id in found}
 
     def write(self, rows: list[Row]) -> None:
         org = self.organization
@@ -126,14 +129,15 @@ class ItemsImporter(Importer):
         insert_rows(Item, created)
         if updated:
             Item.objects.bulk_update(updated, UPDATABLE)
-        new_codes = [(sku, code, kind) for sku, codes in pairs for code, kind in codes if code not in self.owners]
+        new_codes = [(sku, code, kind, key) for sku, codes in pairs for code, kind, key in codes
+                     if key not in self.owners]
         if new_codes:
             ids = {item.sku: item.pk for item in self.existing.values()}
-            missing = [sku for sku, _, _ in new_codes if sku not in ids]
+            missing = [sku for sku, _, _, _ in new_codes if sku not in ids]
             if missing:
                 ids.update(Item.objects.filter(organization=org, sku__any=missing).values_list("sku", "pk"))
-            insert_rows(ItemBarcode, [{"organization_id": org.pk, "item_id": ids[sku], "code": code, "kind": kind}
-                                      for sku, code, kind in new_codes])
+            insert_rows(ItemBarcode, [{"organization_id": org.pk, "item_id": ids[sku], "code": code, "kind": kind,
+                                       "scan_key": key} for sku, code, kind, key in new_codes])
         self.counts["created"] += len(created)
         self.counts["updated"] += len(updated)
         self.counts["barcodes_added"] += len(new_codes)

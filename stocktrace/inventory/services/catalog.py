@@ -10,7 +10,7 @@ from django.utils import timezone
 from stocktrace.accounts.roles import Perm
 from stocktrace.audit.services import audit_record, snapshot
 from stocktrace.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from stocktrace.inventory.barcodes import classify
+from stocktrace.inventory.barcodes import classify, scan_key, taken
 from stocktrace.inventory.models import Item, ItemBarcode, Location, OnHand, Site
 from stocktrace.inventory.quantities import money, quantity
 from stocktrace.tenancy.actor import Actor
@@ -219,28 +219,38 @@ def item_archive(*, actor: Actor, item: Item) -> Item:
     return item
 
 
-def _barcode_add(actor: Actor, item: Item, code: str, kind: str | None = None) -> ItemBarcode:
+def _barcode_add(actor: Actor, item: Item, code: str, kind: str | None = None) -> tuple[ItemBarcode, bool]:
+    """The barcode and whether it is new: a code the item has already, in any form of its GTIN, is kept."""
     code, kind = classify(code, kind)
     try:
         with transaction.atomic():
-            return ItemBarcode.objects.create(organization=actor.organization, item=item, code=code, kind=kind)
+            return ItemBarcode.objects.create(organization=actor.organization, item=item, code=code, kind=kind), True
     except IntegrityError as error:
-        raise Conflict(f"Barcode {code} belongs to another item already", field="barcode") from error
+        owner = (ItemBarcode.objects.filter(organization=actor.organization, scan_key=scan_key(code))
+                 .select_related("item").first())
+        if owner is None:  # the clashing barcode was removed since
+            raise Conflict(f"Barcode {code} was taken meanwhile", field="barcode") from error
+        if owner.item_id == item.pk:
+            return owner, False
+        raise Conflict(f"Barcode {taken(code, owner.code, owner.item.sku)}", field="barcode") from error
 
 
 @transaction.atomic
 def item_barcode_add(*, actor: Actor, item: Item, code: str, kind: str | None = None) -> ItemBarcode:
     actor.require(Perm.CATALOG_MANAGE)
-    barcode = _barcode_add(actor, item, code, kind)
-    audit_record(actor=actor, action="item.barcode_add", obj=item,
-                 after={"barcode": barcode.code, "kind": barcode.kind})
+    barcode, added = _barcode_add(actor, item, code, kind)
+    if added:
+        audit_record(actor=actor, action="item.barcode_add", obj=item,
+                     after={"barcode": barcode.code, "kind": barcode.kind})
     return barcode
 
 
 @transaction.atomic
 def item_barcode_remove(*, actor: Actor, item: Item, code: str) -> None:
+    """Remove a barcode, given in any form of its GTIN."""
     actor.require(Perm.CATALOG_MANAGE)
-    deleted, _ = ItemBarcode.objects.filter(item=item, code=code).delete()
-    if not deleted:
+    barcode = ItemBarcode.objects.filter(item=item, scan_key=scan_key(code)).first()
+    if barcode is None:
         raise NotFound("The item has no such barcode")
-    audit_record(actor=actor, action="item.barcode_remove", obj=item, before={"barcode": code})
+    barcode.delete()
+    audit_record(actor=actor, action="item.barcode_remove", obj=item, before={"barcode": barcode.code})
