@@ -578,6 +578,20 @@ def test_two_jobs_racing_on_one_delivery_post_it_once(monkeypatch):
     assert InboundDelivery.objects.get(pk=delivery.pk).attempts == 2
 
 
+def test_a_receipt_finds_the_item_by_any_form_of_its_gtin(world):
+    from stocktrace.inventory.models import OnHand
+    from stocktrace.inventory.services.catalog import item_create, location_create
+
+    actor = world.alpha.actor()
+    location_create(actor=actor, site=world.alpha.sites[0], code="DOCK", barcode="DOCK-1")
+    item = item_create(actor=actor, sku="CAN", name="Soup", barcodes=["036000291452"])  # UPC-A, 12 digits
+    receipts = source_create(actor=actor, name="WMS receipts", handler="stock.receipt")
+    push(receipts, {"receipts": [{"location": "DOCK-1", "barcode": "0036000291452", "quantity": "4"}]})
+    run_worker()
+    assert InboundDelivery.objects.get().status == "processed"
+    assert OnHand.objects.get(item=item).quantity == Decimal("4.000")
+
+
 def test_a_failed_stock_receipt_can_be_replayed_and_is_posted_once(world):
     from stocktrace.inventory.models import OnHand
     from stocktrace.inventory.services.catalog import location_create

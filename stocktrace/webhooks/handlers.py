@@ -116,6 +116,7 @@ def stock_receipt(*, organization, payload) -> dict:
     e.g. from a WMS or an advance shipping notice. All lines or none."""
     from datetime import date
 
+    from stocktrace.inventory.barcodes import scan_key
     from stocktrace.inventory.models import Item, Location
     from stocktrace.inventory.services.ledger import stock_receive
 
@@ -129,7 +130,9 @@ def stock_receipt(*, organization, payload) -> dict:
             raise PayloadRejected(f"receipts[{index}] needs a location barcode")
         location = _lookup(Location.objects.for_org(organization), {"barcode": line["location"]}, "receipts", index)
         if isinstance(line.get("barcode"), str):
-            item = _lookup(Item.objects.for_org(organization), {"barcodes__code": line["barcode"]}, "receipts", index)
+            # Any form of a GTIN finds it (a UPC-A sent as 13 digits), as a scan does.
+            item = _lookup(Item.objects.for_org(organization), {"barcodes__scan_key": scan_key(line["barcode"])},
+                           "receipts", index)
         elif isinstance(line.get("sku"), str):
             item = _lookup(Item.objects.for_org(organization), {"sku": line["sku"]}, "receipts", index)
         else:
