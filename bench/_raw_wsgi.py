@@ -29,6 +29,8 @@ import uuid
 
 import psycopg
 
+from stocktrace.inventory.barcodes import scan_key  # plain Python: no Django in this app
+
 DSN = os.environ.get("RAW_DATABASE_URL", "")
 _local = threading.local()
 _sources: dict[tuple[str, str], tuple[int, int, str]] = {}
@@ -42,7 +44,7 @@ ITEM_SQL = """
     SELECT i.id, i.sku, i.name, i.unit, i.unit_cost, i.min_level, i.max_level, i.tracks_lots, i.tracks_expiry,
            i.archived_at, array(SELECT c.code FROM inventory_itembarcode c WHERE c.item_id = i.id ORDER BY c.id)
     FROM inventory_itembarcode b JOIN inventory_item i ON i.id = b.item_id
-    WHERE b.organization_id = %s AND b.code = %s"""
+    WHERE b.organization_id = %s AND b.scan_key = %s"""
 SOURCE_SQL = """
     SELECT s.id, s.organization_id, s.secret FROM webhooks_webhooksource s
     JOIN tenancy_organization o ON o.id = s.organization_id
@@ -86,7 +88,7 @@ def _lookup(environ, start_response, code: str):
     if (row is None or not hmac.compare_digest(row[0], hashlib.sha256(secret.encode()).hexdigest())
             or row[1] is not None or (row[2] is not None and row[2].timestamp() <= time.time()) or not all(row[4:])):
         return _answer(start_response, "401 Unauthorized", {"title": "Unauthorized"})
-    item = _db().execute(ITEM_SQL, (row[3], code)).fetchone()
+    item = _db().execute(ITEM_SQL, (row[3], scan_key(code))).fetchone()  # any form of a GTIN, as stocktrace
     if item is None:
         return _answer(start_response, "404 Not Found", {"title": "Not found"})
     keys = ("id", "sku", "name", "unit", "unit_cost", "min_level", "max_level", "tracks_lots", "tracks_expiry",

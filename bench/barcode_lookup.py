@@ -52,6 +52,8 @@ from _common import (  # noqa: E402
 )
 from _raw_wsgi import ITEM_SQL  # noqa: E402
 
+from stocktrace.inventory.barcodes import scan_key  # noqa: E402
+
 DB_NAME = "stocktrace_bench_barcode"
 WARMUP = 200
 BLOCK = 250
@@ -184,7 +186,7 @@ def sequential(port: int, raw_port: int, token: str, n_items: int, n: int, seed:
             t = clock()
             row = raw.execute(RAW_TOKEN, (prefix,)).fetchone()
             ok = row[0] == hashlib.sha256(secret.encode()).hexdigest() and row[2] is None and all(row[5:])
-            item = raw.execute(RAW_ITEM, (row[3], ean13(i))).fetchone()
+            item = raw.execute(RAW_ITEM, (row[3], scan_key(ean13(i)))).fetchone()
             elapsed = clock() - t
             if not ok or item[1] != f"SKU{i:06d}":
                 wrong.append(f"raw lookup of item {i} -> {item!r}")
@@ -315,7 +317,7 @@ def in_process(token: str, organization_id: int, n_items: int, profile_requests:
         print("by cumulative time:")
         stats.sort_stats("cumulative").print_stats(45)
         with connection.cursor() as cursor:
-            cursor.execute("EXPLAIN ANALYZE " + RAW_ITEM, [organization_id, ean13(rng.randrange(n_items))])
+            cursor.execute("EXPLAIN ANALYZE " + RAW_ITEM, [organization_id, scan_key(ean13(rng.randrange(n_items)))])
             result["plan"] = [row[0] for row in cursor.fetchall()]
     connection.close()
     return result

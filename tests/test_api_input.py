@@ -95,6 +95,15 @@ def test_unknown_api_path_is_a_problem_404(admin):
     assert_problem(admin.get("/api/v1/no-such-thing"), 404)
 
 
+def test_unknown_api_paths_are_a_problem_404_for_a_browser_session_too(world):
+    client = Client(enforce_csrf_checks=True)  # as a browser, or the fuzzer through the WSGI application
+    client.force_login(world.alpha.user(Role.ADMIN))
+    for method in ("post", "patch", "delete"):
+        assert_problem(getattr(client, method)("/api/v1/no-such-thing"), 404)
+    # A code no barcode can have (a line break) matches no route: a problem, not Django's HTML 403.
+    assert_problem(client.delete("/api/v1/items/1/barcodes/a%0Ab"), 404)
+
+
 def test_unauthenticated_is_401_with_www_authenticate(world):
     response = Client().get("/api/v1/me")
     assert_problem(response, 401)
