@@ -19,7 +19,7 @@ def _decimal(value, *, field: str, step: Decimal) -> Decimal:
     except (InvalidOperation, ValueError) as error:
         raise InvalidInput(f"{value!r} is not a number", field=field) from error
     if not number.is_finite() or abs(number) >= LIMIT:
-        raise InvalidInput(f"{value!r} is out of range", field=field)
+        raise InvalidInput(f"{number} is out of range (quantities and money stay under 100 billion)", field=field)
     if number != number.quantize(step, rounding=ROUND_HALF_UP):
         raise InvalidInput(f"{value} has more than {-step.as_tuple().exponent} decimal places", field=field)
     return number.quantize(step)
