@@ -49,3 +49,12 @@ def api(client, method: str, path: str, body=None, **headers):
     if body is not None:
         kwargs["data"] = json.dumps(body)
     return getattr(client, method.lower())(f"/api/v1{path}", headers=headers, **kwargs)
+
+
+@pytest.fixture
+def worker_keeps_the_test_transaction(monkeypatch):
+    """For tests that run the worker loop in-process: it closes connections that are inside a transaction,
+    and in a test that transaction is the test's own."""
+    import stocktrace.jobs.worker as worker_module
+
+    monkeypatch.setattr(worker_module, "close_old_connections", lambda: None)

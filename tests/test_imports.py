@@ -74,12 +74,7 @@ def errors_of(outcome) -> list[tuple]:
     return [(e["line"], e["column"], e["reason"]) for e in outcome.errors]
 
 
-@pytest.fixture(autouse=True)
-def _keep_the_test_transaction(monkeypatch):
-    # The worker loop closes connections that are inside a transaction; in a test that is the test's own.
-    import stocktrace.jobs.worker as worker_module
-
-    monkeypatch.setattr(worker_module, "close_old_connections", lambda: None)
+pytestmark = pytest.mark.usefixtures("worker_keeps_the_test_transaction")
 
 
 @pytest.fixture

@@ -15,12 +15,7 @@ from stocktrace.inventory.services.ledger import stock_issue, stock_receive, sto
 from tests.conftest import database_state
 from tests.test_jobs import run_worker
 
-
-@pytest.fixture(autouse=True)
-def _keep_the_test_transaction(monkeypatch):
-    import stocktrace.jobs.worker as worker_module
-
-    monkeypatch.setattr(worker_module, "close_old_connections", lambda: None)
+pytestmark = pytest.mark.usefixtures("worker_keeps_the_test_transaction")
 
 
 @pytest.fixture

@@ -37,12 +37,7 @@ class Clock:
         self.now += timedelta(**delta)
 
 
-@pytest.fixture(autouse=True)
-def _keep_the_test_transaction(monkeypatch):
-    # The worker loop closes connections that are inside a transaction; in a test that is the test's own.
-    import stocktrace.jobs.worker as worker_module
-
-    monkeypatch.setattr(worker_module, "close_old_connections", lambda: None)
+pytestmark = pytest.mark.usefixtures("worker_keeps_the_test_transaction")
 
 
 @pytest.fixture

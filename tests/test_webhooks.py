@@ -30,12 +30,7 @@ from tests.processes import (
 from tests.server_app import through_the_server_application
 from tests.test_jobs import Clock, run_worker
 
-
-@pytest.fixture(autouse=True)
-def _keep_the_test_transaction(monkeypatch):
-    import stocktrace.jobs.worker as worker_module
-
-    monkeypatch.setattr(worker_module, "close_old_connections", lambda: None)
+pytestmark = pytest.mark.usefixtures("worker_keeps_the_test_transaction")
 
 
 @pytest.fixture

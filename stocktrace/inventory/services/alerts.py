@@ -226,7 +226,7 @@ def _resolve_gone_lots(organization=None) -> int:
 def alerts_recheck(*, organization, progress=None) -> dict[str, int]:
     """Recompute every alert stocktrace raises for the organization, as the ledger and the daily scan would:
     after levels were changed, or an import, or to be sure. `progress(done, total)` is told as it goes."""
-    level_items = Item.objects.filter(Q(min_level__isnull=False) | Q(max_level__isnull=False))
+    level_items = Item.objects.for_org(organization).filter(Q(min_level__isnull=False) | Q(max_level__isnull=False))
     pairs = set(OnHand.objects.for_org(organization).filter(item__in=level_items)
                 .values_list("item_id", "site_id").distinct())
     open_level = StockAlert.objects.for_org(organization).filter(kind__in=LEVEL_KINDS, location__isnull=True).exclude(

@@ -26,7 +26,7 @@ def require_site(actor: Actor, site: Site) -> None:
         raise PermissionDenied(f"You are not assigned to site {site.code}")
 
 
-def _clean_code(value: str, field: str, max_length: int = 64) -> str:
+def clean_code(value: str, field: str, max_length: int = 64) -> str:
     value = (value or "").strip()
     if not value or len(value) > max_length or any(c.isspace() for c in value):
         raise InvalidInput(f"{field} needs 1–{max_length} characters without spaces", field=field)
@@ -50,14 +50,14 @@ def location_create(*, actor: Actor, site: Site, code: str, kind: str = Location
                     parent: Location | None = None, barcode: str = "") -> Location:
     actor.require(Perm.CATALOG_MANAGE)
     require_site(actor, site)
-    code = _clean_code(code, "code")
+    code = clean_code(code, "code")
     if kind not in Location.Kind.values:
         raise InvalidInput(f"kind is one of {', '.join(Location.Kind.values)}", field="kind")
     if site.archived_at:
         raise Conflict("The site is archived")
     if parent is not None and (parent.site_id != site.pk or parent.archived_at):
         raise InvalidInput("The parent must be an active location of the same site", field="parent_id")
-    barcode = _clean_code(barcode, "barcode") if barcode else _generated_barcode(site, code)
+    barcode = clean_code(barcode, "barcode") if barcode else _generated_barcode(site, code)
     try:
         with transaction.atomic():
             location = Location.objects.create(organization=actor.organization, site=site, parent=parent, kind=kind,
@@ -85,7 +85,7 @@ def location_update(*, actor: Actor, location: Location, name: str | None = None
             raise InvalidInput(f"kind is one of {', '.join(Location.Kind.values)}", field="kind")
         location.kind = kind
     if barcode is not None:
-        location.barcode = _clean_code(barcode, "barcode")
+        location.barcode = clean_code(barcode, "barcode")
     after = snapshot(location, LOCATION_AUDITED)
     if after != before:
         try:
@@ -155,7 +155,7 @@ def item_create(*, actor: Actor, sku: str, name: str, unit: str = "ea", unit_cos
                 max_level=None, tracks_lots: bool = False, tracks_expiry: bool = False,
                 barcodes: list[str] | None = None) -> Item:
     actor.require(Perm.CATALOG_MANAGE)
-    sku = _clean_code(sku, "sku")
+    sku = clean_code(sku, "sku")
     if not name.strip():
         raise InvalidInput("The item needs a name", field="name")
     low, high = _levels(min_level, max_level)

@@ -5,7 +5,7 @@ from stocktrace.accounts.roles import Perm
 from stocktrace.audit.services import audit_record, snapshot
 from stocktrace.core.errors import Conflict, InvalidInput
 from stocktrace.inventory.models import OnHand, Site
-from stocktrace.inventory.services.catalog import _clean_code
+from stocktrace.inventory.services.catalog import clean_code
 from stocktrace.tenancy.actor import Actor
 from stocktrace.webhooks.outbox import event_publish
 
@@ -19,7 +19,7 @@ def _site_payload(site: Site) -> dict:
 @transaction.atomic
 def site_create(*, actor: Actor, code: str, name: str, address: str = "") -> Site:
     actor.require(Perm.SITES_MANAGE)
-    code, name = _clean_code(code, "code", max_length=Site._meta.get_field("code").max_length), name.strip()
+    code, name = clean_code(code, "code", max_length=Site._meta.get_field("code").max_length), name.strip()
     if not name:
         raise InvalidInput("A site needs a name", field="name")
     if Site.objects.for_org(actor.organization).filter(code=code).exists():
