@@ -60,16 +60,18 @@ INSTALLED_APPS = [
     "ninja",
     "django_tasks",
     "django_tasks_db",
+    # By layer, from the bottom: core, platform, domains, integrations and operations, pages.
     "stocktrace.core",
     "stocktrace.tenancy",
-    "stocktrace.accounts",
     "stocktrace.audit",
-    "stocktrace.ops",
-    "stocktrace.web",
-    "stocktrace.inventory",
+    "stocktrace.accounts",
+    "stocktrace.events",
     "stocktrace.jobs",
+    "stocktrace.inventory",
     "stocktrace.webhooks",
     "stocktrace.imports",
+    "stocktrace.ops",
+    "stocktrace.web",
 ]
 
 MIDDLEWARE = [

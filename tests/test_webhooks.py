@@ -172,7 +172,7 @@ def test_the_payload_is_kept_when_processing_fails_and_can_be_replayed(source, w
 def test_unexpected_errors_are_retried_and_end_dead(source, world, monkeypatch):
     from django.utils import timezone
 
-    from stocktrace.webhooks import handlers
+    from stocktrace.events import inbound as handlers
 
     def explode(**kwargs):
         raise ConnectionError("database of the ERP is down")
@@ -407,7 +407,7 @@ def test_a_retried_delivery_is_answered_even_when_the_rate_is_spent(source, monk
 
 
 def test_dry_run_reports_handler_errors_instead_of_failing(source, world, monkeypatch):
-    from stocktrace.webhooks import handlers
+    from stocktrace.events import inbound as handlers
 
     def broken(**kwargs):
         raise KeyError("sku")
@@ -526,8 +526,8 @@ def test_two_jobs_racing_on_one_delivery_post_it_once(monkeypatch):
     # A replay from the delivery page and one from the dead letters, run by two workers at the same moment.
     from django.db import connection
 
+    from stocktrace.events import inbound as handlers
     from stocktrace.inventory.models import OnHand, StockMovement
-    from stocktrace.webhooks import handlers
     from stocktrace.webhooks.services import inbound_process
     from tests.factories import make_world
 

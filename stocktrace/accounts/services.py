@@ -21,10 +21,10 @@ from stocktrace.accounts.roles import Perm, Role
 from stocktrace.audit.services import audit_record, snapshot
 from stocktrace.core.db import hydrated, pg_execute, select_list
 from stocktrace.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from stocktrace.events.catalogue import event_publish
 from stocktrace.inventory.models import Site
 from stocktrace.tenancy.actor import Actor
 from stocktrace.tenancy.models import Membership, Organization
-from stocktrace.webhooks.outbox import event_publish
 
 MEMBERSHIP_AUDITED = ["role", "is_active"]
 TOKEN_PREFIX = "st_"

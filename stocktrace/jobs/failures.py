@@ -8,6 +8,7 @@ from django.utils import timezone
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
+from stocktrace.events.catalogue import event_publish
 from stocktrace.jobs.models import DeadLetter, JobFailure
 from stocktrace.jobs.registry import on_dead_for, policy_for
 from stocktrace.tenancy.models import Organization
@@ -57,8 +58,6 @@ def job_attempt_failed(result: DBTaskResult, error: BaseException) -> DeadLetter
         },
     )
     if organization_id:
-        from stocktrace.webhooks.outbox import event_publish
-
         event_publish(organization=dead_letter.organization, name="job.dead",
                       payload={"dead_letter": {"id": dead_letter.pk, "task": dead_letter.task_path,
                                                "attempts": attempt, "error": dead_letter.last_error}})

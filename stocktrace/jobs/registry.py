@@ -11,14 +11,13 @@ becomes a dead letter, in the same transaction: it lets the object the job works
 given up on, also when the job itself never got to say so (its worker was lost on the last attempt).
 """
 
-import importlib
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.apps import apps
 from django_tasks import task
 
+from stocktrace.core.discovery import app_modules
 from stocktrace.jobs.cron import Cron
 
 
@@ -100,10 +99,4 @@ def on_dead_for(task_path: str) -> Callable[..., object] | None:
 
 
 def autodiscover() -> None:
-    for config in apps.get_app_configs():
-        if config.name.startswith("stocktrace."):
-            try:
-                importlib.import_module(f"{config.name}.tasks")
-            except ModuleNotFoundError as exc:
-                if exc.name != f"{config.name}.tasks":
-                    raise
+    app_modules("tasks")

@@ -81,7 +81,7 @@ class WebhookSourceForm(forms.Form):
                                                max_value=100_000, initial=100)
 
     def __init__(self, *args, **kwargs):
-        from stocktrace.webhooks.handlers import HANDLERS  # handlers register when their modules load
+        from stocktrace.events.inbound import HANDLERS
 
         super().__init__(*args, **kwargs)
         self.fields["handler"].choices = [(name, name) for name in sorted(HANDLERS)]
@@ -96,10 +96,10 @@ class WebhookSubscriptionForm(forms.Form):
     events = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple)
 
     def __init__(self, *args, **kwargs):
-        from stocktrace.webhooks.events import EVENTS
+        from stocktrace.events.catalogue import event_catalogue
 
         super().__init__(*args, **kwargs)
-        self.fields["events"].choices = [(name, f"{name} — {text}") for name, text in EVENTS.items()]
+        self.fields["events"].choices = [(name, f"{name} — {text}") for name, text in event_catalogue().items()]
 
 
 class WebhookActiveForm(forms.Form):

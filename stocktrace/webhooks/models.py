@@ -1,6 +1,7 @@
 from django.db import models
 from django.utils import timezone
 
+from stocktrace.events.inbound import handler_is_repeatable
 from stocktrace.tenancy.models import TenantOwned
 
 
@@ -78,11 +79,9 @@ class InboundDelivery(TenantOwned):
     @property
     def replayable(self) -> bool:
         """Not while waiting; once processed, only when its handler is repeatable (an upsert, not a posting)."""
-        from stocktrace.webhooks.handlers import HANDLERS
-
         if self.status == self.Status.RECEIVED:
             return False
-        return self.status != self.Status.PROCESSED or getattr(HANDLERS.get(self.source.handler), "repeatable", True)
+        return self.status != self.Status.PROCESSED or handler_is_repeatable(self.source.handler)
 
 
 class WebhookSubscription(TenantOwned, SigningSecret):

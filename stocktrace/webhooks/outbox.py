@@ -2,17 +2,13 @@ import json
 
 from django.core.serializers.json import DjangoJSONEncoder
 
-from stocktrace.webhooks.events import EVENTS
 from stocktrace.webhooks.models import OutboundDelivery, OutboundEvent, WebhookSubscription
+from stocktrace.webhooks.tasks import deliver_outbound
 
 
-def event_publish(*, organization, name: str, payload: dict, subscriptions=None) -> OutboundEvent | None:
-    """Write the event to the outbox and queue one delivery per interested subscription, in the caller's
-    transaction: the event exists exactly when the change it announces was committed."""
-    from stocktrace.webhooks.tasks import deliver_outbound
-
-    if name not in EVENTS:
-        raise ValueError(f"Unknown event {name!r}; declare it in stocktrace/webhooks/events.py")
+def outbox_write(*, organization, name: str, payload: dict, subscriptions=None) -> OutboundEvent | None:
+    """Write a published event to the outbox and queue one delivery per interested subscription, in the
+    publisher's transaction (webhooks listens to every event_publish through this)."""
     if subscriptions is None:
         subscriptions = [s for s in WebhookSubscription.objects.for_org(organization).filter(is_active=True)
                          if name in s.events]

@@ -16,10 +16,10 @@ from stocktrace.accounts.roles import Perm
 from stocktrace.audit.services import audit_record, snapshot
 from stocktrace.core import ratelimit
 from stocktrace.core.errors import Conflict, InvalidInput, RateLimited, Unauthenticated
+from stocktrace.events.catalogue import event_catalogue
+from stocktrace.events.inbound import HANDLERS, PayloadRejected
 from stocktrace.tenancy.actor import Actor
 from stocktrace.webhooks import signing
-from stocktrace.webhooks.events import EVENTS
-from stocktrace.webhooks.handlers import HANDLERS, PayloadRejected
 from stocktrace.webhooks.intake import Receipt, inbound_store
 from stocktrace.webhooks.models import (
     InboundDelivery,
@@ -30,7 +30,7 @@ from stocktrace.webhooks.models import (
     WebhookSource,
     WebhookSubscription,
 )
-from stocktrace.webhooks.outbox import event_publish
+from stocktrace.webhooks.outbox import outbox_write
 from stocktrace.webhooks.selectors import source_cache_clear
 
 SOURCE_AUDITED = ["name", "slug", "handler", "is_active", "rate_limit_per_minute"]
@@ -279,9 +279,10 @@ def inbound_dry_run(*, actor: Actor, source: WebhookSource, payload) -> dict:
 
 
 def _check_events(events: list[str]) -> list[str]:
-    unknown = sorted(set(events) - set(EVENTS))
+    catalogue = event_catalogue()
+    unknown = sorted(set(events) - set(catalogue))
     if not events or unknown:
-        raise InvalidInput(f"Choose events among {', '.join(EVENTS)}" + (f"; unknown: {unknown}" if unknown else ""),
+        raise InvalidInput(f"Choose events among {', '.join(catalogue)}" + (f"; unknown: {unknown}" if unknown else ""),
                            field="events")
     return sorted(set(events))
 
@@ -339,7 +340,7 @@ def subscription_rotate_secret(*, actor: Actor, subscription: WebhookSubscriptio
 def subscription_ping(*, actor: Actor, subscription: WebhookSubscription):
     actor.require(Perm.WEBHOOKS_MANAGE)
     sender = actor.user.email if actor.user else actor.device
-    event = event_publish(organization=actor.organization, name="ping", subscriptions=[subscription],
+    event = outbox_write(organization=actor.organization, name="ping", subscriptions=[subscription],
                           payload={"subscription_id": subscription.pk, "sent_by": sender})
     audit_record(actor=actor, action="webhook_subscription.ping", obj=subscription, after={"event_id": event.pk})
     return event

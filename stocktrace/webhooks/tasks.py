@@ -2,7 +2,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from stocktrace.events.catalogue import event_publish
+from stocktrace.inventory.models import Site
 from stocktrace.jobs.registry import RetryPolicy, job, periodic
+from stocktrace.jobs.services import job_progress_report
+from stocktrace.tenancy.models import Organization
 from stocktrace.webhooks.delivery import DeliveryFailed, post_signed
 from stocktrace.webhooks.models import InboundDelivery, OutboundAttempt, OutboundDelivery
 
@@ -74,11 +78,6 @@ def deliver_outbound(context, delivery_id: int, organization_id: int) -> dict:
 def resync_sites(context, organization_id: int) -> dict:
     """Announce every site again (as site.updated) so a new or repaired integration catches up.
     Reports progress for the page that started it."""
-    from stocktrace.inventory.models import Site
-    from stocktrace.jobs.services import job_progress_report
-    from stocktrace.tenancy.models import Organization
-    from stocktrace.webhooks.outbox import event_publish
-
     organization = Organization.objects.get(pk=organization_id)
     sites = Site.objects.for_org(organization).filter(archived_at__isnull=True).order_by("pk")
     total, done = sites.count(), 0

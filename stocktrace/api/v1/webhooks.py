@@ -8,9 +8,9 @@ from stocktrace.accounts.roles import Perm
 from stocktrace.api.pagination import Page, keyset_page
 from stocktrace.api.permissions import requires
 from stocktrace.api.schemas import Flag, Input, ObjectId, StartedOut
+from stocktrace.events.catalogue import event_catalogue
+from stocktrace.events.inbound import HANDLERS
 from stocktrace.webhooks import selectors, services
-from stocktrace.webhooks.events import EVENTS
-from stocktrace.webhooks.handlers import HANDLERS
 from stocktrace.webhooks.models import InboundDelivery, OutboundDelivery
 
 router = Router()
@@ -177,7 +177,8 @@ class Catalogue(Schema):
 @requires(Perm.WEBHOOKS_MANAGE)
 def webhooks_catalogue(request):
     """The inbound handlers a source can use and the events a subscription can ask for."""
-    return {"handlers": {name: (fn.__doc__ or "").strip() for name, fn in HANDLERS.items()}, "events": EVENTS}
+    return {"handlers": {name: (fn.__doc__ or "").strip() for name, fn in HANDLERS.items()},
+            "events": event_catalogue()}
 
 
 @router.get("/sources", response=list[SourceOut])

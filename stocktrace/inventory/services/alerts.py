@@ -15,10 +15,10 @@ from stocktrace.accounts.roles import Perm
 from stocktrace.audit.services import audit_record
 from stocktrace.core.db import hydrated, pg_execute, select_list
 from stocktrace.core.errors import Conflict
+from stocktrace.events.catalogue import event_publish
 from stocktrace.inventory.models import Item, OnHand, StockAlert
 from stocktrace.inventory.quantities import QUANTITY_STEP
 from stocktrace.tenancy.actor import Actor
-from stocktrace.webhooks.outbox import event_publish
 
 Kind, Severity = StockAlert.Kind, StockAlert.Severity
 

@@ -4,10 +4,10 @@ from django.utils import timezone
 from stocktrace.accounts.roles import Perm
 from stocktrace.audit.services import audit_record, snapshot
 from stocktrace.core.errors import Conflict, InvalidInput
+from stocktrace.events.catalogue import event_publish
 from stocktrace.inventory.models import OnHand, Site
 from stocktrace.inventory.services.catalog import clean_code
 from stocktrace.tenancy.actor import Actor
-from stocktrace.webhooks.outbox import event_publish
 
 SITE_AUDITED = ["code", "name", "address", "archived_at"]
 

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from stocktrace.accounts.roles import Perm
 from stocktrace.core.errors import DomainError
+from stocktrace.events.inbound import HANDLERS
 from stocktrace.web.actions import announce
 from stocktrace.web.decorators import page_requires
 from stocktrace.web.forms import (
@@ -24,7 +25,6 @@ from stocktrace.web.forms import (
     show_domain_error,
 )
 from stocktrace.webhooks import selectors, services, signing
-from stocktrace.webhooks.handlers import HANDLERS
 from stocktrace.webhooks.tasks import OUTBOUND_POLICY
 
 NEW_SECRET_KEY = "new_webhook_secret"

@@ -1,36 +1,15 @@
-"""Inbound webhook handlers: one small function per kind of payload.
+"""The pushes inventory accepts from integrations (see stocktrace/events/inbound.py for the contract)."""
 
-A handler gets the organization and the parsed JSON payload, makes its changes through the services
-(so they are audited), and returns a summary of what it did. It raises PayloadRejected for a payload
-it can never accept (retrying would not help). A dry run calls it for real inside a transaction that
-is rolled back, so a handler needs no dry-run code of its own.
-
-A handler is repeatable when running it twice on one payload changes nothing more than running it once
-(an upsert). One that appends (stock receipts post movements) says `repeatable=False`: a delivery it has
-processed cannot be replayed.
-"""
-
-from collections.abc import Callable
+from datetime import date
 
 from stocktrace.core.errors import DomainError
-from stocktrace.inventory.models import Site
-from stocktrace.inventory.services import site_create, site_update
+from stocktrace.events.inbound import PayloadRejected, inbound_handler
+from stocktrace.inventory.barcodes import scan_key
+from stocktrace.inventory.models import Item, Location, Site
+from stocktrace.inventory.services.catalog import item_barcode_add, item_create, item_update
+from stocktrace.inventory.services.ledger import stock_receive
+from stocktrace.inventory.services.sites import site_create, site_update
 from stocktrace.tenancy.actor import Actor
-
-HANDLERS: dict[str, Callable[..., dict]] = {}
-
-
-class PayloadRejected(Exception):
-    pass
-
-
-def inbound_handler(name: str, *, repeatable: bool = True):
-    def register(func):
-        func.repeatable = repeatable
-        HANDLERS[name] = func
-        return func
-
-    return register
 
 
 @inbound_handler("site.upsert")
@@ -74,9 +53,6 @@ def item_upsert(*, organization, payload) -> dict:
     """{"items": [{"sku": …, "name": …, "unit": …, "unit_cost": "1.25", "min_level": …, "max_level": …,
     "tracks_lots": false, "tracks_expiry": false, "barcodes": ["4006381333931"]}, …]}: the item master from
     an ERP. New SKUs are created; for known ones the given fields change and new barcodes are added."""
-    from stocktrace.inventory.models import Item
-    from stocktrace.inventory.services.catalog import item_barcode_add, item_create, item_update
-
     items = payload.get("items") if isinstance(payload, dict) else None
     if not isinstance(items, list) or not items:
         raise PayloadRejected('expected {"items": [{"sku": …, "name": …}, …]}')
@@ -114,12 +90,6 @@ def stock_receipt(*, organization, payload) -> dict:
     """{"receipts": [{"location": "<location barcode>", "sku": … or "barcode": …, "quantity": "12.5",
     "lot": …, "expires_on": "2030-01-31", "unit_cost": …, "reference": "ASN-1"}, …]}: goods received,
     e.g. from a WMS or an advance shipping notice. All lines or none."""
-    from datetime import date
-
-    from stocktrace.inventory.barcodes import scan_key
-    from stocktrace.inventory.models import Item, Location
-    from stocktrace.inventory.services.ledger import stock_receive
-
     lines = payload.get("receipts") if isinstance(payload, dict) else None
     if not isinstance(lines, list) or not lines:
         raise PayloadRejected('expected {"receipts": [{"location": …, "sku": …, "quantity": …}, …]}')

@@ -1,0 +1,3 @@
+EVENTS = {
+    "job.dead": "A background job failed on every attempt and was dead-lettered",
+}
