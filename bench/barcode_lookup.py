@@ -80,11 +80,10 @@ def build(n_items: int) -> tuple[str, int]:
     from django.db import connection, transaction
 
     from stocktrace.accounts.models import User
-    from stocktrace.accounts.services import token_create
+    from stocktrace.accounts.services import organization_create, token_create
     from stocktrace.inventory.models import Item, ItemBarcode
     from stocktrace.tenancy.actor import Actor
     from stocktrace.tenancy.models import Membership
-    from stocktrace.tenancy.services import organization_create
 
     admin = User.objects.create_user(email="scanner@bench.test", password=None)
     org = organization_create(name="Bench", slug="bench", admin=admin)

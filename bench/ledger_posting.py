@@ -120,10 +120,10 @@ PT_UPSERT = ("INSERT INTO inventory_onhand AS on_hand (organization_id, item_id,
 def build_org(slug: str, min_level):
     """An organization with a site, LOCATIONS bins and ITEMS items, all through the services."""
     from stocktrace.accounts.models import User
+    from stocktrace.accounts.services import organization_create
     from stocktrace.inventory.services.catalog import item_create, location_create
     from stocktrace.inventory.services.sites import site_create
     from stocktrace.tenancy.actor import Actor
-    from stocktrace.tenancy.services import organization_create
 
     admin = User.objects.create_user(email=f"{slug}@bench.test", password=None)
     org = organization_create(name=slug.title(), slug=slug, admin=admin)

@@ -152,7 +152,7 @@ def main() -> None:
     subprocess.run([*stocktrace, "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
     setup = subprocess.run([*stocktrace, "shell", "-c", """
 from stocktrace.accounts.models import User
-from stocktrace.tenancy.services import organization_create
+from stocktrace.accounts.services import organization_create
 from stocktrace.tenancy.actor import Actor
 from stocktrace.webhooks.services import source_create
 admin = User.objects.create_user(email="b@bench.test", password="x")

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from stocktrace.accounts.models import ApiToken
-from stocktrace.accounts.roles import Role
 from stocktrace.imports.models import ImportRun
 from stocktrace.inventory.models import Item, ItemBarcode, Location, StockAlert
 from stocktrace.jobs.models import DeadLetter
 from stocktrace.jobs.tasks import noop
+from stocktrace.tenancy.roles import Role
 from stocktrace.webhooks.models import (
     InboundDelivery,
     OutboundDelivery,

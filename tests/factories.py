@@ -7,11 +7,11 @@ response seen by alpha contains it.
 from dataclasses import dataclass, field
 
 from stocktrace.accounts.models import ApiToken, SiteAssignment, User
-from stocktrace.accounts.roles import Role
 from stocktrace.accounts.services import token_create
 from stocktrace.inventory.models import Site
 from stocktrace.tenancy.actor import Actor
 from stocktrace.tenancy.models import Membership, Organization
+from stocktrace.tenancy.roles import Role
 
 PASSWORD = "correct-horse-battery"
 

@@ -7,8 +7,8 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from config.wsgi import application  # noqa: E402  (pytest-django has configured Django by now)
-from stocktrace.accounts.roles import Role
 from stocktrace.accounts.services import token_create
+from stocktrace.tenancy.roles import Role
 from tests.factories import make_world
 
 # The default suite replays the same 25 examples per operation (no flaky CI); STOCKTRACE_FUZZ_EXAMPLES=500

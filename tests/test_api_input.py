@@ -8,8 +8,8 @@ from django.test import Client
 from django.utils import timezone
 
 from stocktrace.accounts.models import ApiToken
-from stocktrace.accounts.roles import Role
 from stocktrace.accounts.services import token_create
+from stocktrace.tenancy.roles import Role
 from tests.conftest import api, database_state
 from tests.factories import stocked
 

@@ -5,9 +5,9 @@ import re
 
 import pytest
 
-from stocktrace.accounts.roles import MATRIX, Perm, Role
 from stocktrace.api.v1 import api as v1
 from stocktrace.audit.models import AuditEvent
+from stocktrace.tenancy.roles import Permission, Role
 from tests.api_cases import CASES
 from tests.conftest import api, database_state
 
@@ -28,7 +28,7 @@ OPERATIONS = dict(_operations())
 
 def _allowed(key: str, role: str) -> bool:
     perm = OPERATIONS[key].required_permission
-    return role in MATRIX[perm] if isinstance(perm, Perm) else True
+    return role in perm.roles if isinstance(perm, Permission) else True
 
 
 def _prepare(key: str, own, role: str, target) -> tuple[str, str, dict | None]:

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from stocktrace.accounts.roles import matrix_markdown
+from stocktrace.tenancy.roles import matrix_markdown
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 

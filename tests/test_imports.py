@@ -17,7 +17,6 @@ from django.core.management.base import CommandError
 from django.test import Client
 from openpyxl import Workbook, load_workbook
 
-from stocktrace.accounts.roles import Role
 from stocktrace.audit.models import AuditEvent
 from stocktrace.core.errors import PermissionDenied
 from stocktrace.imports import engine
@@ -29,6 +28,7 @@ from stocktrace.inventory.services.catalog import item_create, location_create
 from stocktrace.jobs.models import JobProgress
 from stocktrace.tenancy.actor import Actor
 from stocktrace.tenancy.models import Organization
+from stocktrace.tenancy.roles import Role
 from tests.conftest import api, database_state
 from tests.factories import stocked
 from tests.processes import skip_without_database_file, stocktrace

@@ -9,7 +9,6 @@ from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stocktrace.accounts.roles import Role
 from stocktrace.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from stocktrace.inventory.barcodes import classify, gs1_check_digit, scan_key
 from stocktrace.inventory.models import ItemBarcode, Location, OnHand, StockAlert, StockMovement
@@ -32,6 +31,7 @@ from stocktrace.inventory.services.ledger import (
     stock_transfer,
 )
 from stocktrace.tenancy.actor import Actor
+from stocktrace.tenancy.roles import Role
 from tests.conftest import database_state
 from tests.factories import make_world
 

@@ -6,12 +6,12 @@ from decimal import Decimal
 import pytest
 from django_tasks_db.models import DBTaskResult
 
-from stocktrace.accounts.roles import Role
 from stocktrace.audit.models import AuditEvent
 from stocktrace.inventory.models import StockAlert
 from stocktrace.inventory.services.alerts import alert_acknowledge, alerts_expiry_scan, alerts_recheck
 from stocktrace.inventory.services.catalog import item_create, item_update, location_create
 from stocktrace.inventory.services.ledger import stock_issue, stock_receive, stock_transfer
+from stocktrace.tenancy.roles import Role
 from tests.conftest import database_state
 from tests.test_jobs import run_worker
 

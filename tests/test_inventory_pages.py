@@ -8,12 +8,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from stocktrace.accounts.roles import Role
 from stocktrace.audit.models import AuditEvent
 from stocktrace.inventory.models import Item, ItemBarcode, Location, OnHand, StockAlert, StockMovement
 from stocktrace.inventory.selectors import ledger_drift
 from stocktrace.inventory.services.catalog import item_archive, item_create, location_create
 from stocktrace.inventory.services.ledger import stock_issue, stock_receive
+from stocktrace.tenancy.roles import Role
 from tests.api_cases import _alert, _empty_location, _item
 from tests.conftest import database_state
 from tests.factories import stocked

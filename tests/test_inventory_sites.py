@@ -5,12 +5,12 @@ from decimal import Decimal
 
 import pytest
 
-from stocktrace.accounts.roles import Role
 from stocktrace.core.errors import Conflict, InvalidInput
 from stocktrace.inventory.models import Location, OnHand, Site
 from stocktrace.inventory.services import site_archive, site_create
 from stocktrace.inventory.services.catalog import item_create, location_create
 from stocktrace.inventory.services.ledger import stock_issue, stock_receive
+from stocktrace.tenancy.roles import Role
 from tests.conftest import api, database_state
 from tests.factories import stocked
 from tests.test_api_input import assert_problem

@@ -1,7 +1,7 @@
 import pytest
 from django.test import Client
 
-from stocktrace.accounts.roles import Role
+from stocktrace.tenancy.roles import Role
 from tests.conftest import api
 from tests.factories import PASSWORD
 

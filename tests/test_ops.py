@@ -10,13 +10,13 @@ from django.db import IntegrityError, connection, transaction
 from django.test import Client
 
 from stocktrace.accounts.models import User
-from stocktrace.accounts.roles import Role
 from stocktrace.accounts.services import token_create
 from stocktrace.audit.models import AuditEvent
 from stocktrace.inventory.services import site_create
 from stocktrace.ops import health
 from stocktrace.ops.demo import DEMO_PASSWORD, PEOPLE, demo_email
 from stocktrace.tenancy.models import Membership, Organization
+from stocktrace.tenancy.roles import Role
 from tests.server_app import through_the_server_application
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,9 +6,9 @@ from django.test import Client
 from django.utils import timezone
 
 from stocktrace.accounts.models import ApiToken
-from stocktrace.accounts.roles import Role
 from stocktrace.accounts.services import member_update, token_authenticate, token_create
 from stocktrace.audit.models import AuditEvent
+from stocktrace.tenancy.roles import Role
 from tests.conftest import api
 
 

@@ -1,13 +1,14 @@
 from stocktrace.accounts.models import ApiToken
-from stocktrace.accounts.roles import Perm, Role
+from stocktrace.accounts.permissions import MEMBERS_VIEW, TOKENS_OWN
 from stocktrace.core.errors import NotFound
 from stocktrace.tenancy.actor import Actor
 from stocktrace.tenancy.models import Membership
+from stocktrace.tenancy.roles import Role
 
 
 def members_list(*, actor: Actor, without_site: bool = False, role: str | None = None,
                  include_inactive: bool = True):
-    actor.require(Perm.MEMBERS_VIEW)
+    actor.require(MEMBERS_VIEW)
     members = Membership.objects.for_org(actor.organization).select_related("user")
     if without_site:
         # Admins see every site without assignments; inactive people see nothing anyway.
@@ -31,7 +32,7 @@ def member_site_ids(membership: Membership) -> list[int]:
 
 
 def tokens_of(*, actor: Actor):
-    actor.require(Perm.TOKENS_OWN)
+    actor.require(TOKENS_OWN)
     return ApiToken.objects.filter(membership=actor.membership)
 
 

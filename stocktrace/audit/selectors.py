@@ -1,7 +1,7 @@
 import datetime
 
-from stocktrace.accounts.roles import Perm
 from stocktrace.audit.models import AuditEvent
+from stocktrace.audit.permissions import AUDIT_VIEW
 from stocktrace.tenancy.actor import Actor
 
 
@@ -16,7 +16,7 @@ def audit_events_search(
     since: datetime.datetime | None = None,
     until: datetime.datetime | None = None,
 ):
-    actor.require(Perm.AUDIT_VIEW)
+    actor.require(AUDIT_VIEW)
     events = AuditEvent.objects.for_org(actor.organization).select_related("actor")
     if object_type:
         events = events.filter(object_type=object_type)

@@ -1,8 +1,8 @@
 from collections.abc import Iterator
 
-from stocktrace.accounts.roles import Perm
 from stocktrace.core.errors import InvalidInput, NotFound
 from stocktrace.imports.models import ImportRun
+from stocktrace.imports.permissions import INVENTORY_IMPORT
 from stocktrace.inventory.models import Item, Location, OnHand
 from stocktrace.tenancy.actor import Actor
 
@@ -17,7 +17,7 @@ EXPORT_COLUMNS = {
 
 
 def import_runs_of(*, actor: Actor):
-    actor.require(Perm.INVENTORY_IMPORT)
+    actor.require(INVENTORY_IMPORT)
     return ImportRun.objects.for_org(actor.organization)
 
 
@@ -58,7 +58,7 @@ def _stock(org) -> Iterator[tuple]:
 def export_rows(*, actor: Actor, kind: str) -> tuple[tuple[str, ...], Iterator[tuple]]:
     """The columns of an export and its rows, read in chunks: items and locations as they would be
     imported, stock as opening stock (non-zero on-hand)."""
-    actor.require(Perm.INVENTORY_IMPORT)
+    actor.require(INVENTORY_IMPORT)
     readers = {"items": _items, "locations": _locations, "stock": _stock}
     if kind not in readers:
         raise InvalidInput(f"kind is one of {', '.join(readers)}", field="kind")

@@ -12,13 +12,13 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from stocktrace.accounts.roles import Perm
 from stocktrace.audit.services import audit_record
 from stocktrace.core.errors import Conflict, DomainError, InvalidInput, PermissionDenied
 from stocktrace.imports.engine import Outcome, RowError, import_pass
 from stocktrace.imports.errors import TooLarge
 from stocktrace.imports.kinds import IMPORTERS
 from stocktrace.imports.models import ImportRun
+from stocktrace.imports.permissions import INVENTORY_IMPORT
 from stocktrace.imports.readers import estimate_rows
 from stocktrace.jobs.services import job_progress_report
 from stocktrace.tenancy.actor import Actor
@@ -98,7 +98,7 @@ def _discard_file(run: ImportRun) -> None:
 def import_upload(*, actor: Actor, kind: str, filename: str, chunks: Iterable[bytes], dry_run: bool = True,
                   fmt: str | None = None) -> ImportRun:
     """Keep an uploaded file and queue its run: a check (dry run) or a check followed by the apply."""
-    actor.require(Perm.INVENTORY_IMPORT)
+    actor.require(INVENTORY_IMPORT)
     kind = _kind(kind)
     filename = Path((filename or "").replace("\\", "/")).name.strip()[:255] or f"upload.{fmt or 'csv'}"
     fmt = format_for(filename, fmt)
@@ -129,7 +129,7 @@ def _enqueue(run: ImportRun) -> None:
 @transaction.atomic
 def import_apply(*, actor: Actor, run: ImportRun) -> ImportRun:
     """Apply the file of a dry run that found no bad row (checked again, in the apply's transaction)."""
-    actor.require(Perm.INVENTORY_IMPORT)
+    actor.require(INVENTORY_IMPORT)
     run = ImportRun.objects.select_for_update().get(pk=run.pk, organization=actor.organization)
     if run.status != Status.VALID:
         raise Conflict(f"Only a check that found no errors can be applied; this import is {run.status}")
@@ -182,7 +182,7 @@ def _execute(run: ImportRun, *, actor: Actor, path: Path, on_error: ErrorCallbac
     """Check the file (outside any transaction: a bad file never holds the write lock), then, for an apply,
     read it again inside one transaction, checking and writing batch by batch. A run that resumes in
     `applying` (an apply of a clean dry run, or a retried job) goes straight to the second pass."""
-    actor.require(Perm.INVENTORY_IMPORT)
+    actor.require(INVENTORY_IMPORT)
     total = estimate_rows(path, run.format)
 
     def progress(phase: str):
@@ -304,7 +304,7 @@ def import_run_execute(*, organization_id: int, run_id: int, task_id=None, final
 def import_check(*, actor: Actor, kind: str, path: Path, fmt: str, on_error: ErrorCallback | None = None,
                  on_progress: ProgressCallback | None = None) -> Outcome:
     """A dry run of a local file (the CLI): every row checked, nothing written, not even a run."""
-    actor.require(Perm.INVENTORY_IMPORT)
+    actor.require(INVENTORY_IMPORT)
     checker = IMPORTERS[_kind(kind)](actor=actor, writing=False)
     total = estimate_rows(path, fmt)
     return import_pass(checker, path, fmt, on_error=on_error,
@@ -314,7 +314,7 @@ def import_check(*, actor: Actor, kind: str, path: Path, fmt: str, on_error: Err
 def import_file_apply(*, actor: Actor, kind: str, path: Path, fmt: str, on_error: ErrorCallback | None = None,
                       on_progress: ProgressCallback | None = None) -> ImportRun:
     """Check and apply a local file now (the CLI), recorded as a run; the file is read in place."""
-    actor.require(Perm.INVENTORY_IMPORT)
+    actor.require(INVENTORY_IMPORT)
     run = ImportRun.objects.create(organization=actor.organization, kind=_kind(kind), format=fmt,
                                    filename=path.name[:255], size_bytes=path.stat().st_size, dry_run=False,
                                    created_by=actor.user)

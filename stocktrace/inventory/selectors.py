@@ -4,18 +4,18 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import Q, Sum
 
-from stocktrace.accounts.roles import Perm
 from stocktrace.core.db import hydrated, pg_execute, select_list
 from stocktrace.core.errors import NotFound
 from stocktrace.inventory.barcodes import scan_key
 from stocktrace.inventory.models import Item, ItemBarcode, Location, OnHand, Site, StockAlert, StockMovement
+from stocktrace.inventory.permissions import INVENTORY_VIEW, SITES_VIEW
 from stocktrace.inventory.quantities import QUANTITY_STEP
 from stocktrace.tenancy.actor import Actor
 
 
 def sites_visible(*, actor: Actor, include_archived: bool = False):
     """Admins see every site of the organization; everyone else only the sites they are assigned to."""
-    actor.require(Perm.SITES_VIEW)
+    actor.require(SITES_VIEW)
     sites = Site.objects.for_org(actor.organization)
     if actor.site_ids is not None:
         sites = sites.filter(pk__in=actor.site_ids)
@@ -33,7 +33,7 @@ def site_get(*, actor: Actor, site_id: int) -> Site:
 
 def locations_visible(*, actor: Actor, site_id: int | None = None, under: Location | None = None,
                       include_archived: bool = False):
-    actor.require(Perm.INVENTORY_VIEW)
+    actor.require(INVENTORY_VIEW)
     locations = Location.objects.for_org(actor.organization).select_related("site")
     if actor.site_ids is not None:
         locations = locations.filter(site_id__in=actor.site_ids)
@@ -62,7 +62,7 @@ def location_by_barcode(*, actor: Actor, barcode: str) -> Location:
 
 
 def items_visible(*, actor: Actor, search: str | None = None, include_archived: bool = False):
-    actor.require(Perm.INVENTORY_VIEW)
+    actor.require(INVENTORY_VIEW)
     items = Item.objects.for_org(actor.organization)
     if search:
         items = items.filter(Q(sku__istartswith=search) | Q(name__icontains=search))
@@ -80,7 +80,7 @@ def item_get(*, actor: Actor, item_id: int) -> Item:
 
 def item_by_code(*, actor: Actor, code: str) -> Item:
     """A scanned barcode (or a typed SKU) to its item: one indexed lookup each."""
-    actor.require(Perm.INVENTORY_VIEW)
+    actor.require(INVENTORY_VIEW)
     code = code.strip()
     key = scan_key(code)  # a UPC-A scanned as 13 digits finds the item as its 12 do
     if connection.vendor == "postgresql":
@@ -116,7 +116,7 @@ def _item_by_barcode_in_one_statement(organization_id: int, key: str) -> Item | 
 
 def on_hand_rows(*, actor: Actor, site_id: int | None = None, location: Location | None = None,
                  item_id: int | None = None, lot: str | None = None, include_zero: bool = False):
-    actor.require(Perm.INVENTORY_VIEW)
+    actor.require(INVENTORY_VIEW)
     rows = OnHand.objects.for_org(actor.organization).select_related("item", "location", "site")
     if actor.site_ids is not None:
         rows = rows.filter(site_id__in=actor.site_ids)
@@ -134,7 +134,7 @@ def on_hand_rows(*, actor: Actor, site_id: int | None = None, location: Location
 
 
 def movements_of(*, actor: Actor, item: Item | None = None, location: Location | None = None):
-    actor.require(Perm.INVENTORY_VIEW)
+    actor.require(INVENTORY_VIEW)
     movements = StockMovement.objects.for_org(actor.organization).select_related("item", "location", "actor")
     if actor.site_ids is not None:
         movements = movements.filter(site_id__in=actor.site_ids)
@@ -147,7 +147,7 @@ def movements_of(*, actor: Actor, item: Item | None = None, location: Location |
 
 def alerts_of(*, actor: Actor, status: str | None = None, kind: str | None = None, severity: str | None = None,
               site_id: int | None = None, item_id: int | None = None):
-    actor.require(Perm.INVENTORY_VIEW)
+    actor.require(INVENTORY_VIEW)
     alerts = StockAlert.objects.for_org(actor.organization).select_related(
         "item", "location", "site", "acknowledged_by", "resolved_by")
     if actor.site_ids is not None:

@@ -7,9 +7,9 @@ from django.utils import timezone
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult, get_date_max
 
-from stocktrace.accounts.roles import Perm
 from stocktrace.core.errors import NotFound
 from stocktrace.jobs.models import DeadLetter, JobFailure, JobProgress, WorkerHeartbeat
+from stocktrace.jobs.permissions import JOBS_MANAGE, JOBS_VIEW
 from stocktrace.tenancy.actor import Actor
 
 WINDOWS = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
@@ -77,7 +77,7 @@ def workers_alive() -> list[dict]:
 
 
 def dead_letters_of(*, actor: Actor, status: str | None = DeadLetter.Status.DEAD, task_path: str | None = None):
-    actor.require(Perm.JOBS_MANAGE)
+    actor.require(JOBS_MANAGE)
     letters = DeadLetter.objects.filter(organization=actor.organization)
     if status:
         letters = letters.filter(status=status)
@@ -104,7 +104,7 @@ def dead_letter_attempts(dead_letter: DeadLetter):
 
 
 def job_progress_get(*, actor: Actor, task_id) -> dict:
-    actor.require(Perm.JOBS_VIEW)
+    actor.require(JOBS_VIEW)
     progress = JobProgress.objects.filter(task_id=task_id, organization=actor.organization).first()
     result = DBTaskResult.objects.filter(pk=task_id, args_kwargs__kwargs__organization_id=actor.organization.pk).first()
     if progress is None and result is None:

@@ -6,10 +6,10 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_tasks_db.models import DBTaskResult
 
-from stocktrace.accounts.roles import Perm
 from stocktrace.audit.services import audit_record
 from stocktrace.core.errors import Conflict, InvalidInput
 from stocktrace.jobs.models import DeadLetter, JobFailure, JobProgress, WorkerHeartbeat
+from stocktrace.jobs.permissions import JOBS_MANAGE
 from stocktrace.tenancy.actor import Actor
 
 
@@ -24,7 +24,7 @@ def _audit(actor: Actor | None, action: str, dead_letter: DeadLetter, after: dic
 def dead_letter_replay(*, actor: Actor | None, dead_letter: DeadLetter) -> DeadLetter:
     """Run a dead job again, as a new job with the same arguments and a fresh retry budget."""
     if actor is not None:
-        actor.require(Perm.JOBS_MANAGE)
+        actor.require(JOBS_MANAGE)
     dead_letter = DeadLetter.objects.select_for_update().get(pk=dead_letter.pk)
     if dead_letter.status != DeadLetter.Status.DEAD:
         raise Conflict(f"This dead letter was {dead_letter.status} already")
@@ -46,7 +46,7 @@ def dead_letter_replay(*, actor: Actor | None, dead_letter: DeadLetter) -> DeadL
 @transaction.atomic
 def dead_letter_discard(*, actor: Actor | None, dead_letter: DeadLetter) -> DeadLetter:
     if actor is not None:
-        actor.require(Perm.JOBS_MANAGE)
+        actor.require(JOBS_MANAGE)
     dead_letter = DeadLetter.objects.select_for_update().get(pk=dead_letter.pk)
     if dead_letter.status != DeadLetter.Status.DEAD:
         raise Conflict(f"This dead letter was {dead_letter.status} already")

@@ -4,13 +4,12 @@ from django.db import transaction
 from django.test.utils import override_settings
 
 from stocktrace.accounts.models import User
-from stocktrace.accounts.roles import Role
-from stocktrace.accounts.services import member_invite
+from stocktrace.accounts.services import member_invite, organization_create
 from stocktrace.inventory.services import site_create
 from stocktrace.ops.demo_inventory import demo_inventory_load
 from stocktrace.tenancy.actor import Actor
 from stocktrace.tenancy.models import Organization
-from stocktrace.tenancy.services import organization_create
+from stocktrace.tenancy.roles import Role
 
 DEMO_SLUG = "demo"
 DEMO_PASSWORD = "stocktrace-demo"

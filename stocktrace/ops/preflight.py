@@ -29,8 +29,8 @@ def _ledger_drift() -> list[dict]:
 
 
 def _members_without_site() -> list[dict]:
-    from stocktrace.accounts.roles import Role
     from stocktrace.tenancy.models import Membership
+    from stocktrace.tenancy.roles import Role
 
     members = (Membership.objects.filter(is_active=True, site_assignments__isnull=True).exclude(role=Role.ADMIN)
                .select_related("user", "organization").order_by("organization_id", "pk")[:100])

@@ -1,8 +1,9 @@
 from dataclasses import dataclass
 from functools import cached_property
 
-from stocktrace.accounts.roles import Perm, Role, role_has
 from stocktrace.core.errors import PermissionDenied
+from stocktrace.inventory.permissions import SITES_ALL
+from stocktrace.tenancy.roles import Permission, Role, role_has
 
 
 @dataclass(frozen=True)
@@ -30,16 +31,16 @@ class Actor:
     def role(self) -> str:
         return self.membership.role if self.membership else Role.ADMIN
 
-    def can(self, perm: Perm) -> bool:
+    def can(self, perm: Permission) -> bool:
         return role_has(self.role, perm)
 
-    def require(self, perm: Perm) -> None:
+    def require(self, perm: Permission) -> None:
         if not self.can(perm):
             raise PermissionDenied(f"Your role ({self.role}) does not allow {perm.value}")
 
     @cached_property
     def site_ids(self) -> frozenset[int] | None:
         """The sites this actor may act on; None means every site of the organization."""
-        if self.can(Perm.SITES_ALL):
+        if self.can(SITES_ALL):
             return None
         return frozenset(self.membership.site_assignments.values_list("site_id", flat=True))

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.db import models
 
-from stocktrace.accounts.roles import Role
+from stocktrace.tenancy.roles import Role
 
 
 class Organization(models.Model):

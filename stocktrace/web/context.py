@@ -1,5 +1,6 @@
-from stocktrace.accounts.roles import Perm
+
 from stocktrace.tenancy.resolution import request_actor
+from stocktrace.tenancy.roles import all_permissions
 from stocktrace.tenancy.selectors import active_memberships
 
 
@@ -13,5 +14,5 @@ def navigation(request):
     return {
         "actor": actor,
         "memberships": list(active_memberships(request.user)),
-        "can": {perm.name.lower(): actor.can(perm) for perm in Perm},
+        "can": {perm.key: actor.can(perm) for perm in all_permissions()},
     }

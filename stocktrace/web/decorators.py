@@ -3,11 +3,11 @@ import functools
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import render
 
-from stocktrace.accounts.roles import Perm
 from stocktrace.tenancy.resolution import request_actor
+from stocktrace.tenancy.roles import Permission
 
 
-def page_requires(perm: Perm | None = None):
+def page_requires(perm: Permission | None = None):
     """Pages: log in first, act through a membership, and hold `perm` (403 page otherwise).
     The view receives the actor as `request.actor`."""
 

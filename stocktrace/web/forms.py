@@ -1,7 +1,7 @@
 from django import forms
 
-from stocktrace.accounts.roles import Role
 from stocktrace.core.errors import DomainError
+from stocktrace.tenancy.roles import Role
 
 
 def show_domain_error(form, error: DomainError, aliases: dict[str, str] | None = None) -> None:

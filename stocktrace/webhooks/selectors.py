@@ -1,6 +1,5 @@
 import time
 
-from stocktrace.accounts.roles import Perm
 from stocktrace.core.errors import NotFound
 from stocktrace.tenancy.actor import Actor
 from stocktrace.webhooks.models import (
@@ -9,6 +8,7 @@ from stocktrace.webhooks.models import (
     WebhookSource,
     WebhookSubscription,
 )
+from stocktrace.webhooks.permissions import WEBHOOKS_MANAGE
 
 
 def _one(queryset, pk: int, what: str):
@@ -19,7 +19,7 @@ def _one(queryset, pk: int, what: str):
 
 
 def sources_of(*, actor: Actor):
-    actor.require(Perm.WEBHOOKS_MANAGE)
+    actor.require(WEBHOOKS_MANAGE)
     return WebhookSource.objects.for_org(actor.organization)
 
 
@@ -28,7 +28,7 @@ def source_get(*, actor: Actor, source_id: int) -> WebhookSource:
 
 
 def inbound_deliveries_of(*, actor: Actor, source: WebhookSource | None = None, status: str | None = None):
-    actor.require(Perm.WEBHOOKS_MANAGE)
+    actor.require(WEBHOOKS_MANAGE)
     deliveries = InboundDelivery.objects.for_org(actor.organization).select_related("source")
     if source is not None:
         deliveries = deliveries.filter(source=source)
@@ -42,7 +42,7 @@ def inbound_delivery_get(*, actor: Actor, delivery_id: int) -> InboundDelivery:
 
 
 def subscriptions_of(*, actor: Actor):
-    actor.require(Perm.WEBHOOKS_MANAGE)
+    actor.require(WEBHOOKS_MANAGE)
     return WebhookSubscription.objects.for_org(actor.organization)
 
 
@@ -52,7 +52,7 @@ def subscription_get(*, actor: Actor, subscription_id: int) -> WebhookSubscripti
 
 def outbound_deliveries_of(*, actor: Actor, subscription: WebhookSubscription | None = None,
                            status: str | None = None):
-    actor.require(Perm.WEBHOOKS_MANAGE)
+    actor.require(WEBHOOKS_MANAGE)
     deliveries = OutboundDelivery.objects.for_org(actor.organization).select_related("event", "subscription")
     if subscription is not None:
         deliveries = deliveries.filter(subscription=subscription)

@@ -12,7 +12,6 @@ from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction
 
-from stocktrace.accounts.roles import Perm
 from stocktrace.audit.services import audit_record, snapshot
 from stocktrace.core import ratelimit
 from stocktrace.core.errors import Conflict, InvalidInput, RateLimited, Unauthenticated
@@ -31,6 +30,7 @@ from stocktrace.webhooks.models import (
     WebhookSubscription,
 )
 from stocktrace.webhooks.outbox import outbox_write
+from stocktrace.webhooks.permissions import WEBHOOKS_MANAGE
 from stocktrace.webhooks.selectors import source_cache_clear
 
 SOURCE_AUDITED = ["name", "slug", "handler", "is_active", "rate_limit_per_minute"]
@@ -57,7 +57,7 @@ def _check_handler(handler: str) -> str:
 @transaction.atomic
 def source_create(*, actor: Actor, name: str, handler: str, slug: str = "",
                   rate_limit_per_minute: int = 100) -> WebhookSource:
-    actor.require(Perm.WEBHOOKS_MANAGE)
+    actor.require(WEBHOOKS_MANAGE)
     name = name.strip()
     slug = slugify(slug or name)[:60]
     if not name or not slug:
@@ -78,7 +78,7 @@ def source_create(*, actor: Actor, name: str, handler: str, slug: str = "",
 @transaction.atomic
 def source_update(*, actor: Actor, source: WebhookSource, name: str | None = None, handler: str | None = None,
                   is_active: bool | None = None, rate_limit_per_minute: int | None = None) -> WebhookSource:
-    actor.require(Perm.WEBHOOKS_MANAGE)
+    actor.require(WEBHOOKS_MANAGE)
     source = WebhookSource.objects.select_for_update().get(pk=source.pk)
     before = snapshot(source, SOURCE_AUDITED)
     if name is not None:
@@ -124,7 +124,7 @@ def source_rotate_secret(*, actor: Actor, source: WebhookSource,
                          keep_previous_hours: int = KEEP_PREVIOUS_HOURS_DEFAULT) -> WebhookSource:
     """A new secret; pushes signed with the replaced one are still accepted for `keep_previous_hours`, so the
     sender can switch without refused pushes."""
-    actor.require(Perm.WEBHOOKS_MANAGE)
+    actor.require(WEBHOOKS_MANAGE)
     source = WebhookSource.objects.select_for_update().get(pk=source.pk)
     rotated = _rotate_secret(source, keep_previous_hours)
     transaction.on_commit(source_cache_clear)
@@ -210,7 +210,7 @@ def _delivery_failed(delivery: InboundDelivery, error: str, *, dead: bool) -> No
 @transaction.atomic
 def inbound_replay(*, actor: Actor, delivery: InboundDelivery) -> InboundDelivery:
     """Process a stored delivery again (after fixing the handler, the data or the source)."""
-    actor.require(Perm.WEBHOOKS_MANAGE)
+    actor.require(WEBHOOKS_MANAGE)
     from stocktrace.webhooks.tasks import process_inbound_delivery
 
     delivery = InboundDelivery.objects.select_for_update(of=("self",)).select_related("source").get(pk=delivery.pk)
@@ -258,7 +258,7 @@ class _DryRunRollback(Exception):
 
 def inbound_dry_run(*, actor: Actor, source: WebhookSource, payload) -> dict:
     """What the payload would do: the handler runs for real in a transaction that is then rolled back."""
-    actor.require(Perm.WEBHOOKS_MANAGE)
+    actor.require(WEBHOOKS_MANAGE)
     handler = HANDLERS.get(source.handler)
     if handler is None:
         return {"ok": False, "error": f"no handler named {source.handler!r}; choose another for this source"}
@@ -289,7 +289,7 @@ def _check_events(events: list[str]) -> list[str]:
 
 @transaction.atomic
 def subscription_create(*, actor: Actor, url: str, events: list[str], description: str = "") -> WebhookSubscription:
-    actor.require(Perm.WEBHOOKS_MANAGE)
+    actor.require(WEBHOOKS_MANAGE)
     if not url.startswith(("http://", "https://")):
         raise InvalidInput("The URL must start with http:// or https://", field="url")
     subscription = WebhookSubscription.objects.create(
@@ -304,7 +304,7 @@ def subscription_create(*, actor: Actor, url: str, events: list[str], descriptio
 def subscription_update(*, actor: Actor, subscription: WebhookSubscription, url: str | None = None,
                         events: list[str] | None = None, description: str | None = None,
                         is_active: bool | None = None) -> WebhookSubscription:
-    actor.require(Perm.WEBHOOKS_MANAGE)
+    actor.require(WEBHOOKS_MANAGE)
     subscription = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
     before = snapshot(subscription, SUBSCRIPTION_AUDITED)
     if url is not None:
@@ -329,7 +329,7 @@ def subscription_rotate_secret(*, actor: Actor, subscription: WebhookSubscriptio
                                keep_previous_hours: int = KEEP_PREVIOUS_HOURS_DEFAULT) -> WebhookSubscription:
     """A new secret; for `keep_previous_hours`, deliveries are signed with both the new and the replaced
     secret, so the receiver can switch without refusing one."""
-    actor.require(Perm.WEBHOOKS_MANAGE)
+    actor.require(WEBHOOKS_MANAGE)
     subscription = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
     rotated = _rotate_secret(subscription, keep_previous_hours)
     audit_record(actor=actor, action="webhook_subscription.rotate_secret", obj=subscription, after=rotated)
@@ -338,7 +338,7 @@ def subscription_rotate_secret(*, actor: Actor, subscription: WebhookSubscriptio
 
 @transaction.atomic
 def subscription_ping(*, actor: Actor, subscription: WebhookSubscription):
-    actor.require(Perm.WEBHOOKS_MANAGE)
+    actor.require(WEBHOOKS_MANAGE)
     sender = actor.user.email if actor.user else actor.device
     event = outbox_write(organization=actor.organization, name="ping", subscriptions=[subscription],
                           payload={"subscription_id": subscription.pk, "sent_by": sender})
@@ -348,7 +348,7 @@ def subscription_ping(*, actor: Actor, subscription: WebhookSubscription):
 
 @transaction.atomic
 def outbound_redeliver(*, actor: Actor, delivery: OutboundDelivery) -> OutboundDelivery:
-    actor.require(Perm.WEBHOOKS_MANAGE)
+    actor.require(WEBHOOKS_MANAGE)
     from stocktrace.webhooks.tasks import deliver_outbound
 
     delivery = OutboundDelivery.objects.select_for_update().get(pk=delivery.pk)
@@ -366,7 +366,7 @@ def outbound_redeliver(*, actor: Actor, delivery: OutboundDelivery) -> OutboundD
 @transaction.atomic
 def sites_resync_start(*, actor: Actor) -> str:
     """Start the job that announces every site again; returns its id, whose progress the page polls."""
-    actor.require(Perm.WEBHOOKS_MANAGE)
+    actor.require(WEBHOOKS_MANAGE)
     from stocktrace.webhooks.tasks import resync_sites
 
     result = resync_sites.enqueue(organization_id=actor.organization.pk)

@@ -3,10 +3,10 @@ from datetime import datetime
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from stocktrace.accounts.roles import Perm
 from stocktrace.api.pagination import Page, keyset_page
 from stocktrace.api.permissions import requires
 from stocktrace.api.schemas import ObjectId, Timestamp
+from stocktrace.audit.permissions import AUDIT_VIEW
 from stocktrace.audit.selectors import audit_events_search
 
 router = Router()
@@ -45,7 +45,7 @@ class AuditFilters(Schema):
 
 
 @router.get("", response=AuditPage)
-@requires(Perm.AUDIT_VIEW)
+@requires(AUDIT_VIEW)
 def audit_index(request, filters: Query[AuditFilters]):
     """The audit log, newest first, searchable by object, user, action and time."""
     search = filters.dict(exclude={"cursor", "limit"})

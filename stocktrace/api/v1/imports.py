@@ -16,7 +16,6 @@ from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import Field
 from pydantic import ValidationError as PydanticValidationError
 
-from stocktrace.accounts.roles import Perm
 from stocktrace.api.auth import api_auth
 from stocktrace.api.pagination import Page, keyset_page
 from stocktrace.api.permissions import requires
@@ -25,6 +24,7 @@ from stocktrace.core.errors import InvalidInput
 from stocktrace.imports import selectors, services
 from stocktrace.imports.exports import CONTENT_TYPES, csv_chunks, write_xlsx
 from stocktrace.imports.models import ImportRun
+from stocktrace.imports.permissions import INVENTORY_IMPORT
 from stocktrace.imports.uploads import guard_upload, too_large, upload_too_large
 
 router = Router()
@@ -172,7 +172,7 @@ UPLOAD_DOC = {
 
 
 @router.post("", response={202: ImportRunOut}, auth=[_UploadGuard(), *api_auth], openapi_extra=UPLOAD_DOC)
-@requires(Perm.INVENTORY_IMPORT)
+@requires(INVENTORY_IMPORT)
 def imports_create(request):
     """Upload a file of items, locations or opening stock. It is checked by a background job (a dry run,
     the default), or with `dry_run=false` checked and then applied all-or-nothing. Send it as
@@ -189,7 +189,7 @@ def imports_create(request):
 
 
 @router.get("", response=ImportRunPage)
-@requires(Perm.INVENTORY_IMPORT)
+@requires(INVENTORY_IMPORT)
 def imports_index(request, filters: Query[ImportFilters]):
     runs = selectors.import_runs_of(actor=request.auth).select_related("created_by")
     if filters.status:
@@ -200,14 +200,14 @@ def imports_index(request, filters: Query[ImportFilters]):
 
 
 @router.get("/{run_id}", response=ImportRunDetail)
-@requires(Perm.INVENTORY_IMPORT)
+@requires(INVENTORY_IMPORT)
 def imports_show(request, run_id: ObjectId):
     """A run with its status, counts and the first 1,000 errors (line, column, reason)."""
     return selectors.import_run_get(actor=request.auth, run_id=run_id)
 
 
 @router.post("/{run_id}/apply", response={202: ImportRunOut})
-@requires(Perm.INVENTORY_IMPORT)
+@requires(INVENTORY_IMPORT)
 def imports_apply(request, run_id: ObjectId):
     """Apply the file of a dry run that found no errors (status `valid`): a new job checks it again and
     writes it in one transaction."""
@@ -262,7 +262,7 @@ def _xlsx_response(columns, rows, kind: str):
 
 
 @exports_router.get("/{kind}", openapi_extra=EXPORT_DOC)
-@requires(Perm.INVENTORY_IMPORT)
+@requires(INVENTORY_IMPORT)
 def exports_download(request, kind: Kind, filters: Query[ExportFilters]):
     """Items, locations or stock on hand as CSV (streamed as it is read) or XLSX, in the columns the import
     reads: an export imports again unchanged, into this organization or another."""

@@ -5,13 +5,13 @@ from typing import Annotated
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from stocktrace.accounts.roles import Perm
 from stocktrace.api.pagination import Page, keyset_page
 from stocktrace.api.permissions import requires
 from stocktrace.api.schemas import Flag, Input, ObjectId, StartedOut
 from stocktrace.core.errors import NotFound
 from stocktrace.inventory import selectors
 from stocktrace.inventory.models import Location, StockAlert, StockMovement
+from stocktrace.inventory.permissions import ALERTS_MANAGE, CATALOG_MANAGE, INVENTORY_VIEW, STOCK_ADJUST, STOCK_MOVE
 from stocktrace.inventory.services import alerts as alert_services
 from stocktrace.inventory.services import catalog, ledger
 
@@ -274,7 +274,7 @@ def _site(request, site_id):
 
 
 @router.get("/locations", response=LocationPage, tags=["locations"])
-@requires(Perm.INVENTORY_VIEW)
+@requires(INVENTORY_VIEW)
 def locations_index(request, filters: Query[LocationFilters]):
     under = selectors.location_get(actor=request.auth, location_id=filters.under_id) if filters.under_id else None
     locations = selectors.locations_visible(actor=request.auth, site_id=filters.site_id, under=under,
@@ -283,7 +283,7 @@ def locations_index(request, filters: Query[LocationFilters]):
 
 
 @router.post("/locations", response={201: LocationOut}, tags=["locations"])
-@requires(Perm.CATALOG_MANAGE)
+@requires(CATALOG_MANAGE)
 def locations_create(request, payload: LocationIn):
     site = _site(request, payload.site_id)
     parent = selectors.location_get(actor=request.auth, location_id=payload.parent_id) if payload.parent_id else None
@@ -292,20 +292,20 @@ def locations_create(request, payload: LocationIn):
 
 
 @router.get("/locations/{location_id}", response=LocationOut, tags=["locations"])
-@requires(Perm.INVENTORY_VIEW)
+@requires(INVENTORY_VIEW)
 def locations_show(request, location_id: ObjectId):
     return selectors.location_get(actor=request.auth, location_id=location_id)
 
 
 @router.patch("/locations/{location_id}", response=LocationOut, tags=["locations"])
-@requires(Perm.CATALOG_MANAGE)
+@requires(CATALOG_MANAGE)
 def locations_update(request, location_id: ObjectId, payload: LocationPatch):
     location = selectors.location_get(actor=request.auth, location_id=location_id)
     return catalog.location_update(actor=request.auth, location=location, **payload.dict(exclude_unset=True))
 
 
 @router.post("/locations/{location_id}/move", response=LocationOut, tags=["locations"])
-@requires(Perm.CATALOG_MANAGE)
+@requires(CATALOG_MANAGE)
 def locations_move(request, location_id: ObjectId, payload: LocationMove):
     location = selectors.location_get(actor=request.auth, location_id=location_id)
     parent = selectors.location_get(actor=request.auth, location_id=payload.parent_id) if payload.parent_id else None
@@ -313,7 +313,7 @@ def locations_move(request, location_id: ObjectId, payload: LocationMove):
 
 
 @router.post("/locations/{location_id}/archive", response=LocationOut, tags=["locations"])
-@requires(Perm.CATALOG_MANAGE)
+@requires(CATALOG_MANAGE)
 def locations_archive(request, location_id: ObjectId):
     """Archive a location and everything under it (refused while stock lies there); history stays."""
     location = selectors.location_get(actor=request.auth, location_id=location_id)
@@ -321,7 +321,7 @@ def locations_archive(request, location_id: ObjectId):
 
 
 @router.get("/items", response=ItemPage, tags=["items"])
-@requires(Perm.INVENTORY_VIEW)
+@requires(INVENTORY_VIEW)
 def items_index(request, filters: Query[ItemFilters]):
     items = selectors.items_visible(actor=request.auth, search=filters.search,
                                     include_archived=filters.include_archived).prefetch_related("barcodes")
@@ -329,33 +329,33 @@ def items_index(request, filters: Query[ItemFilters]):
 
 
 @router.post("/items", response={201: ItemOut}, tags=["items"])
-@requires(Perm.CATALOG_MANAGE)
+@requires(CATALOG_MANAGE)
 def items_create(request, payload: ItemIn):
     return Status(201, catalog.item_create(actor=request.auth, **payload.dict()))
 
 
 @router.get("/items/{item_id}", response=ItemOut, tags=["items"])
-@requires(Perm.INVENTORY_VIEW)
+@requires(INVENTORY_VIEW)
 def items_show(request, item_id: ObjectId):
     return selectors.item_get(actor=request.auth, item_id=item_id)
 
 
 @router.patch("/items/{item_id}", response=ItemOut, tags=["items"])
-@requires(Perm.CATALOG_MANAGE)
+@requires(CATALOG_MANAGE)
 def items_update(request, item_id: ObjectId, payload: ItemPatch):
     item = selectors.item_get(actor=request.auth, item_id=item_id)
     return catalog.item_update(actor=request.auth, item=item, **payload.dict(exclude_unset=True))
 
 
 @router.post("/items/{item_id}/archive", response=ItemOut, tags=["items"])
-@requires(Perm.CATALOG_MANAGE)
+@requires(CATALOG_MANAGE)
 def items_archive(request, item_id: ObjectId):
     item = selectors.item_get(actor=request.auth, item_id=item_id)
     return catalog.item_archive(actor=request.auth, item=item)
 
 
 @router.post("/items/{item_id}/barcodes", response={201: ItemOut}, tags=["items"])
-@requires(Perm.CATALOG_MANAGE)
+@requires(CATALOG_MANAGE)
 def items_barcode_add(request, item_id: ObjectId, payload: BarcodeIn):
     """Add a barcode: EAN/UPC/GTIN check digits are verified; codes are unique in the organization."""
     item = selectors.item_get(actor=request.auth, item_id=item_id)
@@ -364,7 +364,7 @@ def items_barcode_add(request, item_id: ObjectId, payload: BarcodeIn):
 
 
 @router.delete("/items/{item_id}/barcodes/{path:code}", response=ItemOut, tags=["items"])
-@requires(Perm.CATALOG_MANAGE)
+@requires(CATALOG_MANAGE)
 def items_barcode_remove(request, item_id: ObjectId, code: ScannedCode):
     item = selectors.item_get(actor=request.auth, item_id=item_id)
     catalog.item_barcode_remove(actor=request.auth, item=item, code=code)
@@ -372,7 +372,7 @@ def items_barcode_remove(request, item_id: ObjectId, code: ScannedCode):
 
 
 @router.get("/items/{item_id}/movements", response=MovementPage, tags=["stock"])
-@requires(Perm.INVENTORY_VIEW)
+@requires(INVENTORY_VIEW)
 def items_movements(request, item_id: ObjectId, filters: Query[HistoryFilters]):
     """The item's ledger, newest first."""
     item = selectors.item_get(actor=request.auth, item_id=item_id)
@@ -383,7 +383,7 @@ def items_movements(request, item_id: ObjectId, filters: Query[HistoryFilters]):
 
 
 @router.get("/lookup/{path:code}", response=LookupOut, tags=["items"])
-@requires(Perm.INVENTORY_VIEW)
+@requires(INVENTORY_VIEW)
 def lookup(request, code: ScannedCode):
     """What a scanned code is: an item (by barcode or SKU) or a location (by barcode)."""
     try:
@@ -393,7 +393,7 @@ def lookup(request, code: ScannedCode):
 
 
 @router.get("/stock", response=OnHandPage, tags=["stock"])
-@requires(Perm.INVENTORY_VIEW)
+@requires(INVENTORY_VIEW)
 def stock_on_hand(request, filters: Query[OnHandFilters]):
     """Stock on hand per item × location × lot, filtered by site, location subtree, item or lot."""
     location = selectors.location_get(actor=request.auth, location_id=filters.location_id) \
@@ -410,7 +410,7 @@ def _posting_targets(request, payload):
 
 
 @router.post("/stock/receipts", response={201: MovementOut}, tags=["stock"])
-@requires(Perm.STOCK_MOVE)
+@requires(STOCK_MOVE)
 def stock_receipts(request, payload: ReceiptIn):
     item, location = _posting_targets(request, payload)
     return Status(201, ledger.stock_receive(
@@ -420,7 +420,7 @@ def stock_receipts(request, payload: ReceiptIn):
 
 
 @router.post("/stock/issues", response={201: MovementOut}, tags=["stock"])
-@requires(Perm.STOCK_MOVE)
+@requires(STOCK_MOVE)
 def stock_issues(request, payload: Posting):
     item, location = _posting_targets(request, payload)
     return Status(201, ledger.stock_issue(actor=request.auth, item=item, location=location,
@@ -429,7 +429,7 @@ def stock_issues(request, payload: Posting):
 
 
 @router.post("/stock/adjustments", response={201: MovementOut}, tags=["stock"])
-@requires(Perm.STOCK_ADJUST)
+@requires(STOCK_ADJUST)
 def stock_adjustments(request, payload: AdjustmentIn):
     item, location = _posting_targets(request, payload)
     return Status(201, ledger.stock_adjust(actor=request.auth, item=item, location=location, delta=payload.delta,
@@ -438,7 +438,7 @@ def stock_adjustments(request, payload: AdjustmentIn):
 
 
 @router.post("/stock/transfers", response={201: list[MovementOut]}, tags=["stock"])
-@requires(Perm.STOCK_MOVE)
+@requires(STOCK_MOVE)
 def stock_transfers(request, payload: TransferIn):
     """Between two locations of one site or of two sites: a transfer_out and a transfer_in line."""
     item = selectors.item_get(actor=request.auth, item_id=payload.item_id)
@@ -450,14 +450,14 @@ def stock_transfers(request, payload: TransferIn):
 
 
 @router.get("/alerts", response=AlertPage, tags=["alerts"])
-@requires(Perm.INVENTORY_VIEW)
+@requires(INVENTORY_VIEW)
 def alerts_index(request, filters: Query[AlertFilters]):
     alerts = selectors.alerts_of(actor=request.auth, **filters.dict(exclude={"cursor", "limit"}))
     return keyset_page(alerts, cursor=filters.cursor, limit=filters.limit)
 
 
 @router.post("/alerts/recheck", response={202: StartedOut}, tags=["alerts"])
-@requires(Perm.ALERTS_MANAGE)
+@requires(ALERTS_MANAGE)
 def alerts_recheck(request):
     """Recompute every stock alert (levels and expiry) as a job: what is due is raised, what is over is
     resolved. Follow it at `progress_url`."""
@@ -465,14 +465,14 @@ def alerts_recheck(request):
 
 
 @router.post("/alerts/{alert_id}/acknowledge", response=AlertOut, tags=["alerts"])
-@requires(Perm.ALERTS_MANAGE)
+@requires(ALERTS_MANAGE)
 def alerts_acknowledge(request, alert_id: ObjectId):
     alert = selectors.alert_get(actor=request.auth, alert_id=alert_id)
     return alert_services.alert_acknowledge(actor=request.auth, alert=alert)
 
 
 @router.post("/alerts/{alert_id}/resolve", response=AlertOut, tags=["alerts"])
-@requires(Perm.ALERTS_MANAGE)
+@requires(ALERTS_MANAGE)
 def alerts_resolve(request, alert_id: ObjectId):
     alert = selectors.alert_get(actor=request.auth, alert_id=alert_id)
     return alert_services.alert_resolve(actor=request.auth, alert=alert)

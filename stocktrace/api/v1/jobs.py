@@ -4,12 +4,12 @@ from uuid import UUID
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from stocktrace.accounts.roles import Perm
 from stocktrace.api.pagination import Page, keyset_page
 from stocktrace.api.permissions import requires
 from stocktrace.api.schemas import Input, ObjectId
 from stocktrace.jobs import selectors, services
 from stocktrace.jobs.models import DeadLetter
+from stocktrace.jobs.permissions import JOBS_MANAGE, JOBS_VIEW
 
 router = Router()
 
@@ -97,7 +97,7 @@ class ProgressOut(Schema):
 
 
 @router.get("/stats", response=StatsOut)
-@requires(Perm.JOBS_VIEW)
+@requires(JOBS_VIEW)
 def jobs_stats(request):
     """Your organization's jobs: throughput, failures, retries, dead letters and latency per task over the
     last hour and day, and queue depth with the age of the oldest due job."""
@@ -106,14 +106,14 @@ def jobs_stats(request):
 
 
 @router.get("/dead-letters", response=DeadLetterPage)
-@requires(Perm.JOBS_MANAGE)
+@requires(JOBS_MANAGE)
 def dead_letters_index(request, filters: Query[DeadLetterFilters]):
     letters = selectors.dead_letters_of(actor=request.auth, status=filters.status, task_path=filters.task_path)
     return keyset_page(letters, cursor=filters.cursor, limit=filters.limit)
 
 
 @router.post("/dead-letters/replay", response=ReplayedOut)
-@requires(Perm.JOBS_MANAGE)
+@requires(JOBS_MANAGE)
 def dead_letters_replay_matching(request, payload: ReplayMatching):
     """Replay every dead letter (of one job, when `task_path` is given)."""
     letters = selectors.dead_letters_of(actor=request.auth, task_path=payload.task_path)
@@ -121,7 +121,7 @@ def dead_letters_replay_matching(request, payload: ReplayMatching):
 
 
 @router.get("/dead-letters/{dead_letter_id}", response=DeadLetterDetail)
-@requires(Perm.JOBS_MANAGE)
+@requires(JOBS_MANAGE)
 def dead_letters_show(request, dead_letter_id: ObjectId):
     """A dead letter with its arguments and every attempt's error and traceback."""
     letter = selectors.dead_letter_get(actor=request.auth, dead_letter_id=dead_letter_id)
@@ -130,21 +130,21 @@ def dead_letters_show(request, dead_letter_id: ObjectId):
 
 
 @router.post("/dead-letters/{dead_letter_id}/replay", response=DeadLetterOut)
-@requires(Perm.JOBS_MANAGE)
+@requires(JOBS_MANAGE)
 def dead_letters_replay(request, dead_letter_id: ObjectId):
     letter = selectors.dead_letter_get(actor=request.auth, dead_letter_id=dead_letter_id)
     return services.dead_letter_replay(actor=request.auth, dead_letter=letter)
 
 
 @router.post("/dead-letters/{dead_letter_id}/discard", response=DeadLetterOut)
-@requires(Perm.JOBS_MANAGE)
+@requires(JOBS_MANAGE)
 def dead_letters_discard(request, dead_letter_id: ObjectId):
     letter = selectors.dead_letter_get(actor=request.auth, dead_letter_id=dead_letter_id)
     return services.dead_letter_discard(actor=request.auth, dead_letter=letter)
 
 
 @router.get("/{task_id}/progress", response=ProgressOut)
-@requires(Perm.JOBS_VIEW)
+@requires(JOBS_VIEW)
 def jobs_progress(request, task_id: UUID):
     """Progress of a long job started by your organization (poll it from the page that started the job)."""
     return selectors.job_progress_get(actor=request.auth, task_id=task_id)

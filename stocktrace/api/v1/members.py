@@ -4,10 +4,11 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from stocktrace.accounts import selectors, services
-from stocktrace.accounts.roles import Perm, Role
+from stocktrace.accounts.permissions import MEMBERS_MANAGE, MEMBERS_VIEW
 from stocktrace.api.pagination import Page, keyset_page
 from stocktrace.api.permissions import requires
 from stocktrace.api.schemas import Flag, Input, ObjectId
+from stocktrace.tenancy.roles import Role
 
 router = Router()
 
@@ -64,7 +65,7 @@ class SitesOut(Schema):
 
 
 @router.get("", response=MemberPage)
-@requires(Perm.MEMBERS_VIEW)
+@requires(MEMBERS_VIEW)
 def members_index(request, filters: Query[MemberFilters]):
     """Members with their roles and sites. `without_site=true` lists the people who see no site at all."""
     members = selectors.members_list(
@@ -74,7 +75,7 @@ def members_index(request, filters: Query[MemberFilters]):
 
 
 @router.post("", response={201: InviteOut})
-@requires(Perm.MEMBERS_MANAGE)
+@requires(MEMBERS_MANAGE)
 def members_invite(request, payload: InviteIn):
     """Add a person. A new user gets an e-mail with a link to choose a password; the link is also returned
     once, for handing over where no mail is set up."""
@@ -85,13 +86,13 @@ def members_invite(request, payload: InviteIn):
 
 
 @router.get("/{member_id}", response=MemberOut)
-@requires(Perm.MEMBERS_VIEW)
+@requires(MEMBERS_VIEW)
 def members_show(request, member_id: ObjectId):
     return selectors.member_get(actor=request.auth, membership_id=member_id)
 
 
 @router.patch("/{member_id}", response=MemberOut)
-@requires(Perm.MEMBERS_MANAGE)
+@requires(MEMBERS_MANAGE)
 def members_update(request, member_id: ObjectId, payload: MemberPatch):
     membership = selectors.member_get(actor=request.auth, membership_id=member_id)
     services.member_update(actor=request.auth, membership=membership, **payload.dict(exclude_unset=True))
@@ -99,14 +100,14 @@ def members_update(request, member_id: ObjectId, payload: MemberPatch):
 
 
 @router.get("/{member_id}/sites", response=SitesOut)
-@requires(Perm.MEMBERS_VIEW)
+@requires(MEMBERS_VIEW)
 def members_sites(request, member_id: ObjectId):
     membership = selectors.member_get(actor=request.auth, membership_id=member_id)
     return {"site_ids": selectors.member_site_ids(membership)}
 
 
 @router.put("/{member_id}/sites", response=SitesOut)
-@requires(Perm.MEMBERS_MANAGE)
+@requires(MEMBERS_MANAGE)
 def members_sites_set(request, member_id: ObjectId, payload: SitesIn):
     membership = selectors.member_get(actor=request.auth, membership_id=member_id)
     return {"site_ids": services.member_sites_set(actor=request.auth, membership=membership,
@@ -118,7 +119,7 @@ class PasswordLinkOut(Schema):
 
 
 @router.post("/{member_id}/password-link", response=PasswordLinkOut)
-@requires(Perm.MEMBERS_MANAGE)
+@requires(MEMBERS_MANAGE)
 def members_password_link(request, member_id: ObjectId):
     """E-mail the member a new link to choose a password, and return it once for handing over in person."""
     membership = selectors.member_get(actor=request.auth, membership_id=member_id)

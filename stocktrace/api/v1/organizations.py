@@ -1,10 +1,11 @@
 from ninja import Router, Schema
 from pydantic import Field
 
-from stocktrace.accounts.roles import MATRIX, Perm
+from stocktrace.accounts import services
+from stocktrace.accounts.permissions import ORG_MANAGE, ORG_VIEW
 from stocktrace.api.permissions import AUTHENTICATED, requires
 from stocktrace.api.schemas import Flag, Input
-from stocktrace.tenancy import services
+from stocktrace.tenancy.roles import all_permissions
 from stocktrace.tenancy.selectors import active_memberships
 
 router = Router()
@@ -51,7 +52,7 @@ def me(request):
         "full_name": user.full_name,
         "organization": actor.organization,
         "role": actor.role,
-        "permissions": sorted(p.value for p in Perm if actor.role in MATRIX[p]),
+        "permissions": sorted(p.value for p in all_permissions() if actor.can(p)),
         "site_ids": sorted(actor.site_ids) if actor.site_ids is not None else None,
         "memberships": memberships,
     }
@@ -67,12 +68,12 @@ def organizations_mine(request):
 
 
 @router.get("/organization", response=OrganizationOut)
-@requires(Perm.ORG_VIEW)
+@requires(ORG_VIEW)
 def organization_current(request):
     return request.auth.organization
 
 
 @router.patch("/organization", response=OrganizationOut)
-@requires(Perm.ORG_MANAGE)
+@requires(ORG_MANAGE)
 def organization_patch(request, payload: OrganizationPatch):
     return services.organization_update(actor=request.auth, **payload.dict(exclude_unset=True))

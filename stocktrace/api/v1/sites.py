@@ -3,11 +3,11 @@ from datetime import datetime
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from stocktrace.accounts.roles import Perm
 from stocktrace.api.pagination import Page, keyset_page
 from stocktrace.api.permissions import requires
 from stocktrace.api.schemas import Input, ObjectId
 from stocktrace.inventory import selectors, services
+from stocktrace.inventory.permissions import SITES_MANAGE, SITES_VIEW
 
 router = Router()
 
@@ -43,7 +43,7 @@ class SitePatch(Input):
 
 
 @router.get("", response=SitePage)
-@requires(Perm.SITES_VIEW)
+@requires(SITES_VIEW)
 def sites_index(request, filters: Query[SiteFilters]):
     """Admins see every site; everyone else the sites they are assigned to."""
     sites = selectors.sites_visible(actor=request.auth, include_archived=filters.include_archived)
@@ -51,26 +51,26 @@ def sites_index(request, filters: Query[SiteFilters]):
 
 
 @router.post("", response={201: SiteOut})
-@requires(Perm.SITES_MANAGE)
+@requires(SITES_MANAGE)
 def sites_create(request, payload: SiteIn):
     return Status(201, services.site_create(actor=request.auth, **payload.dict()))
 
 
 @router.get("/{site_id}", response=SiteOut)
-@requires(Perm.SITES_VIEW)
+@requires(SITES_VIEW)
 def sites_show(request, site_id: ObjectId):
     return selectors.site_get(actor=request.auth, site_id=site_id)
 
 
 @router.patch("/{site_id}", response=SiteOut)
-@requires(Perm.SITES_MANAGE)
+@requires(SITES_MANAGE)
 def sites_update(request, site_id: ObjectId, payload: SitePatch):
     site = selectors.site_get(actor=request.auth, site_id=site_id)
     return services.site_update(actor=request.auth, site=site, **payload.dict(exclude_unset=True))
 
 
 @router.post("/{site_id}/archive", response=SiteOut)
-@requires(Perm.SITES_MANAGE)
+@requires(SITES_MANAGE)
 def sites_archive(request, site_id: ObjectId):
     """Archive a site: it leaves the lists but keeps its history."""
     site = selectors.site_get(actor=request.auth, site_id=site_id)

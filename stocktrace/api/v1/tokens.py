@@ -4,7 +4,7 @@ from ninja import Router, Schema, Status
 from pydantic import Field
 
 from stocktrace.accounts import selectors, services
-from stocktrace.accounts.roles import Perm
+from stocktrace.accounts.permissions import TOKENS_OWN
 from stocktrace.api.permissions import requires
 from stocktrace.api.schemas import Input, ObjectId, Timestamp
 
@@ -31,14 +31,14 @@ class TokenIn(Input):
 
 
 @router.get("", response=list[TokenOut])
-@requires(Perm.TOKENS_OWN)
+@requires(TOKENS_OWN)
 def tokens_index(request):
     """Your API tokens in this organization (never their secrets)."""
     return list(selectors.tokens_of(actor=request.auth).order_by("-pk")[:200])
 
 
 @router.post("", response={201: TokenCreated})
-@requires(Perm.TOKENS_OWN)
+@requires(TOKENS_OWN)
 def tokens_create(request, payload: TokenIn):
     token, plaintext = services.token_create(actor=request.auth, name=payload.name,
                                              expires_at=payload.expires_at)
@@ -47,7 +47,7 @@ def tokens_create(request, payload: TokenIn):
 
 
 @router.delete("/{token_id}", response=TokenOut)
-@requires(Perm.TOKENS_OWN)
+@requires(TOKENS_OWN)
 def tokens_revoke(request, token_id: ObjectId):
     token = selectors.token_get(actor=request.auth, token_id=token_id)
     return services.token_revoke(actor=request.auth, token=token)

@@ -4,7 +4,6 @@ from typing import Any
 from ninja import Query, Router, Schema, Status
 from pydantic import Field, StrictInt
 
-from stocktrace.accounts.roles import Perm
 from stocktrace.api.pagination import Page, keyset_page
 from stocktrace.api.permissions import requires
 from stocktrace.api.schemas import Flag, Input, ObjectId, StartedOut
@@ -12,6 +11,7 @@ from stocktrace.events.catalogue import event_catalogue
 from stocktrace.events.inbound import HANDLERS
 from stocktrace.webhooks import selectors, services
 from stocktrace.webhooks.models import InboundDelivery, OutboundDelivery
+from stocktrace.webhooks.permissions import WEBHOOKS_MANAGE
 
 router = Router()
 
@@ -174,7 +174,7 @@ class Catalogue(Schema):
 
 
 @router.get("/catalogue", response=Catalogue)
-@requires(Perm.WEBHOOKS_MANAGE)
+@requires(WEBHOOKS_MANAGE)
 def webhooks_catalogue(request):
     """The inbound handlers a source can use and the events a subscription can ask for."""
     return {"handlers": {name: (fn.__doc__ or "").strip() for name, fn in HANDLERS.items()},
@@ -182,32 +182,32 @@ def webhooks_catalogue(request):
 
 
 @router.get("/sources", response=list[SourceOut])
-@requires(Perm.WEBHOOKS_MANAGE)
+@requires(WEBHOOKS_MANAGE)
 def sources_index(request):
     return list(selectors.sources_of(actor=request.auth).select_related("organization").order_by("pk")[:500])
 
 
 @router.post("/sources", response={201: SourceWithSecret})
-@requires(Perm.WEBHOOKS_MANAGE)
+@requires(WEBHOOKS_MANAGE)
 def sources_create(request, payload: SourceIn):
     return Status(201, services.source_create(actor=request.auth, **payload.dict()))
 
 
 @router.get("/sources/{source_id}", response=SourceOut)
-@requires(Perm.WEBHOOKS_MANAGE)
+@requires(WEBHOOKS_MANAGE)
 def sources_show(request, source_id: ObjectId):
     return selectors.source_get(actor=request.auth, source_id=source_id)
 
 
 @router.patch("/sources/{source_id}", response=SourceOut)
-@requires(Perm.WEBHOOKS_MANAGE)
+@requires(WEBHOOKS_MANAGE)
 def sources_update(request, source_id: ObjectId, payload: SourcePatch):
     source = selectors.source_get(actor=request.auth, source_id=source_id)
     return services.source_update(actor=request.auth, source=source, **payload.dict(exclude_unset=True))
 
 
 @router.post("/sources/{source_id}/rotate-secret", response=SourceWithSecret)
-@requires(Perm.WEBHOOKS_MANAGE)
+@requires(WEBHOOKS_MANAGE)
 def sources_rotate_secret(request, source_id: ObjectId, payload: RotateIn | None = None):
     """A new signing secret. The old one is still accepted for `keep_previous_hours` (24 unless given)."""
     source = selectors.source_get(actor=request.auth, source_id=source_id)
@@ -216,7 +216,7 @@ def sources_rotate_secret(request, source_id: ObjectId, payload: RotateIn | None
 
 
 @router.post("/sources/{source_id}/dry-run", response=DryRunOut)
-@requires(Perm.WEBHOOKS_MANAGE)
+@requires(WEBHOOKS_MANAGE)
 def sources_dry_run(request, source_id: ObjectId, payload: DryRunIn):
     """What this payload would do if the source sent it — computed for real, then rolled back."""
     source = selectors.source_get(actor=request.auth, source_id=source_id)
@@ -224,7 +224,7 @@ def sources_dry_run(request, source_id: ObjectId, payload: DryRunIn):
 
 
 @router.get("/sources/{source_id}/deliveries", response=InboundPage)
-@requires(Perm.WEBHOOKS_MANAGE)
+@requires(WEBHOOKS_MANAGE)
 def sources_deliveries(request, source_id: ObjectId, filters: Query[DeliveryFilters]):
     source = selectors.source_get(actor=request.auth, source_id=source_id)
     deliveries = selectors.inbound_deliveries_of(actor=request.auth, source=source, status=filters.status)
@@ -232,33 +232,33 @@ def sources_deliveries(request, source_id: ObjectId, filters: Query[DeliveryFilt
 
 
 @router.get("/inbound/{delivery_id}", response=InboundDetail)
-@requires(Perm.WEBHOOKS_MANAGE)
+@requires(WEBHOOKS_MANAGE)
 def inbound_show(request, delivery_id: ObjectId):
     """A received payload exactly as stored, with its processing status."""
     return selectors.inbound_delivery_get(actor=request.auth, delivery_id=delivery_id)
 
 
 @router.post("/inbound/{delivery_id}/replay", response=InboundOut)
-@requires(Perm.WEBHOOKS_MANAGE)
+@requires(WEBHOOKS_MANAGE)
 def inbound_replay(request, delivery_id: ObjectId):
     delivery = selectors.inbound_delivery_get(actor=request.auth, delivery_id=delivery_id)
     return services.inbound_replay(actor=request.auth, delivery=delivery)
 
 
 @router.get("/subscriptions", response=list[SubscriptionOut])
-@requires(Perm.WEBHOOKS_MANAGE)
+@requires(WEBHOOKS_MANAGE)
 def subscriptions_index(request):
     return list(selectors.subscriptions_of(actor=request.auth).order_by("pk")[:500])
 
 
 @router.post("/subscriptions", response={201: SubscriptionWithSecret})
-@requires(Perm.WEBHOOKS_MANAGE)
+@requires(WEBHOOKS_MANAGE)
 def subscriptions_create(request, payload: SubscriptionIn):
     return Status(201, services.subscription_create(actor=request.auth, **payload.dict()))
 
 
 @router.post("/subscriptions/{subscription_id}/rotate-secret", response=SubscriptionWithSecret)
-@requires(Perm.WEBHOOKS_MANAGE)
+@requires(WEBHOOKS_MANAGE)
 def subscriptions_rotate_secret(request, subscription_id: ObjectId, payload: RotateIn | None = None):
     """A new signing secret. For `keep_previous_hours` (24 unless given), deliveries carry a second signature
     made with the old one, so the receiver can switch over without refusing a delivery."""
@@ -269,13 +269,13 @@ def subscriptions_rotate_secret(request, subscription_id: ObjectId, payload: Rot
 
 
 @router.get("/subscriptions/{subscription_id}", response=SubscriptionOut)
-@requires(Perm.WEBHOOKS_MANAGE)
+@requires(WEBHOOKS_MANAGE)
 def subscriptions_show(request, subscription_id: ObjectId):
     return selectors.subscription_get(actor=request.auth, subscription_id=subscription_id)
 
 
 @router.patch("/subscriptions/{subscription_id}", response=SubscriptionOut)
-@requires(Perm.WEBHOOKS_MANAGE)
+@requires(WEBHOOKS_MANAGE)
 def subscriptions_update(request, subscription_id: ObjectId, payload: SubscriptionPatch):
     subscription = selectors.subscription_get(actor=request.auth, subscription_id=subscription_id)
     return services.subscription_update(actor=request.auth, subscription=subscription,
@@ -283,7 +283,7 @@ def subscriptions_update(request, subscription_id: ObjectId, payload: Subscripti
 
 
 @router.post("/subscriptions/{subscription_id}/ping", response={202: OutboundOut})
-@requires(Perm.WEBHOOKS_MANAGE)
+@requires(WEBHOOKS_MANAGE)
 def subscriptions_ping(request, subscription_id: ObjectId):
     """Send a `ping` event to the subscription now, to check the receiving side."""
     subscription = selectors.subscription_get(actor=request.auth, subscription_id=subscription_id)
@@ -292,7 +292,7 @@ def subscriptions_ping(request, subscription_id: ObjectId):
 
 
 @router.get("/subscriptions/{subscription_id}/deliveries", response=OutboundPage)
-@requires(Perm.WEBHOOKS_MANAGE)
+@requires(WEBHOOKS_MANAGE)
 def subscriptions_deliveries(request, subscription_id: ObjectId, filters: Query[DeliveryFilters]):
     """The delivery log, newest first."""
     subscription = selectors.subscription_get(actor=request.auth, subscription_id=subscription_id)
@@ -302,21 +302,21 @@ def subscriptions_deliveries(request, subscription_id: ObjectId, filters: Query[
 
 
 @router.get("/outbound/{delivery_id}", response=OutboundDetail)
-@requires(Perm.WEBHOOKS_MANAGE)
+@requires(WEBHOOKS_MANAGE)
 def outbound_show(request, delivery_id: ObjectId):
     """One delivery with its payload and every attempt (status code, response time, error)."""
     return selectors.outbound_delivery_get(actor=request.auth, delivery_id=delivery_id)
 
 
 @router.post("/outbound/{delivery_id}/redeliver", response=OutboundOut)
-@requires(Perm.WEBHOOKS_MANAGE)
+@requires(WEBHOOKS_MANAGE)
 def outbound_redeliver(request, delivery_id: ObjectId):
     delivery = selectors.outbound_delivery_get(actor=request.auth, delivery_id=delivery_id)
     return services.outbound_redeliver(actor=request.auth, delivery=delivery)
 
 
 @router.post("/resync/sites", response={202: StartedOut})
-@requires(Perm.WEBHOOKS_MANAGE)
+@requires(WEBHOOKS_MANAGE)
 def resync_sites(request):
     """Announce every site again (site.updated) to the subscriptions; follow the job at `progress_url`."""
     task_id = services.sites_resync_start(actor=request.auth)

@@ -11,12 +11,12 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Q, Sum
 from django.utils import timezone
 
-from stocktrace.accounts.roles import Perm
 from stocktrace.audit.services import audit_record
 from stocktrace.core.db import hydrated, pg_execute, select_list
 from stocktrace.core.errors import Conflict
 from stocktrace.events.catalogue import event_publish
 from stocktrace.inventory.models import Item, OnHand, StockAlert
+from stocktrace.inventory.permissions import ALERTS_MANAGE
 from stocktrace.inventory.quantities import QUANTITY_STEP
 from stocktrace.tenancy.actor import Actor
 
@@ -256,7 +256,7 @@ def _open_count(organization) -> int:
 
 def alerts_recheck_start(*, actor: Actor) -> str:
     """Start the recheck as a job; returns its id, whose progress the page that started it follows."""
-    actor.require(Perm.ALERTS_MANAGE)
+    actor.require(ALERTS_MANAGE)
     from stocktrace.inventory.tasks import recheck_alerts
 
     result = recheck_alerts.enqueue(organization_id=actor.organization.pk)
@@ -266,7 +266,7 @@ def alerts_recheck_start(*, actor: Actor) -> str:
 
 @transaction.atomic
 def alert_acknowledge(*, actor: Actor, alert: StockAlert) -> StockAlert:
-    actor.require(Perm.ALERTS_MANAGE)
+    actor.require(ALERTS_MANAGE)
     alert = StockAlert.objects.select_for_update().get(pk=alert.pk)
     if alert.status != StockAlert.Status.OPEN:
         raise Conflict(f"The alert is {alert.status} already")
@@ -280,7 +280,7 @@ def alert_acknowledge(*, actor: Actor, alert: StockAlert) -> StockAlert:
 
 @transaction.atomic
 def alert_resolve(*, actor: Actor, alert: StockAlert) -> StockAlert:
-    actor.require(Perm.ALERTS_MANAGE)
+    actor.require(ALERTS_MANAGE)
     alert = StockAlert.objects.select_for_update().get(pk=alert.pk)
     if alert.status == StockAlert.Status.RESOLVED:
         raise Conflict("The alert is resolved already")

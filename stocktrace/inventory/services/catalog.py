@@ -7,11 +7,11 @@ from django.db.models import F, Value
 from django.db.models.functions import Concat, Length, Substr
 from django.utils import timezone
 
-from stocktrace.accounts.roles import Perm
 from stocktrace.audit.services import audit_record, snapshot
 from stocktrace.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from stocktrace.inventory.barcodes import classify, scan_key, taken
 from stocktrace.inventory.models import Item, ItemBarcode, Location, OnHand, Site
+from stocktrace.inventory.permissions import CATALOG_MANAGE
 from stocktrace.inventory.quantities import money, quantity
 from stocktrace.tenancy.actor import Actor
 
@@ -48,7 +48,7 @@ def _generated_barcode(site: Site, code: str) -> str:
 @transaction.atomic
 def location_create(*, actor: Actor, site: Site, code: str, kind: str = Location.Kind.BIN, name: str = "",
                     parent: Location | None = None, barcode: str = "") -> Location:
-    actor.require(Perm.CATALOG_MANAGE)
+    actor.require(CATALOG_MANAGE)
     require_site(actor, site)
     code = clean_code(code, "code")
     if kind not in Location.Kind.values:
@@ -74,7 +74,7 @@ def location_create(*, actor: Actor, site: Site, code: str, kind: str = Location
 @transaction.atomic
 def location_update(*, actor: Actor, location: Location, name: str | None = None, kind: str | None = None,
                     barcode: str | None = None) -> Location:
-    actor.require(Perm.CATALOG_MANAGE)
+    actor.require(CATALOG_MANAGE)
     require_site(actor, location.site)
     location = Location.objects.select_for_update().get(pk=location.pk)
     before = snapshot(location, LOCATION_AUDITED)
@@ -101,7 +101,7 @@ def location_update(*, actor: Actor, location: Location, name: str | None = None
 def location_move(*, actor: Actor, location: Location, parent: Location | None) -> Location:
     """Hang a location (and everything under it) under another parent of the same site, or at the top.
     Its stock and history stay with it."""
-    actor.require(Perm.CATALOG_MANAGE)
+    actor.require(CATALOG_MANAGE)
     require_site(actor, location.site)
     location = Location.objects.select_for_update().get(pk=location.pk)
     if parent is not None:
@@ -128,7 +128,7 @@ def location_move(*, actor: Actor, location: Location, parent: Location | None) 
 @transaction.atomic
 def location_archive(*, actor: Actor, location: Location) -> Location:
     """Archive a location and everything under it. Refused while stock lies there: move it out first."""
-    actor.require(Perm.CATALOG_MANAGE)
+    actor.require(CATALOG_MANAGE)
     require_site(actor, location.site)
     subtree = Location.objects.filter(organization=actor.organization, path__startswith=location.path)
     if OnHand.objects.filter(location__in=subtree).exclude(quantity=0).exists():
@@ -154,7 +154,7 @@ def _levels(min_level, max_level) -> tuple[Decimal | None, Decimal | None]:
 def item_create(*, actor: Actor, sku: str, name: str, unit: str = "ea", unit_cost=0, min_level=None,
                 max_level=None, tracks_lots: bool = False, tracks_expiry: bool = False,
                 barcodes: list[str] | None = None) -> Item:
-    actor.require(Perm.CATALOG_MANAGE)
+    actor.require(CATALOG_MANAGE)
     sku = clean_code(sku, "sku")
     if not name.strip():
         raise InvalidInput("The item needs a name", field="name")
@@ -176,7 +176,7 @@ def item_create(*, actor: Actor, sku: str, name: str, unit: str = "ea", unit_cos
 
 @transaction.atomic
 def item_update(*, actor: Actor, item: Item, **changes) -> Item:
-    actor.require(Perm.CATALOG_MANAGE)
+    actor.require(CATALOG_MANAGE)
     allowed = {"name", "unit", "unit_cost", "min_level", "max_level", "tracks_lots", "tracks_expiry"}
     unknown = set(changes) - allowed
     if unknown:
@@ -208,7 +208,7 @@ def item_update(*, actor: Actor, item: Item, **changes) -> Item:
 
 @transaction.atomic
 def item_archive(*, actor: Actor, item: Item) -> Item:
-    actor.require(Perm.CATALOG_MANAGE)
+    actor.require(CATALOG_MANAGE)
     item = Item.objects.select_for_update().get(pk=item.pk)
     if OnHand.objects.filter(item=item).exclude(quantity=0).exists():
         raise Conflict("The item still has stock; issue or adjust it to zero before archiving")
@@ -237,7 +237,7 @@ def _barcode_add(actor: Actor, item: Item, code: str, kind: str | None = None) -
 
 @transaction.atomic
 def item_barcode_add(*, actor: Actor, item: Item, code: str, kind: str | None = None) -> ItemBarcode:
-    actor.require(Perm.CATALOG_MANAGE)
+    actor.require(CATALOG_MANAGE)
     barcode, added = _barcode_add(actor, item, code, kind)
     if added:
         audit_record(actor=actor, action="item.barcode_add", obj=item,
@@ -248,7 +248,7 @@ def item_barcode_add(*, actor: Actor, item: Item, code: str, kind: str | None = 
 @transaction.atomic
 def item_barcode_remove(*, actor: Actor, item: Item, code: str) -> None:
     """Remove a barcode, given in any form of its GTIN."""
-    actor.require(Perm.CATALOG_MANAGE)
+    actor.require(CATALOG_MANAGE)
     barcode = ItemBarcode.objects.filter(item=item, scan_key=scan_key(code)).first()
     if barcode is None:
         raise NotFound("The item has no such barcode")

@@ -15,11 +15,11 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
-from stocktrace.accounts.roles import Perm
 from stocktrace.audit.services import audit_record, audit_values
 from stocktrace.core.db import pg_execute
 from stocktrace.core.errors import Conflict, InvalidInput
 from stocktrace.inventory.models import Item, Location, OnHand, StockMovement
+from stocktrace.inventory.permissions import STOCK_ADJUST, STOCK_MOVE
 from stocktrace.inventory.quantities import QUANTITY_STEP, money, quantity
 from stocktrace.inventory.services.alerts import alert_for_count_discrepancy, alerts_for_levels
 from stocktrace.inventory.services.catalog import require_site
@@ -220,7 +220,7 @@ def _post_in_one_statement(actor: Actor, lines: list[Line], movements: list[Stoc
 def stock_receive(*, actor: Actor, item: Item, location: Location, quantity_received, lot: str = "",
                   expires_on: date | None = None, unit_cost=None, reference: str = "",
                   reason: str = "") -> StockMovement:
-    actor.require(Perm.STOCK_MOVE)
+    actor.require(STOCK_MOVE)
     amount = quantity(quantity_received)
     if amount < 0:
         raise InvalidInput("A receipt adds stock: the quantity must be positive", field="quantity")
@@ -233,7 +233,7 @@ def stock_receive(*, actor: Actor, item: Item, location: Location, quantity_rece
 @transaction.atomic
 def stock_issue(*, actor: Actor, item: Item, location: Location, quantity_issued, lot: str = "",
                 reference: str = "", reason: str = "") -> StockMovement:
-    actor.require(Perm.STOCK_MOVE)
+    actor.require(STOCK_MOVE)
     amount = quantity(quantity_issued)
     if amount < 0:
         raise InvalidInput("An issue takes stock out: the quantity must be positive", field="quantity")
@@ -246,7 +246,7 @@ def stock_issue(*, actor: Actor, item: Item, location: Location, quantity_issued
 def stock_adjust(*, actor: Actor, item: Item, location: Location, delta, reason: str, lot: str = "",
                  expires_on: date | None = None, reference: str = "") -> StockMovement:
     """Correct stock by a signed quantity (found, damaged, lost, …); the reason is required."""
-    actor.require(Perm.STOCK_ADJUST)
+    actor.require(STOCK_ADJUST)
     amount = quantity(delta, field="delta")
     if not (reason or "").strip():
         raise InvalidInput("An adjustment needs a reason", field="reason")
@@ -262,7 +262,7 @@ def stock_transfer(*, actor: Actor, item: Item, source: Location, destination: L
                    lot: str = "", reference: str = "", reason: str = "") -> list[StockMovement]:
     """Move stock between two locations, of one site or of two: a transfer_out and a transfer_in line in
     one transaction, sharing a group id. The lot and its expiry travel with the stock."""
-    actor.require(Perm.STOCK_MOVE)
+    actor.require(STOCK_MOVE)
     amount = quantity(quantity_moved)
     if amount < 0:
         raise InvalidInput("The quantity to move must be positive", field="quantity")
@@ -281,7 +281,7 @@ def stock_count_correct(*, actor: Actor, item: Item, location: Location, counted
                         reference: str = "", reason: str = "count") -> StockMovement | None:
     """Set stock to a counted quantity with a count_correction line (used by counts) and raise or refresh a
     discrepancy alert; None when the count matched."""
-    actor.require(Perm.STOCK_ADJUST)
+    actor.require(STOCK_ADJUST)
     counted_quantity = quantity(counted, field="counted", allow_zero=True)
     if counted_quantity < 0:
         raise InvalidInput("A count cannot be negative", field="counted")

@@ -1,11 +1,11 @@
 from django.db import transaction
 from django.utils import timezone
 
-from stocktrace.accounts.roles import Perm
 from stocktrace.audit.services import audit_record, snapshot
 from stocktrace.core.errors import Conflict, InvalidInput
 from stocktrace.events.catalogue import event_publish
 from stocktrace.inventory.models import OnHand, Site
+from stocktrace.inventory.permissions import SITES_MANAGE
 from stocktrace.inventory.services.catalog import clean_code
 from stocktrace.tenancy.actor import Actor
 
@@ -18,7 +18,7 @@ def _site_payload(site: Site) -> dict:
 
 @transaction.atomic
 def site_create(*, actor: Actor, code: str, name: str, address: str = "") -> Site:
-    actor.require(Perm.SITES_MANAGE)
+    actor.require(SITES_MANAGE)
     code, name = clean_code(code, "code", max_length=Site._meta.get_field("code").max_length), name.strip()
     if not name:
         raise InvalidInput("A site needs a name", field="name")
@@ -32,7 +32,7 @@ def site_create(*, actor: Actor, code: str, name: str, address: str = "") -> Sit
 
 @transaction.atomic
 def site_update(*, actor: Actor, site: Site, name: str | None = None, address: str | None = None) -> Site:
-    actor.require(Perm.SITES_MANAGE)
+    actor.require(SITES_MANAGE)
     site = Site.objects.select_for_update().get(pk=site.pk)
     before = snapshot(site, SITE_AUDITED)
     if name is not None:
@@ -51,7 +51,7 @@ def site_update(*, actor: Actor, site: Site, name: str | None = None, address: s
 
 @transaction.atomic
 def site_archive(*, actor: Actor, site: Site) -> Site:
-    actor.require(Perm.SITES_MANAGE)
+    actor.require(SITES_MANAGE)
     site = Site.objects.select_for_update().get(pk=site.pk)
     if site.archived_at is None:
         if OnHand.objects.filter(organization=actor.organization, site=site).exclude(quantity=0).exists():

@@ -7,18 +7,19 @@ from django.views.decorators.http import require_http_methods
 
 from stocktrace.accounts import selectors as account_selectors
 from stocktrace.accounts import services as account_services
-from stocktrace.accounts.roles import Perm
+from stocktrace.accounts.permissions import MEMBERS_MANAGE, MEMBERS_VIEW, ORG_MANAGE
 from stocktrace.core.errors import DomainError
 from stocktrace.inventory import selectors as site_selectors
 from stocktrace.inventory import services as site_services
-from stocktrace.tenancy import services as tenancy_services
+from stocktrace.inventory.permissions import SITES_MANAGE, SITES_VIEW
 from stocktrace.web.actions import announce, followed_job
 from stocktrace.web.decorators import page_requires
 from stocktrace.web.forms import InviteForm, MemberForm, OrganizationForm, SiteForm, show_domain_error
 from stocktrace.webhooks import services as webhook_services
+from stocktrace.webhooks.permissions import WEBHOOKS_MANAGE
 
 
-@page_requires(Perm.ORG_MANAGE)
+@page_requires(ORG_MANAGE)
 @require_http_methods(["GET", "POST"])
 def organization(request):
     org = request.actor.organization
@@ -26,7 +27,7 @@ def organization(request):
                             initial={"name": org.name, "allow_negative_stock": org.allow_negative_stock})
     if request.method == "POST" and form.is_valid():
         try:
-            tenancy_services.organization_update(actor=request.actor, **form.cleaned_data)
+            account_services.organization_update(actor=request.actor, **form.cleaned_data)
         except DomainError as error:
             show_domain_error(form, error)
         else:
@@ -35,7 +36,7 @@ def organization(request):
     return render(request, "web/form_page.html", {"form": form, "title": "Organization"})
 
 
-@page_requires(Perm.MEMBERS_VIEW)
+@page_requires(MEMBERS_VIEW)
 def members(request):
     without_site = request.GET.get("without_site") == "1"
     people = (
@@ -43,14 +44,14 @@ def members(request):
         .select_related("user").prefetch_related("site_assignments__site").order_by("user__email")
     )
     invite = None
-    if request.actor.can(Perm.MEMBERS_MANAGE):
+    if request.actor.can(MEMBERS_MANAGE):
         invite = InviteForm()
         invite.set_site_choices(site_selectors.sites_visible(actor=request.actor))
     return render(request, "web/members.html",
                   {"people": people, "without_site": without_site, "invite": invite})
 
 
-@page_requires(Perm.MEMBERS_MANAGE)
+@page_requires(MEMBERS_MANAGE)
 @require_http_methods(["POST"])
 def member_invite(request):
     form = InviteForm(request.POST)
@@ -74,11 +75,11 @@ def member_invite(request):
     return render(request, "web/members.html", {"people": people, "invite": form}, status=422)
 
 
-@page_requires(Perm.MEMBERS_VIEW)
+@page_requires(MEMBERS_VIEW)
 @require_http_methods(["GET", "POST"])
 def member_detail(request, member_id: int):
     membership = account_selectors.member_get(actor=request.actor, membership_id=member_id)
-    can_manage = request.actor.can(Perm.MEMBERS_MANAGE)
+    can_manage = request.actor.can(MEMBERS_MANAGE)
     form = MemberForm(
         request.POST if request.method == "POST" else None,
         initial={"role": membership.role, "is_active": membership.is_active,
@@ -103,7 +104,7 @@ def member_detail(request, member_id: int):
                   {"membership": membership, "form": form, "can_manage": can_manage})
 
 
-@page_requires(Perm.MEMBERS_MANAGE)
+@page_requires(MEMBERS_MANAGE)
 @require_http_methods(["POST"])
 def member_password_link(request, member_id: int):
     membership = account_selectors.member_get(actor=request.actor, membership_id=member_id)
@@ -113,10 +114,10 @@ def member_password_link(request, member_id: int):
     return redirect("web:member_detail", member_id=membership.pk)
 
 
-@page_requires(Perm.SITES_VIEW)
+@page_requires(SITES_VIEW)
 @require_http_methods(["GET", "POST"])
 def sites(request):
-    form = SiteForm(request.POST or None) if request.actor.can(Perm.SITES_MANAGE) else None
+    form = SiteForm(request.POST or None) if request.actor.can(SITES_MANAGE) else None
     if request.method == "POST":
         if form is None:
             return render(request, "web/error.html", {"title": "Not allowed",
@@ -130,11 +131,11 @@ def sites(request):
                 messages.success(request, f"Site {site.code} created.")
                 return redirect("web:sites")
     visible = site_selectors.sites_visible(actor=request.actor).order_by("code")
-    resync_job = followed_job(request) if request.actor.can(Perm.WEBHOOKS_MANAGE) else None
+    resync_job = followed_job(request) if request.actor.can(WEBHOOKS_MANAGE) else None
     return render(request, "web/sites.html", {"sites": visible, "form": form, "resync_job": resync_job})
 
 
-@page_requires(Perm.WEBHOOKS_MANAGE)
+@page_requires(WEBHOOKS_MANAGE)
 @require_http_methods(["POST"])
 def sites_resync(request):
     task_id = webhook_services.sites_resync_start(actor=request.actor)

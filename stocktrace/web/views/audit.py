@@ -1,6 +1,6 @@
 from django.shortcuts import render
 
-from stocktrace.accounts.roles import Perm
+from stocktrace.audit.permissions import AUDIT_VIEW
 from stocktrace.audit.selectors import audit_events_search
 from stocktrace.core.errors import InvalidInput
 from stocktrace.core.pagination import keyset_page
@@ -8,7 +8,7 @@ from stocktrace.web.decorators import page_requires
 from stocktrace.web.forms import AuditFilterForm
 
 
-@page_requires(Perm.AUDIT_VIEW)
+@page_requires(AUDIT_VIEW)
 def audit(request):
     form = AuditFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}

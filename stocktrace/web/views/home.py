@@ -1,6 +1,6 @@
 from django.shortcuts import render
 
-from stocktrace.accounts.roles import Perm
+from stocktrace.accounts.permissions import MEMBERS_VIEW
 from stocktrace.accounts.selectors import members_list
 from stocktrace.web.decorators import page_requires
 
@@ -8,7 +8,7 @@ from stocktrace.web.decorators import page_requires
 @page_requires()
 def home(request):
     context = {}
-    if request.actor.can(Perm.MEMBERS_VIEW):
+    if request.actor.can(MEMBERS_VIEW):
         active = members_list(actor=request.actor, include_inactive=False)
         context["member_count"] = active.count()
         context["without_site"] = members_list(actor=request.actor, without_site=True).count()

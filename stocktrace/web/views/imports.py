@@ -7,10 +7,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
-from stocktrace.accounts.roles import Perm
 from stocktrace.core.errors import DomainError
 from stocktrace.imports import selectors, services
 from stocktrace.imports.models import ImportRun
+from stocktrace.imports.permissions import INVENTORY_IMPORT
 from stocktrace.imports.uploads import guard_upload, too_large, upload_too_large
 from stocktrace.web.actions import announce
 from stocktrace.web.decorators import page_requires
@@ -36,7 +36,7 @@ def _imports_page(request, form: ImportForm, *, status: int = 200):
                                                 "kinds": ImportRun.Kind.values}, status=status)
 
 
-@page_requires(Perm.INVENTORY_IMPORT)
+@page_requires(INVENTORY_IMPORT)
 @require_GET
 def imports(request):
     return _imports_page(request, ImportForm())
@@ -65,7 +65,7 @@ def _upload(request):
 # The size guard must be in place before anything reads the form, the CSRF check included: so CSRF is
 # checked here, after it, rather than by the middleware (Django's documented pattern for upload handlers).
 @csrf_exempt
-@page_requires(Perm.INVENTORY_IMPORT)
+@page_requires(INVENTORY_IMPORT)
 @require_POST
 def imports_upload(request):
     try:
@@ -77,7 +77,7 @@ def imports_upload(request):
     return _upload(request)
 
 
-@page_requires(Perm.INVENTORY_IMPORT)
+@page_requires(INVENTORY_IMPORT)
 @require_GET
 def import_run(request, run_id: int):
     run = selectors.import_run_get(actor=request.actor, run_id=run_id)
@@ -88,7 +88,7 @@ def import_run(request, run_id: int):
         if run.status == ImportRun.Status.APPLIED else []})
 
 
-@page_requires(Perm.INVENTORY_IMPORT)
+@page_requires(INVENTORY_IMPORT)
 @require_POST
 def import_apply(request, run_id: int):
     run = selectors.import_run_get(actor=request.actor, run_id=run_id)

@@ -12,11 +12,11 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from stocktrace.accounts.roles import Perm
 from stocktrace.core.errors import DomainError, InvalidInput, NotFound
 from stocktrace.core.pagination import keyset_page
 from stocktrace.inventory import selectors
 from stocktrace.inventory.models import StockAlert
+from stocktrace.inventory.permissions import ALERTS_MANAGE, CATALOG_MANAGE, INVENTORY_VIEW, STOCK_ADJUST, STOCK_MOVE
 from stocktrace.inventory.services import alerts as alert_services
 from stocktrace.inventory.services import catalog, ledger
 from stocktrace.web.actions import announce, followed_job
@@ -111,8 +111,8 @@ def _on_hand_at(actor, item, location, lot: str = "") -> str:
 
 # Postings --------------------------------------------------------------------------------------------------
 
-POSTING_PAGES = [("stock_receive", "Receive", Perm.STOCK_MOVE), ("stock_issue", "Issue", Perm.STOCK_MOVE),
-                 ("stock_adjust", "Adjust", Perm.STOCK_ADJUST), ("stock_transfer", "Transfer", Perm.STOCK_MOVE)]
+POSTING_PAGES = [("stock_receive", "Receive", STOCK_MOVE), ("stock_issue", "Issue", STOCK_MOVE),
+                 ("stock_adjust", "Adjust", STOCK_ADJUST), ("stock_transfer", "Transfer", STOCK_MOVE)]
 
 
 def _posting(request, *, form_class, title: str, intro: str, submit: str, scanned: dict, post):
@@ -176,7 +176,7 @@ def _transfer(actor, form, *, item, from_location, to_location) -> str:
             f"{_on_hand_at(actor, item, to_location, out.lot)}.")
 
 
-@page_requires(Perm.STOCK_MOVE)
+@page_requires(STOCK_MOVE)
 @require_http_methods(["GET", "POST"])
 def stock_receive(request):
     return _posting(request, form_class=ReceiveForm, title="Receive stock", submit="Receive",
@@ -184,7 +184,7 @@ def stock_receive(request):
                     scanned={"location": "location", "item": "item"}, post=_receive)
 
 
-@page_requires(Perm.STOCK_MOVE)
+@page_requires(STOCK_MOVE)
 @require_http_methods(["GET", "POST"])
 def stock_issue(request):
     return _posting(request, form_class=IssueForm, title="Issue stock", submit="Issue",
@@ -192,7 +192,7 @@ def stock_issue(request):
                     scanned={"location": "location", "item": "item"}, post=_issue)
 
 
-@page_requires(Perm.STOCK_ADJUST)
+@page_requires(STOCK_ADJUST)
 @require_http_methods(["GET", "POST"])
 def stock_adjust(request):
     return _posting(request, form_class=AdjustForm, title="Adjust stock", submit="Adjust",
@@ -201,7 +201,7 @@ def stock_adjust(request):
                     scanned={"location": "location", "item": "item"}, post=_adjust)
 
 
-@page_requires(Perm.STOCK_MOVE)
+@page_requires(STOCK_MOVE)
 @require_http_methods(["GET", "POST"])
 def stock_transfer(request):
     return _posting(request, form_class=TransferForm, title="Transfer stock", submit="Transfer",
@@ -213,7 +213,7 @@ def stock_transfer(request):
 
 # Stock on hand ---------------------------------------------------------------------------------------------
 
-@page_requires(Perm.INVENTORY_VIEW)
+@page_requires(INVENTORY_VIEW)
 @require_GET
 def stock(request):
     actor = request.actor
@@ -255,20 +255,20 @@ def _items_page(request, *, form=None, status: int = 200):
             return redirect("web:item", item_id=selectors.item_by_code(actor=actor, code=text).pk)
         except NotFound:
             pass
-    if form is None and actor.can(Perm.CATALOG_MANAGE):
+    if form is None and actor.can(CATALOG_MANAGE):
         form = ItemForm()
     return render(request, "web/inventory_items.html", {
         "search": search, "page": page, "form": form, "query": _query_without_cursor(request),
     }, status=status)
 
 
-@page_requires(Perm.INVENTORY_VIEW)
+@page_requires(INVENTORY_VIEW)
 @require_GET
 def items(request):
     return _items_page(request)
 
 
-@page_requires(Perm.CATALOG_MANAGE)
+@page_requires(CATALOG_MANAGE)
 @require_POST
 def item_create(request):
     form = ItemForm(request.POST)
@@ -285,7 +285,7 @@ def item_create(request):
 
 def _item_page(request, item, *, levels=None, barcode=None, status: int = 200):
     actor = request.actor
-    can_manage = actor.can(Perm.CATALOG_MANAGE)
+    can_manage = actor.can(CATALOG_MANAGE)
     on_hand = selectors.on_hand_rows(actor=actor, item_id=item.pk)
     history = _page(selectors.movements_of(actor=actor, item=item), request, newest_first=True)
     if can_manage:
@@ -308,13 +308,13 @@ def _item_page(request, item, *, levels=None, barcode=None, status: int = 200):
     }, status=status)
 
 
-@page_requires(Perm.INVENTORY_VIEW)
+@page_requires(INVENTORY_VIEW)
 @require_GET
 def item(request, item_id: int):
     return _item_page(request, selectors.item_get(actor=request.actor, item_id=item_id))
 
 
-@page_requires(Perm.CATALOG_MANAGE)
+@page_requires(CATALOG_MANAGE)
 @require_POST
 def item_levels(request, item_id: int):
     item = selectors.item_get(actor=request.actor, item_id=item_id)
@@ -330,7 +330,7 @@ def item_levels(request, item_id: int):
     return _item_page(request, item, levels=form, status=422)
 
 
-@page_requires(Perm.CATALOG_MANAGE)
+@page_requires(CATALOG_MANAGE)
 @require_POST
 def item_barcode_add(request, item_id: int):
     item = selectors.item_get(actor=request.actor, item_id=item_id)
@@ -347,7 +347,7 @@ def item_barcode_add(request, item_id: int):
     return _item_page(request, item, barcode=form, status=422)
 
 
-@page_requires(Perm.CATALOG_MANAGE)
+@page_requires(CATALOG_MANAGE)
 @require_POST
 def item_barcode_remove(request, item_id: int):
     item = selectors.item_get(actor=request.actor, item_id=item_id)
@@ -392,7 +392,7 @@ def _locations_page(request, *, form=None, status: int = 200):
         if under is not None:
             top = len(_path_ids(under)) - 1
             tree = [(location, depth - top) for location, depth in tree]
-    if form is None and actor.can(Perm.CATALOG_MANAGE):
+    if form is None and actor.can(CATALOG_MANAGE):
         form = LocationForm(initial={"site": site.pk if site else None})
     if form is not None:
         form.set_site_choices(sites)
@@ -402,13 +402,13 @@ def _locations_page(request, *, form=None, status: int = 200):
     }, status=status)
 
 
-@page_requires(Perm.INVENTORY_VIEW)
+@page_requires(INVENTORY_VIEW)
 @require_GET
 def locations(request):
     return _locations_page(request)
 
 
-@page_requires(Perm.CATALOG_MANAGE)
+@page_requires(CATALOG_MANAGE)
 @require_POST
 def location_create(request):
     actor = request.actor
@@ -430,7 +430,7 @@ def location_create(request):
     return _locations_page(request, form=form, status=422)
 
 
-@page_requires(Perm.INVENTORY_VIEW)
+@page_requires(INVENTORY_VIEW)
 @require_GET
 def location(request, location_id: int):
     actor = request.actor
@@ -438,7 +438,7 @@ def location(request, location_id: int):
     ancestors = sorted(selectors.locations_visible(actor=actor, include_archived=True)
                        .filter(pk__in=_path_ids(place)[:-1]), key=lambda a: len(a.path))
     on_hand = selectors.on_hand_rows(actor=actor, location=place)
-    can_manage = actor.can(Perm.CATALOG_MANAGE)
+    can_manage = actor.can(CATALOG_MANAGE)
     return render(request, "web/inventory_location.html", {
         "location": place,
         "ancestors": ancestors,
@@ -453,7 +453,7 @@ def location(request, location_id: int):
     })
 
 
-@page_requires(Perm.CATALOG_MANAGE)
+@page_requires(CATALOG_MANAGE)
 @require_POST
 def location_move(request, location_id: int):
     actor = request.actor
@@ -475,7 +475,7 @@ def location_move(request, location_id: int):
     return redirect("web:location", location_id=place.pk)
 
 
-@page_requires(Perm.CATALOG_MANAGE)
+@page_requires(CATALOG_MANAGE)
 @require_POST
 def location_archive(request, location_id: int):
     place = selectors.location_get(actor=request.actor, location_id=location_id)
@@ -486,7 +486,7 @@ def location_archive(request, location_id: int):
 
 # Alerts ----------------------------------------------------------------------------------------------------
 
-@page_requires(Perm.INVENTORY_VIEW)
+@page_requires(INVENTORY_VIEW)
 @require_GET
 def alerts(request):
     actor = request.actor
@@ -504,12 +504,12 @@ def alerts(request):
         page = _page(rows, request, newest_first=True)
     return render(request, "web/inventory_alerts.html", {
         "form": form, "page": page, "query": _query_without_cursor(request),
-        "can_manage": actor.can(Perm.ALERTS_MANAGE),
-        "recheck_job": followed_job(request) if actor.can(Perm.ALERTS_MANAGE) else None,
+        "can_manage": actor.can(ALERTS_MANAGE),
+        "recheck_job": followed_job(request) if actor.can(ALERTS_MANAGE) else None,
     })
 
 
-@page_requires(Perm.ALERTS_MANAGE)
+@page_requires(ALERTS_MANAGE)
 @require_POST
 def alerts_recheck(request):
     task_id = alert_services.alerts_recheck_start(actor=request.actor)
@@ -524,13 +524,13 @@ def _alert_action(request, alert_id: int, service, done: str):
     return _back(request, "web:alerts")
 
 
-@page_requires(Perm.ALERTS_MANAGE)
+@page_requires(ALERTS_MANAGE)
 @require_POST
 def alert_acknowledge(request, alert_id: int):
     return _alert_action(request, alert_id, alert_services.alert_acknowledge, "acknowledged")
 
 
-@page_requires(Perm.ALERTS_MANAGE)
+@page_requires(ALERTS_MANAGE)
 @require_POST
 def alert_resolve(request, alert_id: int):
     return _alert_action(request, alert_id, alert_services.alert_resolve, "resolved")

@@ -6,9 +6,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from stocktrace.accounts.roles import Perm
 from stocktrace.jobs import selectors, services
 from stocktrace.jobs.models import DeadLetter
+from stocktrace.jobs.permissions import JOBS_MANAGE, JOBS_VIEW
 from stocktrace.web.actions import announce
 from stocktrace.web.decorators import page_requires
 from stocktrace.web.forms import DeadLetterFilterForm, DeadLetterReplayAllForm
@@ -16,10 +16,10 @@ from stocktrace.web.forms import DeadLetterFilterForm, DeadLetterReplayAllForm
 DEAD_LETTERS_SHOWN = 100
 
 
-@page_requires(Perm.JOBS_VIEW)
+@page_requires(JOBS_VIEW)
 def jobs(request):
     context = {"stats": selectors.job_stats(organization=request.actor.organization), "dead": None}
-    if request.actor.can(Perm.JOBS_MANAGE):
+    if request.actor.can(JOBS_MANAGE):
         context |= _dead_letters(request)
     return render(request, "web/jobs.html", context)
 
@@ -35,14 +35,14 @@ def _dead_letters(request) -> dict:
             "dead_matching": len(shown) if len(shown) < DEAD_LETTERS_SHOWN else letters.count()}
 
 
-@page_requires(Perm.JOBS_MANAGE)
+@page_requires(JOBS_MANAGE)
 def dead_letter(request, dead_letter_id: int):
     letter = selectors.dead_letter_get(actor=request.actor, dead_letter_id=dead_letter_id)
     return render(request, "web/dead_letter.html",
                   {"letter": letter, "attempts": selectors.dead_letter_attempts(letter)})
 
 
-@page_requires(Perm.JOBS_MANAGE)
+@page_requires(JOBS_MANAGE)
 @require_POST
 def dead_letter_action(request, dead_letter_id: int, action: str):
     if action not in ("replay", "discard"):
@@ -54,7 +54,7 @@ def dead_letter_action(request, dead_letter_id: int, action: str):
     return redirect("web:jobs")
 
 
-@page_requires(Perm.JOBS_MANAGE)
+@page_requires(JOBS_MANAGE)
 @require_POST
 def dead_letters_replay_all(request):
     """Replay the open dead letters of the job the page was filtered by (of every job without a filter)."""

@@ -3,7 +3,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from stocktrace.accounts import selectors, services
-from stocktrace.accounts.roles import Perm
+from stocktrace.accounts.permissions import TOKENS_OWN
 from stocktrace.core.errors import DomainError
 from stocktrace.web.decorators import page_requires
 from stocktrace.web.forms import TokenForm, show_domain_error
@@ -11,7 +11,7 @@ from stocktrace.web.forms import TokenForm, show_domain_error
 NEW_TOKEN_KEY = "new_api_token"
 
 
-@page_requires(Perm.TOKENS_OWN)
+@page_requires(TOKENS_OWN)
 @require_http_methods(["GET", "POST"])
 def tokens(request):
     form = TokenForm(request.POST or None)
@@ -29,7 +29,7 @@ def tokens(request):
     return render(request, "web/tokens.html", {"tokens": mine, "form": form, "created": created})
 
 
-@page_requires(Perm.TOKENS_OWN)
+@page_requires(TOKENS_OWN)
 @require_POST
 def token_revoke(request, token_id: int):
     token = selectors.token_get(actor=request.actor, token_id=token_id)

@@ -12,7 +12,6 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.views.decorators.http import require_GET, require_POST
 
-from stocktrace.accounts.roles import Perm
 from stocktrace.core.errors import DomainError
 from stocktrace.events.inbound import HANDLERS
 from stocktrace.web.actions import announce
@@ -25,6 +24,7 @@ from stocktrace.web.forms import (
     show_domain_error,
 )
 from stocktrace.webhooks import selectors, services, signing
+from stocktrace.webhooks.permissions import WEBHOOKS_MANAGE
 from stocktrace.webhooks.tasks import OUTBOUND_POLICY
 
 NEW_SECRET_KEY = "new_webhook_secret"
@@ -76,13 +76,13 @@ def _index(request, *, source_form=None, subscription_form=None, status: int = 2
     }, status=status)
 
 
-@page_requires(Perm.WEBHOOKS_MANAGE)
+@page_requires(WEBHOOKS_MANAGE)
 @require_GET
 def webhooks(request):
     return _index(request)
 
 
-@page_requires(Perm.WEBHOOKS_MANAGE)
+@page_requires(WEBHOOKS_MANAGE)
 @require_POST
 def webhook_source_create(request):
     form = WebhookSourceForm(request.POST)
@@ -121,13 +121,13 @@ def _source_page(request, source, *, dry_run=None, outcome=None, status: int = 2
     }, status=status)
 
 
-@page_requires(Perm.WEBHOOKS_MANAGE)
+@page_requires(WEBHOOKS_MANAGE)
 @require_GET
 def webhook_source(request, source_id: int):
     return _source_page(request, selectors.source_get(actor=request.actor, source_id=source_id))
 
 
-@page_requires(Perm.WEBHOOKS_MANAGE)
+@page_requires(WEBHOOKS_MANAGE)
 @require_POST
 def webhook_source_dry_run(request, source_id: int):
     source = selectors.source_get(actor=request.actor, source_id=source_id)
@@ -162,7 +162,7 @@ def _rotate(request, kind: str, holder, rotate, *, done: str, overlap: str) -> N
             f"{overlap} until {_when(until)}." if until else "the old one no longer works."))
 
 
-@page_requires(Perm.WEBHOOKS_MANAGE)
+@page_requires(WEBHOOKS_MANAGE)
 @require_POST
 def webhook_source_rotate(request, source_id: int):
     source = selectors.source_get(actor=request.actor, source_id=source_id)
@@ -172,7 +172,7 @@ def webhook_source_rotate(request, source_id: int):
     return redirect("web:webhook_source", source_id=source.pk)
 
 
-@page_requires(Perm.WEBHOOKS_MANAGE)
+@page_requires(WEBHOOKS_MANAGE)
 @require_POST
 def webhook_source_active(request, source_id: int):
     source = selectors.source_get(actor=request.actor, source_id=source_id)
@@ -185,7 +185,7 @@ def webhook_source_active(request, source_id: int):
     return redirect("web:webhook_source", source_id=source.pk)
 
 
-@page_requires(Perm.WEBHOOKS_MANAGE)
+@page_requires(WEBHOOKS_MANAGE)
 @require_GET
 def inbound_delivery(request, delivery_id: int):
     delivery = selectors.inbound_delivery_get(actor=request.actor, delivery_id=delivery_id)
@@ -196,7 +196,7 @@ def inbound_delivery(request, delivery_id: int):
     })
 
 
-@page_requires(Perm.WEBHOOKS_MANAGE)
+@page_requires(WEBHOOKS_MANAGE)
 @require_POST
 def inbound_replay(request, delivery_id: int):
     delivery = selectors.inbound_delivery_get(actor=request.actor, delivery_id=delivery_id)
@@ -205,7 +205,7 @@ def inbound_replay(request, delivery_id: int):
     return redirect("web:webhook_source", source_id=delivery.source_id)
 
 
-@page_requires(Perm.WEBHOOKS_MANAGE)
+@page_requires(WEBHOOKS_MANAGE)
 @require_POST
 def webhook_subscription_create(request):
     form = WebhookSubscriptionForm(request.POST)
@@ -221,7 +221,7 @@ def webhook_subscription_create(request):
     return _index(request, subscription_form=form, status=422)
 
 
-@page_requires(Perm.WEBHOOKS_MANAGE)
+@page_requires(WEBHOOKS_MANAGE)
 @require_GET
 def webhook_subscription(request, subscription_id: int):
     subscription = selectors.subscription_get(actor=request.actor, subscription_id=subscription_id)
@@ -238,7 +238,7 @@ def webhook_subscription(request, subscription_id: int):
     })
 
 
-@page_requires(Perm.WEBHOOKS_MANAGE)
+@page_requires(WEBHOOKS_MANAGE)
 @require_POST
 def webhook_subscription_rotate(request, subscription_id: int):
     subscription = selectors.subscription_get(actor=request.actor, subscription_id=subscription_id)
@@ -249,7 +249,7 @@ def webhook_subscription_rotate(request, subscription_id: int):
     return redirect("web:webhook_subscription", subscription_id=subscription.pk)
 
 
-@page_requires(Perm.WEBHOOKS_MANAGE)
+@page_requires(WEBHOOKS_MANAGE)
 @require_POST
 def webhook_subscription_ping(request, subscription_id: int):
     subscription = selectors.subscription_get(actor=request.actor, subscription_id=subscription_id)
@@ -258,7 +258,7 @@ def webhook_subscription_ping(request, subscription_id: int):
     return redirect("web:webhook_subscription", subscription_id=subscription.pk)
 
 
-@page_requires(Perm.WEBHOOKS_MANAGE)
+@page_requires(WEBHOOKS_MANAGE)
 @require_POST
 def webhook_subscription_active(request, subscription_id: int):
     subscription = selectors.subscription_get(actor=request.actor, subscription_id=subscription_id)
@@ -272,7 +272,7 @@ def webhook_subscription_active(request, subscription_id: int):
     return redirect("web:webhook_subscription", subscription_id=subscription.pk)
 
 
-@page_requires(Perm.WEBHOOKS_MANAGE)
+@page_requires(WEBHOOKS_MANAGE)
 @require_GET
 def outbound_delivery(request, delivery_id: int):
     delivery = selectors.outbound_delivery_get(actor=request.actor, delivery_id=delivery_id)
@@ -283,7 +283,7 @@ def outbound_delivery(request, delivery_id: int):
     })
 
 
-@page_requires(Perm.WEBHOOKS_MANAGE)
+@page_requires(WEBHOOKS_MANAGE)
 @require_POST
 def outbound_redeliver(request, delivery_id: int):
     delivery = selectors.outbound_delivery_get(actor=request.actor, delivery_id=delivery_id)

@@ -5,8 +5,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from stocktrace.accounts.models import User
+from stocktrace.accounts.services import organization_create
 from stocktrace.core.errors import DomainError
-from stocktrace.tenancy.services import organization_create
 
 
 class Command(BaseCommand):

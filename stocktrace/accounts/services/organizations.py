@@ -2,11 +2,12 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from stocktrace.accounts.models import User
-from stocktrace.accounts.roles import Perm, Role
+from stocktrace.accounts.permissions import ORG_MANAGE
 from stocktrace.audit.services import audit_record, snapshot
 from stocktrace.core.errors import Conflict, InvalidInput
 from stocktrace.tenancy.actor import Actor
 from stocktrace.tenancy.models import Membership, Organization
+from stocktrace.tenancy.roles import Role
 
 ORGANIZATION_AUDITED = ["name", "slug", "is_active", "allow_negative_stock"]
 
@@ -36,7 +37,7 @@ def organization_create(*, name: str, admin: User, slug: str = "", device: str =
 def organization_update(
     *, actor: Actor, name: str | None = None, allow_negative_stock: bool | None = None
 ) -> Organization:
-    actor.require(Perm.ORG_MANAGE)
+    actor.require(ORG_MANAGE)
     organization = Organization.objects.select_for_update().get(pk=actor.organization.pk)
     before = snapshot(organization, ORGANIZATION_AUDITED)
     if name is not None:

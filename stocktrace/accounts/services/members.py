@@ -17,7 +17,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from stocktrace.accounts.models import ApiToken, SiteAssignment, User
-from stocktrace.accounts.roles import Perm, Role
+from stocktrace.accounts.permissions import MEMBERS_MANAGE, TOKENS_OWN
 from stocktrace.audit.services import audit_record, snapshot
 from stocktrace.core.db import hydrated, pg_execute, select_list
 from stocktrace.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -25,6 +25,7 @@ from stocktrace.events.catalogue import event_publish
 from stocktrace.inventory.models import Site
 from stocktrace.tenancy.actor import Actor
 from stocktrace.tenancy.models import Membership, Organization
+from stocktrace.tenancy.roles import Role
 
 MEMBERSHIP_AUDITED = ["role", "is_active"]
 TOKEN_PREFIX = "st_"
@@ -56,7 +57,7 @@ def member_invite(
 ) -> tuple[Membership, str | None]:
     """Add a person to the organization. A new user gets a link to choose a password (e-mailed, and
     returned once so an admin without mail can hand it over); an existing user just gains the membership."""
-    actor.require(Perm.MEMBERS_MANAGE)
+    actor.require(MEMBERS_MANAGE)
     email, role = _normalize_email(email), _check_role(role)
     sites = _sites_of_org(actor, site_ids or [])
     user = User.objects.filter(email=email).first()
@@ -95,7 +96,7 @@ def member_invite(
 def member_update(
     *, actor: Actor, membership: Membership, role: str | None = None, is_active: bool | None = None
 ) -> Membership:
-    actor.require(Perm.MEMBERS_MANAGE)
+    actor.require(MEMBERS_MANAGE)
     # Lock the target and every admin in one statement, in pk order, so two admins demoting each other
     # at once queue up instead of both passing the last-admin check (or deadlocking).
     locked = {
@@ -139,7 +140,7 @@ def member_password_link(*, actor: Actor, membership: Membership) -> str:
     """A fresh link for a member to choose a password (a lost invitation, a forgotten password).
     Refused for people who also belong to another organization: one tenant's admin must never be able
     to take over an account that acts in another tenant."""
-    actor.require(Perm.MEMBERS_MANAGE)
+    actor.require(MEMBERS_MANAGE)
     user = membership.user
     if not membership.is_active:
         raise Conflict("Reactivate the member first")
@@ -163,7 +164,7 @@ def _sites_of_org(actor: Actor, site_ids: list[int]) -> list[Site]:
 
 @transaction.atomic
 def member_sites_set(*, actor: Actor, membership: Membership, site_ids: list[int]) -> list[int]:
-    actor.require(Perm.MEMBERS_MANAGE)
+    actor.require(MEMBERS_MANAGE)
     sites = _sites_of_org(actor, site_ids)
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
     before = sorted(membership.site_assignments.values_list("site_id", flat=True))
@@ -184,7 +185,7 @@ def _hash_secret(secret: str) -> str:
 @transaction.atomic
 def token_create(*, actor: Actor, name: str, expires_at: datetime | None = None) -> tuple[ApiToken, str]:
     """Create a personal API token and return it with its plaintext, which is never shown again."""
-    actor.require(Perm.TOKENS_OWN)
+    actor.require(TOKENS_OWN)
     if actor.membership is None:
         raise PermissionDenied("Only people can own API tokens")
     name = name.strip()
@@ -205,7 +206,7 @@ def token_create(*, actor: Actor, name: str, expires_at: datetime | None = None)
 
 @transaction.atomic
 def token_revoke(*, actor: Actor, token: ApiToken) -> ApiToken:
-    actor.require(Perm.TOKENS_OWN)
+    actor.require(TOKENS_OWN)
     token = ApiToken.objects.select_for_update().get(pk=token.pk)
     if token.membership_id != getattr(actor.membership, "pk", None):
         raise NotFound("No such token")

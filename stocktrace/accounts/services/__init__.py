@@ -1,0 +1,22 @@
+"""Every write of people and access: organizations with their first admin, members, API tokens."""
+
+from stocktrace.accounts.services.members import (
+    TOKEN_PREFIX,
+    member_change,
+    member_invite,
+    member_password_link,
+    member_sites_set,
+    member_update,
+    password_changed,
+    set_password_path,
+    token_authenticate,
+    token_create,
+    token_revoke,
+)
+from stocktrace.accounts.services.organizations import organization_create, organization_update
+
+__all__ = [
+    "TOKEN_PREFIX", "member_change", "member_invite", "member_password_link", "member_sites_set", "member_update",
+    "organization_create", "organization_update", "password_changed", "set_password_path", "token_authenticate",
+    "token_create", "token_revoke",
+]
