@@ -1,9 +1,15 @@
+"""The project's URLs: health, the /hooks/ push endpoint, the API, and every app's pages (`urlpatterns` of its
+`urls.py`, all under the `web` namespace, in INSTALLED_APPS order)."""
+
 from django.urls import include, path, re_path
 
-from stocktrace.api.hooks import inbound_webhook
+from config.api import api
 from stocktrace.api.problems import unknown_endpoint
-from stocktrace.api.v1 import api
+from stocktrace.core.discovery import app_modules
 from stocktrace.ops import views as ops_views
+from stocktrace.webhooks.hooks import inbound_webhook
+
+pages = [pattern for module in app_modules("urls") for pattern in module.urlpatterns]
 
 urlpatterns = [
     path("healthz", ops_views.healthz, name="healthz"),
@@ -11,5 +17,5 @@ urlpatterns = [
     path("hooks/<slug:organization_slug>/<slug:source_slug>", inbound_webhook, name="inbound_webhook"),
     path("api/v1/", api.urls),
     re_path(r"^api/", unknown_endpoint),
-    path("", include("stocktrace.web.urls")),
+    path("", include((pages, "web"))),
 ]

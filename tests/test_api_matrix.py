@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from stocktrace.api.v1 import api as v1
+from config.api import api as v1
 from stocktrace.audit.models import AuditEvent
 from stocktrace.tenancy.roles import Permission, Role
 from tests.api_cases import CASES

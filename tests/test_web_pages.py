@@ -11,7 +11,7 @@ from stocktrace.accounts.models import ApiToken
 from stocktrace.accounts.services import token_create
 from stocktrace.audit.models import AuditEvent
 from stocktrace.tenancy.roles import Role
-from stocktrace.web.urls import urlpatterns
+from config.urls import pages as urlpatterns
 from tests.api_cases import (
     _alert,
     _dead_letter,

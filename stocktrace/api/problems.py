@@ -1,26 +1,13 @@
 """RFC 9457 problem details for every error the API answers."""
 
 from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 
-from stocktrace.core.errors import DomainError, RateLimited
-
-PROBLEM_TYPE = "https://stocktrace.dev/problems/"
-CONTENT_TYPE = "application/problem+json"
-
-
-def problem(status: int, code: str, title: str, detail: str = "", **extra) -> HttpResponse:
-    body = {"type": PROBLEM_TYPE + code, "title": title, "status": status}
-    if detail:
-        body["detail"] = detail
-    body.update(extra)
-    response = JsonResponse(body, status=status, content_type=CONTENT_TYPE)
-    if "retry_after" in extra:
-        response["Retry-After"] = str(extra["retry_after"])
-    return response
+from stocktrace.core.errors import DomainError
+from stocktrace.core.problems import CONTENT_TYPE, domain_problem, problem
 
 
 def _field_path(loc: list) -> str:
@@ -35,15 +22,6 @@ def validation_problem(errors: list[dict]) -> HttpResponse:
     items = [{"path": _field_path(e.get("loc", [])), "message": e.get("msg", "invalid")} for e in errors]
     return problem(422, "validation", "Invalid input", "; ".join(f"{i['path']}: {i['message']}" for i in items),
                    errors=items)
-
-
-def domain_problem(exc: DomainError) -> HttpResponse:
-    extra = {}
-    if exc.field:
-        extra["errors"] = [{"path": exc.field, "message": exc.detail}]
-    if isinstance(exc, RateLimited):
-        extra["retry_after"] = exc.retry_after
-    return problem(exc.status, exc.code, exc.title, exc.detail, **extra)
 
 
 def install(api) -> None:

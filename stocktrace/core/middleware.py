@@ -1,8 +1,12 @@
 import re
 import time
 import uuid
+from urllib.parse import unquote_to_bytes
 
 import structlog
+from django.core.exceptions import RequestDataTooBig
+
+from stocktrace.core.problems import problem
 
 log = structlog.get_logger("stocktrace.request")
 # A proxy's request id is kept only when it is short and plain, so it cannot flood or forge log lines.
@@ -33,3 +37,34 @@ class RequestLogMiddleware:
                 ms=round((time.perf_counter() - started) * 1000, 1),
             )
         return response
+
+
+GUARDED = ("/api/", "/hooks/")
+
+
+class RefuseNulMiddleware:
+    """Text with a NUL character cannot be stored by PostgreSQL: refuse it up front, with a clear 422, for
+    every API and webhook request (path, query string and JSON body), instead of failing deep inside."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path_info.startswith(GUARDED):
+            try:
+                if self._has_nul(request):
+                    return problem(422, "validation", "Invalid input",
+                                   "Text may not contain NUL (\\u0000) characters")
+            except RequestDataTooBig:
+                return problem(413, "too_large", "Request body too large",
+                               "The body exceeds the server's limit (STOCKTRACE_MAX_BODY_BYTES)")
+        return self.get_response(request)
+
+    @staticmethod
+    def _has_nul(request) -> bool:
+        if "\x00" in request.path_info or b"\x00" in unquote_to_bytes(request.META.get("QUERY_STRING", "")):
+            return True
+        if request.content_type == "multipart/form-data":
+            return False  # uploads are parsed (and checked) by their own code, without loading them whole
+        body = request.body
+        return b"\x00" in body or b"\\u0000" in body

@@ -13,7 +13,7 @@ HOOKS_PREFIX = "/hooks/"
 HOOKS_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "stocktrace.core.middleware.RequestLogMiddleware",
-    "stocktrace.api.middleware.RefuseNulMiddleware",
+    "stocktrace.core.middleware.RefuseNulMiddleware",
 ]
 
 

@@ -1,7 +1,7 @@
-
 from stocktrace.tenancy.resolution import request_actor
 from stocktrace.tenancy.roles import all_permissions
 from stocktrace.tenancy.selectors import active_memberships
+from stocktrace.web.navigation import navigation_for
 
 
 def navigation(request):
@@ -15,4 +15,5 @@ def navigation(request):
         "actor": actor,
         "memberships": list(active_memberships(request.user)),
         "can": {perm.key: actor.can(perm) for perm in all_permissions()},
+        "nav": navigation_for(actor, getattr(request.resolver_match, "url_name", None)),
     }

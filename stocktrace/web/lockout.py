@@ -1,7 +1,7 @@
 from axes.helpers import get_cool_off
 from django.shortcuts import render
 
-from stocktrace.api.problems import problem
+from stocktrace.core.problems import problem
 
 
 def lockout_response(request, original_response=None, credentials=None):

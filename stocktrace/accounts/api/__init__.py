@@ -1,0 +1,3 @@
+from stocktrace.accounts.api import auth, members, organizations, tokens
+
+ROUTES = [("/auth", auth.router), ("", organizations.router), ("/members", members.router), ("/tokens", tokens.router)]

@@ -1,0 +1,273 @@
+"""Imports (upload, check, apply) and exports of items, locations and opening stock."""
+
+import json
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+from uuid import UUID
+
+from django.conf import settings
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.utils import timezone
+from ninja import Query, Router, Schema, Status
+from ninja.errors import HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from pydantic import Field
+from pydantic import ValidationError as PydanticValidationError
+
+from stocktrace.accounts.authentication import api_auth
+from stocktrace.api.pagination import Page, keyset_page
+from stocktrace.api.permissions import requires
+from stocktrace.api.schemas import Flag, Input, ObjectId
+from stocktrace.core.errors import InvalidInput
+from stocktrace.imports import selectors, services
+from stocktrace.imports.exports import CONTENT_TYPES, csv_chunks, write_xlsx
+from stocktrace.imports.models import ImportRun
+from stocktrace.imports.permissions import INVENTORY_IMPORT
+from stocktrace.imports.uploads import guard_upload, too_large, upload_too_large
+
+router = Router(tags=["imports"])
+exports_router = Router(tags=["imports"])
+ROUTES = [("/imports", router), ("/exports", exports_router)]
+
+Kind = Literal["items", "locations", "stock"]
+FormatName = Literal["csv", "xlsx"]
+
+
+class RowErrorOut(Schema):
+    line: int
+    column: str
+    reason: str
+
+
+class ImportRunOut(Schema):
+    id: int
+    kind: ImportRun.Kind
+    format: ImportRun.Format
+    filename: str
+    size_bytes: int
+    status: ImportRun.Status
+    dry_run: bool
+    rows_total: int
+    rows_ok: int
+    rows_bad: int
+    error_count: int = Field(description="every error found, including those beyond the first 1,000 kept")
+    result: dict[str, int] = Field(description="after an apply: what was created, updated, received")
+    message: str
+    task_id: UUID | None = Field(description="the job; follow it at /api/v1/jobs/{task_id}/progress")
+    created_by_email: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    applied_at: datetime | None
+
+    @staticmethod
+    def resolve_error_count(obj):
+        return len(obj.errors) + obj.errors_omitted
+
+    @staticmethod
+    def resolve_created_by_email(obj):
+        return obj.created_by.email if obj.created_by_id else None
+
+
+class ImportRunDetail(ImportRunOut):
+    errors: list[RowErrorOut] = Field(description="the first 1,000 errors, by line")
+    errors_omitted: int = Field(description="errors found beyond those listed")
+
+
+class ImportRunPage(Page):
+    items: list[ImportRunOut]
+
+
+class ImportFilters(Schema):
+    status: ImportRun.Status | None = None
+    kind: ImportRun.Kind | None = None
+    cursor: str | None = Field(None, max_length=64)
+    limit: int = Field(50, ge=1, le=200)
+
+
+class ImportInline(Input):
+    kind: Kind
+    filename: str = Field("import.csv", min_length=1, max_length=255, pattern=r"(?i)\.csv$")
+    content: str = Field(min_length=1, description="the CSV text, header row first")
+    dry_run: Flag = True
+
+
+class ExportFilters(Schema):
+    format: FormatName = "csv"
+
+
+class _UploadGuard:
+    """Runs before authentication, which may parse the body (the session's CSRF check reads the form):
+    refuses a body declared too large and caps the file as it streams in. Never authenticates anyone."""
+
+    def __call__(self, request):
+        guard_upload(request)
+        return None
+
+
+def _form_flag(value: str | None, field: str, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    if value in ("true", "false"):  # as strict as JSON booleans: 1, 0 or "yes" are errors
+        return value == "true"
+    raise InvalidInput(f"{field} is true or false", field=field)
+
+
+def _upload_from_form(request) -> dict:
+    upload = request.FILES.get("file")
+    if upload_too_large(request):
+        raise too_large()
+    if upload is None:
+        raise InvalidInput("Attach the file as the form field 'file'", field="file")
+    return {"kind": request.POST.get("kind", ""), "filename": upload.name or "", "chunks": upload.chunks(),
+            "dry_run": _form_flag(request.POST.get("dry_run"), "dry_run", True),
+            "fmt": request.POST.get("format") or None}
+
+
+def _upload_from_json(request) -> dict:
+    try:
+        data = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise HttpError(400, "The body is not valid JSON") from error
+    try:
+        payload = ImportInline.model_validate(data)
+    except PydanticValidationError as error:
+        raise NinjaValidationError([{**e, "loc": ("body", "payload", *e["loc"])} for e in error.errors()]) \
+            from error
+    return {"kind": payload.kind, "filename": payload.filename, "chunks": [payload.content.encode("utf-8")],
+            "dry_run": payload.dry_run, "fmt": "csv"}
+
+
+_KIND_ENUM = {"type": "string", "enum": list(ImportRun.Kind.values)}
+UPLOAD_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {"schema": {
+                "type": "object", "required": ["kind", "file"],
+                "properties": {
+                    "kind": _KIND_ENUM,
+                    "file": {"type": "string", "format": "binary",
+                             "description": "CSV (UTF-8, header row) or XLSX (first sheet, header row)"},
+                    "dry_run": {"type": "boolean", "default": True,
+                                "description": "only check the file (the default); false checks and applies"},
+                    "format": {"type": "string", "enum": list(ImportRun.Format.values),
+                               "description": "default: from the file name's extension"},
+                },
+            }},
+            "application/json": {"schema": {
+                "type": "object", "required": ["kind", "content"], "additionalProperties": False,
+                "properties": {
+                    "kind": _KIND_ENUM,
+                    "filename": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "(?i)\\.csv$",
+                                 "default": "import.csv"},
+                    "content": {"type": "string", "minLength": 1, "description": "CSV text, header row first"},
+                    "dry_run": {"type": "boolean", "default": True},
+                },
+            }},
+        },
+    },
+}
+
+
+@router.post("", response={202: ImportRunOut}, auth=[_UploadGuard(), *api_auth], openapi_extra=UPLOAD_DOC)
+@requires(INVENTORY_IMPORT)
+def imports_create(request):
+    """Upload a file of items, locations or opening stock. It is checked by a background job (a dry run,
+    the default), or with `dry_run=false` checked and then applied all-or-nothing. Send it as
+    multipart/form-data (CSV or XLSX, up to STOCKTRACE_IMPORT_MAX_BYTES), or small CSVs as JSON text.
+    Follow the job at `/api/v1/jobs/{task_id}/progress`, then read the run for its errors."""
+    if request.content_type == "multipart/form-data":
+        upload = _upload_from_form(request)
+    elif request.content_type == "application/json":
+        upload = _upload_from_json(request)
+    else:
+        raise InvalidInput("Send the file as multipart/form-data, or CSV text as application/json", field="file")
+    run = services.import_upload(actor=request.auth, **upload)
+    return Status(202, run)
+
+
+@router.get("", response=ImportRunPage)
+@requires(INVENTORY_IMPORT)
+def imports_index(request, filters: Query[ImportFilters]):
+    runs = selectors.import_runs_of(actor=request.auth).select_related("created_by")
+    if filters.status:
+        runs = runs.filter(status=filters.status)
+    if filters.kind:
+        runs = runs.filter(kind=filters.kind)
+    return keyset_page(runs, cursor=filters.cursor, limit=filters.limit)
+
+
+@router.get("/{run_id}", response=ImportRunDetail)
+@requires(INVENTORY_IMPORT)
+def imports_show(request, run_id: ObjectId):
+    """A run with its status, counts and the first 1,000 errors (line, column, reason)."""
+    return selectors.import_run_get(actor=request.auth, run_id=run_id)
+
+
+@router.post("/{run_id}/apply", response={202: ImportRunOut})
+@requires(INVENTORY_IMPORT)
+def imports_apply(request, run_id: ObjectId):
+    """Apply the file of a dry run that found no errors (status `valid`): a new job checks it again and
+    writes it in one transaction."""
+    run = selectors.import_run_get(actor=request.auth, run_id=run_id)
+    return Status(202, services.import_apply(actor=request.auth, run=run))
+
+
+EXPORT_DOC = {"responses": {"200": {"description": "The file, in the columns the import reads", "content": {
+    "text/csv": {"schema": {"type": "string"}},
+    CONTENT_TYPES["xlsx"]: {"schema": {"type": "string", "format": "binary"}},
+}}}}
+
+
+def _attachment(response, kind: str, fmt: str):
+    response["Content-Disposition"] = f'attachment; filename="{kind}-{timezone.localdate().isoformat()}.{fmt}"'
+    return response
+
+
+def _export_buffer_bytes() -> int:
+    return int(getattr(settings, "STOCKTRACE_EXPORT_BUFFER_BYTES", 1024 * 1024))
+
+
+def _csv_response(columns, rows, kind: str):
+    """Small exports are answered whole, with a Content-Length; past the buffer the rest streams."""
+    chunks = csv_chunks(columns, rows)
+    head, size = [], 0
+    for chunk in chunks:
+        data = chunk.encode("utf-8")
+        head.append(data)
+        size += len(data)
+        if size > _export_buffer_bytes():
+            def stream(first=tuple(head)):
+                yield from first
+                for rest in chunks:
+                    yield rest.encode("utf-8")
+
+            return _attachment(StreamingHttpResponse(stream(), content_type=CONTENT_TYPES["csv"]), kind, "csv")
+    return _attachment(HttpResponse(b"".join(head), content_type=CONTENT_TYPES["csv"]), kind, "csv")
+
+
+def _xlsx_response(columns, rows, kind: str):
+    """openpyxl builds the workbook (row by row, spooled to disk) before the first byte can go out."""
+    spool = tempfile.NamedTemporaryFile(suffix=".xlsx")  # FileResponse closes it, which deletes it
+    write_xlsx(columns, rows, spool.name, title=kind)
+    size = Path(spool.name).stat().st_size
+    if size <= _export_buffer_bytes():
+        with spool, open(spool.name, "rb") as handle:
+            return _attachment(HttpResponse(handle.read(), content_type=CONTENT_TYPES["xlsx"]), kind, "xlsx")
+    spool.seek(0)
+    response = FileResponse(spool, content_type=CONTENT_TYPES["xlsx"])
+    return _attachment(response, kind, "xlsx")
+
+
+@exports_router.get("/{kind}", openapi_extra=EXPORT_DOC)
+@requires(INVENTORY_IMPORT)
+def exports_download(request, kind: Kind, filters: Query[ExportFilters]):
+    """Items, locations or stock on hand as CSV (streamed as it is read) or XLSX, in the columns the import
+    reads: an export imports again unchanged, into this organization or another."""
+    columns, rows = selectors.export_rows(actor=request.auth, kind=kind)
+    if filters.format == "xlsx":
+        return _xlsx_response(columns, rows, kind)
+    return _csv_response(columns, rows, kind)

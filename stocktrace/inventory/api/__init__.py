@@ -1,0 +1,3 @@
+from stocktrace.inventory.api import sites, stock
+
+ROUTES = [("/sites", sites.router), ("", stock.router)]
