@@ -193,7 +193,7 @@ def test_password_link_for_a_member_of_this_organization_only(world, client_as, 
     with django_capture_on_commit_callbacks(execute=True):
         response = api(admin, "POST", f"/members/{counter.pk}/password-link")
     assert response.status_code == 200
-    link = response.json()["set_password_path"]
+    link = response.json()["password_set_path"]
     assert link.startswith("/password/set/") and link in mail.outbox[0].body
     assert mail.outbox[0].to == [counter.user.email]
     Membership.objects.create(organization=world.bravo.organization, user=counter.user, role=Role.ADMIN)

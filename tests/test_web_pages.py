@@ -7,11 +7,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern
 
+from config.urls import pages as urlpatterns
 from stocktrace.accounts.models import ApiToken
 from stocktrace.accounts.services import token_create
 from stocktrace.audit.models import AuditEvent
 from stocktrace.tenancy.roles import Role
-from config.urls import pages as urlpatterns
 from tests.api_cases import (
     _alert,
     _dead_letter,

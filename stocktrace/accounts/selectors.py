@@ -6,7 +6,7 @@ from stocktrace.tenancy.models import Membership
 from stocktrace.tenancy.roles import Role
 
 
-def members_list(*, actor: Actor, without_site: bool = False, role: str | None = None,
+def members_of(*, actor: Actor, without_site: bool = False, role: str | None = None,
                  include_inactive: bool = True):
     actor.require(MEMBERS_VIEW)
     members = Membership.objects.for_org(actor.organization).select_related("user")
@@ -21,7 +21,7 @@ def members_list(*, actor: Actor, without_site: bool = False, role: str | None =
 
 
 def member_get(*, actor: Actor, membership_id: int) -> Membership:
-    member = members_list(actor=actor).filter(pk=membership_id).first()
+    member = members_of(actor=actor).filter(pk=membership_id).first()
     if member is None:
         raise NotFound("No such member")
     return member

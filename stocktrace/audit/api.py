@@ -7,7 +7,7 @@ from stocktrace.api.pagination import Page, keyset_page
 from stocktrace.api.permissions import requires
 from stocktrace.api.schemas import ObjectId, Timestamp
 from stocktrace.audit.permissions import AUDIT_VIEW
-from stocktrace.audit.selectors import audit_events_search
+from stocktrace.audit.selectors import audit_events_matching
 
 router = Router(tags=["audit"])
 ROUTES = [("/audit", router)]
@@ -50,5 +50,5 @@ class AuditFilters(Schema):
 def audit_index(request, filters: Query[AuditFilters]):
     """The audit log, newest first, searchable by object, user, action and time."""
     search = filters.dict(exclude={"cursor", "limit"})
-    events = audit_events_search(actor=request.auth, **search)
+    events = audit_events_matching(actor=request.auth, **search)
     return keyset_page(events, cursor=filters.cursor, limit=filters.limit)

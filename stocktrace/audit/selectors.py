@@ -5,7 +5,7 @@ from stocktrace.audit.permissions import AUDIT_VIEW
 from stocktrace.tenancy.actor import Actor
 
 
-def audit_events_search(
+def audit_events_matching(
     *,
     actor: Actor,
     object_type: str | None = None,

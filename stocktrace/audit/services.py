@@ -1,6 +1,9 @@
 import datetime
 import decimal
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 from django.db import models
 
@@ -61,3 +64,31 @@ def audit_record(
     return AuditEvent.objects.create(**audit_values(
         actor=actor, action=action, object_type=obj._meta.label_lower, object_id=str(obj.pk), object_repr=str(obj),
         before=before, after=after))
+
+
+@dataclass
+class AuditedChange:
+    before: dict
+    after: dict | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.after is not None
+
+
+@contextmanager
+def audited_update(*, actor: Actor, obj: models.Model, fields: list[str], action: str) -> Iterator[AuditedChange]:
+    """Change `obj` (locked by the caller) inside the block; if its audited fields differ afterwards it is saved
+    and one audit row records before and after. A refusal raised in the block saves nothing.
+
+        with audited_update(actor=actor, obj=site, fields=SITE_AUDITED, action="site.update") as change:
+            site.name = name
+        if change.changed: ...
+    """
+    change = AuditedChange(before=snapshot(obj, fields))
+    yield change
+    after = snapshot(obj, fields)
+    if after != change.before:
+        obj.save()
+        audit_record(actor=actor, action=action, obj=obj, before=change.before, after=after)
+        change.after = after

@@ -2,7 +2,7 @@ from django.shortcuts import render
 
 from stocktrace.audit.forms import AuditFilterForm
 from stocktrace.audit.permissions import AUDIT_VIEW
-from stocktrace.audit.selectors import audit_events_search
+from stocktrace.audit.selectors import audit_events_matching
 from stocktrace.core.errors import InvalidInput
 from stocktrace.core.pagination import keyset_page
 from stocktrace.web.decorators import page_requires
@@ -12,7 +12,7 @@ from stocktrace.web.decorators import page_requires
 def audit(request):
     form = AuditFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    events = audit_events_search(
+    events = audit_events_matching(
         actor=request.actor,
         object_type=filters.get("object_type"),
         object_id=filters.get("object_id"),

@@ -2,7 +2,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from stocktrace.core.errors import PermissionDenied
-from stocktrace.inventory.permissions import SITES_ALL
+from stocktrace.tenancy.permissions import SITES_ALL
 from stocktrace.tenancy.roles import Permission, Role, role_has
 
 

@@ -12,7 +12,7 @@ from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction
 
-from stocktrace.audit.services import audit_record, snapshot
+from stocktrace.audit.services import audit_record, audited_update, snapshot
 from stocktrace.core import ratelimit
 from stocktrace.core.errors import Conflict, InvalidInput, RateLimited, Unauthenticated
 from stocktrace.events.catalogue import event_catalogue
@@ -80,24 +80,21 @@ def source_update(*, actor: Actor, source: WebhookSource, name: str | None = Non
                   is_active: bool | None = None, rate_limit_per_minute: int | None = None) -> WebhookSource:
     actor.require(WEBHOOKS_MANAGE)
     source = WebhookSource.objects.select_for_update().get(pk=source.pk)
-    before = snapshot(source, SOURCE_AUDITED)
-    if name is not None:
-        if not name.strip():
-            raise InvalidInput("The source needs a name", field="name")
-        source.name = name.strip()
-    if handler is not None:
-        source.handler = _check_handler(handler)
-    if is_active is not None:
-        source.is_active = is_active
-    if rate_limit_per_minute is not None:
-        if not 1 <= rate_limit_per_minute <= 100_000:
-            raise InvalidInput("The rate limit must be 1–100000 per minute", field="rate_limit_per_minute")
-        source.rate_limit_per_minute = rate_limit_per_minute
-    after = snapshot(source, SOURCE_AUDITED)
-    if after != before:
-        source.save()
+    with audited_update(actor=actor, obj=source, fields=SOURCE_AUDITED, action="webhook_source.update") as change:
+        if name is not None:
+            if not name.strip():
+                raise InvalidInput("The source needs a name", field="name")
+            source.name = name.strip()
+        if handler is not None:
+            source.handler = _check_handler(handler)
+        if is_active is not None:
+            source.is_active = is_active
+        if rate_limit_per_minute is not None:
+            if not 1 <= rate_limit_per_minute <= 100_000:
+                raise InvalidInput("The rate limit must be 1–100000 per minute", field="rate_limit_per_minute")
+            source.rate_limit_per_minute = rate_limit_per_minute
+    if change.changed:
         transaction.on_commit(source_cache_clear)
-        audit_record(actor=actor, action="webhook_source.update", obj=source, before=before, after=after)
     return source
 
 
@@ -306,21 +303,18 @@ def subscription_update(*, actor: Actor, subscription: WebhookSubscription, url:
                         is_active: bool | None = None) -> WebhookSubscription:
     actor.require(WEBHOOKS_MANAGE)
     subscription = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
-    before = snapshot(subscription, SUBSCRIPTION_AUDITED)
-    if url is not None:
-        if not url.startswith(("http://", "https://")):
-            raise InvalidInput("The URL must start with http:// or https://", field="url")
-        subscription.url = url
-    if events is not None:
-        subscription.events = _check_events(events)
-    if description is not None:
-        subscription.description = description.strip()
-    if is_active is not None:
-        subscription.is_active = is_active
-    after = snapshot(subscription, SUBSCRIPTION_AUDITED)
-    if after != before:
-        subscription.save()
-        audit_record(actor=actor, action="webhook_subscription.update", obj=subscription, before=before, after=after)
+    with audited_update(actor=actor, obj=subscription, fields=SUBSCRIPTION_AUDITED,
+                        action="webhook_subscription.update"):
+        if url is not None:
+            if not url.startswith(("http://", "https://")):
+                raise InvalidInput("The URL must start with http:// or https://", field="url")
+            subscription.url = url
+        if events is not None:
+            subscription.events = _check_events(events)
+        if description is not None:
+            subscription.description = description.strip()
+        if is_active is not None:
+            subscription.is_active = is_active
     return subscription
 
 

@@ -48,7 +48,7 @@ class InviteIn(Input):
 
 
 class InviteOut(MemberOut):
-    set_password_path: str | None
+    password_set_path: str | None
 
 
 class MemberPatch(Input):
@@ -68,7 +68,7 @@ class SitesOut(Schema):
 @requires(MEMBERS_VIEW)
 def members_index(request, filters: Query[MemberFilters]):
     """Members with their roles and sites. `without_site=true` lists the people who see no site at all."""
-    members = selectors.members_list(
+    members = selectors.members_of(
         actor=request.auth, without_site=filters.without_site, role=filters.role
     ).prefetch_related("site_assignments")
     return keyset_page(members, cursor=filters.cursor, limit=filters.limit, newest_first=False)
@@ -81,7 +81,7 @@ def members_invite(request, payload: InviteIn):
     once, for handing over where no mail is set up."""
     membership, link = services.member_invite(actor=request.auth, **payload.dict())
     membership = selectors.member_get(actor=request.auth, membership_id=membership.pk)
-    membership.set_password_path = link
+    membership.password_set_path = link
     return Status(201, membership)
 
 
@@ -115,7 +115,7 @@ def members_sites_set(request, member_id: ObjectId, payload: SitesIn):
 
 
 class PasswordLinkOut(Schema):
-    set_password_path: str
+    password_set_path: str
 
 
 @router.post("/{member_id}/password-link", response=PasswordLinkOut)
@@ -123,4 +123,4 @@ class PasswordLinkOut(Schema):
 def members_password_link(request, member_id: ObjectId):
     """E-mail the member a new link to choose a password, and return it once for handing over in person."""
     membership = selectors.member_get(actor=request.auth, membership_id=member_id)
-    return {"set_password_path": services.member_password_link(actor=request.auth, membership=membership)}
+    return {"password_set_path": services.member_password_link(actor=request.auth, membership=membership)}

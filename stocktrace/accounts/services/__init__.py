@@ -7,8 +7,8 @@ from stocktrace.accounts.services.members import (
     member_password_link,
     member_sites_set,
     member_update,
-    password_changed,
-    set_password_path,
+    password_change_audit,
+    password_set_path,
     token_authenticate,
     token_create,
     token_revoke,
@@ -17,6 +17,6 @@ from stocktrace.accounts.services.organizations import organization_create, orga
 
 __all__ = [
     "TOKEN_PREFIX", "member_change", "member_invite", "member_password_link", "member_sites_set", "member_update",
-    "organization_create", "organization_update", "password_changed", "set_password_path", "token_authenticate",
+    "organization_create", "organization_update", "password_change_audit", "password_set_path", "token_authenticate",
     "token_create", "token_revoke",
 ]

@@ -46,7 +46,7 @@ def _check_role(role: str) -> str:
     return role
 
 
-def set_password_path(user: User) -> str:
+def password_set_path(user: User) -> str:
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     return reverse("web:password_set", kwargs={"uidb64": uid, "token": default_token_generator.make_token(user)})
 
@@ -64,7 +64,7 @@ def member_invite(
     link = None
     if user is None:
         user = User.objects.create_user(email=email, password=None, full_name=full_name.strip())
-        link = set_password_path(user)
+        link = password_set_path(user)
     membership = Membership.objects.filter(organization=actor.organization, user=user).first()
     if membership is not None and membership.is_active:
         raise Conflict(f"{email} is a member already", field="email")
@@ -147,7 +147,7 @@ def member_password_link(*, actor: Actor, membership: Membership) -> str:
     if Membership.objects.filter(user=user).exclude(organization=actor.organization).exists():
         raise Conflict("This person also belongs to another organization; they can reset their own password "
                        "from the login page")
-    link = set_password_path(user)
+    link = password_set_path(user)
     audit_record(actor=actor, action="membership.password_link", obj=membership)
     text = f"Choose a new stocktrace password here: {settings.STOCKTRACE_BASE_URL}{link}"
     transaction.on_commit(lambda: send_mail("Your stocktrace password", text, None, [user.email], fail_silently=True))
@@ -269,6 +269,6 @@ def token_authenticate(raw: str, *, ip: str | None = None) -> ApiToken | None:
     return token
 
 
-def password_changed(*, actor: Actor) -> None:
+def password_change_audit(*, actor: Actor) -> None:
     """Audit a password change (the form itself does the change)."""
     audit_record(actor=actor, action="user.password_change", obj=actor.user)

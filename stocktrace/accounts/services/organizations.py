@@ -3,7 +3,7 @@ from django.utils.text import slugify
 
 from stocktrace.accounts.models import User
 from stocktrace.accounts.permissions import ORG_MANAGE
-from stocktrace.audit.services import audit_record, snapshot
+from stocktrace.audit.services import audit_record, audited_update, snapshot
 from stocktrace.core.errors import Conflict, InvalidInput
 from stocktrace.tenancy.actor import Actor
 from stocktrace.tenancy.models import Membership, Organization
@@ -39,15 +39,11 @@ def organization_update(
 ) -> Organization:
     actor.require(ORG_MANAGE)
     organization = Organization.objects.select_for_update().get(pk=actor.organization.pk)
-    before = snapshot(organization, ORGANIZATION_AUDITED)
-    if name is not None:
-        if not name.strip():
-            raise InvalidInput("The organization needs a name", field="name")
-        organization.name = name.strip()
-    if allow_negative_stock is not None:
-        organization.allow_negative_stock = allow_negative_stock
-    after = snapshot(organization, ORGANIZATION_AUDITED)
-    if after != before:
-        organization.save()
-        audit_record(actor=actor, action="organization.update", obj=organization, before=before, after=after)
+    with audited_update(actor=actor, obj=organization, fields=ORGANIZATION_AUDITED, action="organization.update"):
+        if name is not None:
+            if not name.strip():
+                raise InvalidInput("The organization needs a name", field="name")
+            organization.name = name.strip()
+        if allow_negative_stock is not None:
+            organization.allow_negative_stock = allow_negative_stock
     return organization

@@ -10,7 +10,7 @@ from django.urls import reverse_lazy
 from django.views.decorators.http import require_POST
 
 from stocktrace.accounts.models import User
-from stocktrace.accounts.services import password_changed
+from stocktrace.accounts.services import password_change_audit
 from stocktrace.core import ratelimit
 from stocktrace.core.net import client_ip
 from stocktrace.tenancy.resolution import SESSION_ORG_KEY, request_actor
@@ -31,7 +31,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         response = super().form_valid(form)
         actor = request_actor(self.request)
         if actor is not None:
-            password_changed(actor=actor)
+            password_change_audit(actor=actor)
         messages.success(self.request, "Your password was changed.")
         return response
 

@@ -36,7 +36,7 @@ def organization(request):
 def members(request):
     without_site = request.GET.get("without_site") == "1"
     people = (
-        account_selectors.members_list(actor=request.actor, without_site=without_site)
+        account_selectors.members_of(actor=request.actor, without_site=without_site)
         .select_related("user").prefetch_related("site_assignments__site").order_by("user__email")
     )
     invite = None
@@ -67,7 +67,7 @@ def member_invite(request):
                 note += f" They were e-mailed a link to choose a password: {request.build_absolute_uri(link)}"
             messages.success(request, note)
             return redirect("web:members")
-    people = account_selectors.members_list(actor=request.actor).select_related("user").order_by("user__email")
+    people = account_selectors.members_of(actor=request.actor).select_related("user").order_by("user__email")
     return render(request, "accounts/members.html", {"people": people, "invite": form}, status=422)
 
 

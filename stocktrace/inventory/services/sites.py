@@ -1,7 +1,7 @@
 from django.db import transaction
 from django.utils import timezone
 
-from stocktrace.audit.services import audit_record, snapshot
+from stocktrace.audit.services import audit_record, audited_update, snapshot
 from stocktrace.core.errors import Conflict, InvalidInput
 from stocktrace.events.catalogue import event_publish
 from stocktrace.inventory.models import OnHand, Site
@@ -34,17 +34,14 @@ def site_create(*, actor: Actor, code: str, name: str, address: str = "") -> Sit
 def site_update(*, actor: Actor, site: Site, name: str | None = None, address: str | None = None) -> Site:
     actor.require(SITES_MANAGE)
     site = Site.objects.select_for_update().get(pk=site.pk)
-    before = snapshot(site, SITE_AUDITED)
-    if name is not None:
-        if not name.strip():
-            raise InvalidInput("A site needs a name", field="name")
-        site.name = name.strip()
-    if address is not None:
-        site.address = address
-    after = snapshot(site, SITE_AUDITED)
-    if after != before:
-        site.save()
-        audit_record(actor=actor, action="site.update", obj=site, before=before, after=after)
+    with audited_update(actor=actor, obj=site, fields=SITE_AUDITED, action="site.update") as change:
+        if name is not None:
+            if not name.strip():
+                raise InvalidInput("A site needs a name", field="name")
+            site.name = name.strip()
+        if address is not None:
+            site.address = address
+    if change.changed:
         event_publish(organization=actor.organization, name="site.updated", payload=_site_payload(site))
     return site
 
