@@ -60,19 +60,24 @@ INSTALLED_APPS = [
     "ninja",
     "django_tasks",
     "django_tasks_db",
-    # By layer, from the bottom: core, platform, domains, integrations and operations, pages.
+]
+
+# stocktrace's own apps, by layer from the bottom (docs/architecture.md). Each one's tasks, events, inbound
+# handlers, permissions, API routes and pages are found by convention: adding a domain is one line here.
+STOCKTRACE_APPS = [
     "stocktrace.core",
     "stocktrace.tenancy",
+    "stocktrace.web",
     "stocktrace.audit",
-    "stocktrace.accounts",
     "stocktrace.events",
+    "stocktrace.accounts",
     "stocktrace.jobs",
     "stocktrace.inventory",
     "stocktrace.webhooks",
     "stocktrace.imports",
     "stocktrace.ops",
-    "stocktrace.web",
 ]
+INSTALLED_APPS += STOCKTRACE_APPS
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

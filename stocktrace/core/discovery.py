@@ -6,13 +6,15 @@ import importlib
 from types import ModuleType
 
 from django.apps import apps
+from django.conf import settings
 
 
 def app_modules(module_name: str) -> list[ModuleType]:
-    """`<app>.<module_name>` of every installed stocktrace app that has one, in INSTALLED_APPS order."""
+    """`<app>.<module_name>` of each of stocktrace's apps (settings.STOCKTRACE_APPS) that has one, in layer order."""
     found = []
+    ours = set(settings.STOCKTRACE_APPS)
     for config in apps.get_app_configs():
-        if not config.name.startswith("stocktrace."):
+        if config.name not in ours:
             continue
         dotted = f"{config.name}.{module_name}"
         try:

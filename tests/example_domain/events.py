@@ -1,0 +1,1 @@
+EVENTS = {"example.pinged": "Someone called the example endpoint"}
