@@ -364,13 +364,22 @@ def startup_cost(conn, workers: int) -> dict:
     conn.execute(f"TRUNCATE {TASKS_TABLE}")
     conn.execute("TRUNCATE raw_jobs")
     cost = {}
-    for side, cmd in (("stocktrace", STOCKTRACE_WORKER), *((name, raw_worker_cmd(name)) for name in RAW_SIDES)):
+    import shutil
+    import tempfile
+
+    # For comparison only (not in the table): stocktrace workers that read no bytecode at all (the cache prefix
+    # points at an empty folder and nothing is written), so every module, Django's included, is compiled.
+    empty = tempfile.mkdtemp(prefix="stocktrace-bench-nopyc-")
+    cold = {**child_env(), "PYTHONPYCACHEPREFIX": empty, "PYTHONDONTWRITEBYTECODE": "1"}
+    for side, cmd, env in (("stocktrace", STOCKTRACE_WORKER, child_env()),
+                           *((name, raw_worker_cmd(name), child_env()) for name in RAW_SIDES),
+                           ("stocktrace, no bytecode", STOCKTRACE_WORKER, cold)):
         before, started = cpu_snapshot(), time.perf_counter()
-        procs = [subprocess.Popen(cmd, cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL)
-                 for _ in range(workers)]
+        procs = [subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL) for _ in range(workers)]
         for p in procs:
             p.wait()
         cost[side] = (time.perf_counter() - started, cpu_snapshot()[0] - before[0])
+    shutil.rmtree(empty, ignore_errors=True)
     return cost
 
 
@@ -709,6 +718,10 @@ def main() -> None:
                           f"({result['wall']:.2f} s)", flush=True)
         report(results, args.jobs, args.workers, args.runs, startup, load)
         print(f"\n{bytecode}")
+        wall, cpu = startup["stocktrace, no bytecode"]
+        print(f"for comparison, in the same run: {args.workers} stocktrace workers reading no bytecode at all (every "
+              f"module compiled at start-up) took {wall:.2f} s wall, {cpu:.2f} s CPU to start and stop, against "
+              f"{startup['stocktrace'][0]:.2f} s and {startup['stocktrace'][1]:.2f} s with it")
         print(f"\nwhole benchmark: {time.perf_counter() - began:.0f} s")
     finally:
         if "django.db" in sys.modules and os.environ.get("DATABASE_URL") == DB_URL:
