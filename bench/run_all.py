@@ -70,7 +70,7 @@ def run(name: str, script: str, argv: list[str], patterns: list[str], logs: Path
     seconds = time.perf_counter() - started
     wanted = re.compile("|".join(f"(?:{p})" for p in patterns))
     text = log.read_text(errors="replace").splitlines()
-    lines = [line for line in text if wanted.match(line)]
+    lines = list(dict.fromkeys(line for line in text if wanted.match(line)))  # each once, in order
     if code:
         lines += [f"EXIT STATUS {code}; last lines of the log:", *text[-8:]]
     for line in lines:
