@@ -1,6 +1,8 @@
 """Shared plumbing of the benchmarks: a scratch PostgreSQL database, Django set up in-process, machine facts.
 
-Not a benchmark itself. Each benchmark owns its own database name so two can run at once.
+Not a benchmark itself. Each benchmark owns its own database name (`bench_db`) so two can run at once. The
+names start with `st_bench_` (or $STOCKTRACE_BENCH_DB_PREFIX): never `test_*` (the test runner's) nor another
+engineer's, because each benchmark drops its database WITH (FORCE) before and after the run.
 """
 
 import atexit
@@ -17,6 +19,14 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 SERVER = "postgresql://postgres@127.0.0.1:5432"
 PG_ADMIN = f"{SERVER}/postgres"
+DB_PREFIX = os.environ.get("STOCKTRACE_BENCH_DB_PREFIX", "st_bench")
+
+
+def bench_db(name: str) -> str:
+    """The scratch database of one benchmark: `st_bench_<name>` unless STOCKTRACE_BENCH_DB_PREFIX says otherwise."""
+    if not DB_PREFIX.replace("_", "").isalnum() or DB_PREFIX.startswith("test"):
+        raise SystemExit(f"STOCKTRACE_BENCH_DB_PREFIX={DB_PREFIX!r}: letters, digits and _ only, not test*")
+    return f"{DB_PREFIX}_{name}"
 
 
 def db_url(name: str) -> str:

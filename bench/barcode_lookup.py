@@ -5,7 +5,7 @@
 
 What it does (PostgreSQL at 127.0.0.1:5432, user postgres, trust auth; loopback only):
 
-1. Drops and creates the database `stocktrace_bench_barcode` (psycopg on `postgres`), migrates it in-process.
+1. Drops and creates the database `st_bench_barcode` (psycopg on `postgres`), migrates it in-process.
 2. An organization with its admin and the admin's API token (`token_create`), then N items with one valid
    EAN-13 each (check digit by `gs1_check_digit`), bulk-inserted with the ORM's bulk_create, then
    VACUUM ANALYZE (as autovacuum would do after such a load).
@@ -18,7 +18,10 @@ What it does (PostgreSQL at 127.0.0.1:5432, user postgres, trust auth; loopback 
    membership, user and organization; the item with its barcodes by organization and code), no HTTP. So does
    the floor: /healthz and the same lookup served by a bare WSGI app with psycopg and no framework
    (bench/_raw_wsgi.py) under the same granian settings.
-5. Concurrent: `--clients` connections (2 processes x clients/2 threads), `--seconds` per endpoint.
+5. Concurrent: `--clients` connections (2 processes x clients/2 threads), `--seconds` per endpoint: stocktrace's
+   /healthz and lookup, then the bare floor's. Every answer is checked (status 200, and the body: healthz's own,
+   or the item the barcode belongs to); only right answers count, and any wrong or failed answer, in either
+   phase, fails the run (non-zero exit, the first wrong answers printed).
 6. Queries per lookup in-process (django.test.Client through the whole middleware, CaptureQueriesContext).
 
 Not part of the test suite. Drops the database at the end (`--keep` keeps it).
@@ -41,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import psycopg  # noqa: E402
 from _common import (  # noqa: E402
     ROOT,
+    bench_db,
     create_database,
     db_url,
     django_env,
@@ -54,7 +58,7 @@ from _raw_wsgi import ITEM_SQL  # noqa: E402
 
 from stocktrace.inventory.barcodes import scan_key  # noqa: E402
 
-DB_NAME = "stocktrace_bench_barcode"
+DB_NAME = bench_db("barcode")
 WARMUP = 200
 BLOCK = 250
 
@@ -102,6 +106,30 @@ def build(n_items: int) -> tuple[str, int]:
     with psycopg.connect(db_url(DB_NAME), autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
     return token, org.pk
+
+
+HEALTHZ_BODY = {"stocktrace": b'{"status": "ok"}', "bare": b"ok"}
+
+
+def lookup_problem(status: int, body: bytes, i: int) -> str | None:
+    """None when the answer is right: 200, and the item of barcode `ean13(i)` (its SKU, the code among its
+    barcodes). Otherwise what is wrong: a fast wrong answer must not count."""
+    if status != 200:
+        return f"item {i}: status {status} {body[:120]!r}"
+    try:
+        item = json.loads(body)["item"]
+        sku, codes = item["sku"], item["barcodes"]
+    except (ValueError, KeyError, TypeError) as error:
+        return f"item {i}: unreadable answer ({error!r}) {body[:120]!r}"
+    if sku != f"SKU{i:06d}" or ean13(i) not in codes:
+        return f"item {i}: wrong item {sku!r} {codes!r} for {ean13(i)}"
+    return None
+
+
+def healthz_problem(status: int, body: bytes, server: str) -> str | None:
+    if status != 200 or body.strip() != HEALTHZ_BODY[server]:
+        return f"{server} /healthz: status {status} {body[:120]!r}"
+    return None
 
 
 def free_port() -> int:
@@ -158,9 +186,10 @@ def sequential(port: int, raw_port: int, token: str, n_items: int, n: int, seed:
 
     def healthz_block(count: int, record: bool, server=conn, side="healthz") -> None:
         for _ in range(count):
-            elapsed, status, _ = one("/healthz", {}, server)
-            if status != 200:
-                wrong.append(f"{side} /healthz -> {status}")
+            elapsed, status, body = one("/healthz", {}, server)
+            problem = healthz_problem(status, body, "bare" if side.startswith("bare") else "stocktrace")
+            if problem:
+                wrong.append(f"{side}: {problem}")
             if record:
                 latencies[side].append(elapsed)
 
@@ -168,8 +197,9 @@ def sequential(port: int, raw_port: int, token: str, n_items: int, n: int, seed:
         for _ in range(count):
             i = rng.randrange(n_items)
             elapsed, status, body = one(f"{base}{ean13(i)}", headers, server)
-            if status != 200 or json.loads(body)["item"]["sku"] != f"SKU{i:06d}":
-                wrong.append(f"{side} of item {i} -> {status} {body[:200]!r}")
+            problem = lookup_problem(status, body, i)
+            if problem:
+                wrong.append(f"{side}: {problem}")
             if record:
                 latencies[side].append(elapsed)
 
@@ -184,11 +214,12 @@ def sequential(port: int, raw_port: int, token: str, n_items: int, n: int, seed:
             i = rng.randrange(n_items)
             t = clock()
             row = raw.execute(RAW_TOKEN, (prefix,)).fetchone()
-            ok = row[0] == hashlib.sha256(secret.encode()).hexdigest() and row[2] is None and all(row[5:])
-            item = raw.execute(RAW_ITEM, (row[3], scan_key(ean13(i)))).fetchone()
+            ok = (row is not None and row[0] == hashlib.sha256(secret.encode()).hexdigest() and row[2] is None
+                  and all(row[5:]))
+            item = raw.execute(RAW_ITEM, (row[3], scan_key(ean13(i)))).fetchone() if ok else None
             elapsed = clock() - t
-            if not ok or item[1] != f"SKU{i:06d}":
-                wrong.append(f"raw lookup of item {i} -> {item!r}")
+            if item is None or item[1] != f"SKU{i:06d}" or ean13(i) not in item[-1]:
+                wrong.append(f"raw lookup of item {i} -> token ok {ok}, {item!r}")
             if record:
                 latencies["raw"].append(elapsed)
 
@@ -215,26 +246,37 @@ def sequential(port: int, raw_port: int, token: str, n_items: int, n: int, seed:
 
 # ------------------------------------------------------------------------------------------ concurrent
 
-def client_process(port, token, n_items, seconds, threads, seed, path_kind, start_at, out):
+def client_process(port, token, n_items, seconds, threads, seed, path_kind, server, start_at, out):
+    """`threads` clients on one port for `seconds`; every answer is checked (status and body: the right item for
+    the barcode asked, or healthz's own body) and only right answers count."""
     def run(slot):
         rng = random.Random(seed * 100 + slot)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         headers = {"Authorization": f"Bearer {token}"} if path_kind == "lookup" else {}
-        ok = failed = 0
+        base = "/api/v1/lookup/" if server == "stocktrace" else "/lookup/"
+        ok, wrong = 0, []
         while time.time() < start_at:
             time.sleep(0.001)
         deadline = start_at + seconds
         while time.time() < deadline:
-            path = f"/api/v1/lookup/{ean13(rng.randrange(n_items))}" if path_kind == "lookup" else "/healthz"
-            conn.request("GET", path, headers=headers)
-            response = conn.getresponse()
-            response.read()
-            if response.status == 200:
-                ok += 1
+            i = rng.randrange(n_items)
+            try:
+                conn.request("GET", f"{base}{ean13(i)}" if path_kind == "lookup" else "/healthz", headers=headers)
+                response = conn.getresponse()
+                body = response.read()
+            except (OSError, http.client.HTTPException) as error:
+                wrong.append(f"{server} {path_kind}: {error!r}")
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                continue
+            problem = (lookup_problem(response.status, body, i) if path_kind == "lookup"
+                       else healthz_problem(response.status, body, server))
+            if problem:
+                wrong.append(f"{server} {path_kind}: {problem}")
             else:
-                failed += 1
+                ok += 1
         conn.close()
-        out.put((ok, failed))
+        out.put((ok, len(wrong), wrong[:3]))
 
     sys.path.insert(0, str(ROOT))  # ean13 imports stocktrace.inventory.barcodes (no Django set-up needed)
     workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
@@ -244,19 +286,19 @@ def client_process(port, token, n_items, seconds, threads, seed, path_kind, star
         w.join()
 
 
-def concurrent(port, token, n_items, seconds, clients, path_kind) -> dict:
+def concurrent(port, token, n_items, seconds, clients, path_kind, server="stocktrace") -> dict:
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
     start_at = time.time() + 2.0  # every thread connected and waiting before the clock starts
     procs = [ctx.Process(target=client_process, args=(port, token, n_items, seconds, clients // 2, 7 + k, path_kind,
-                                                      start_at, out)) for k in range(2)]
+                                                      server, start_at, out)) for k in range(2)]
     for p in procs:
         p.start()
     results = [out.get(timeout=seconds + 120) for _ in range(2 * (clients // 2))]
     for p in procs:
         p.join()
-    ok, failed = sum(r[0] for r in results), sum(r[1] for r in results)
-    return {"rps": ok / seconds, "ok": ok, "failed": failed}
+    ok, wrong = sum(r[0] for r in results), sum(r[1] for r in results)
+    return {"rps": ok / seconds, "ok": ok, "failed": wrong, "samples": [m for r in results for m in r[2]][:5]}
 
 
 # ------------------------------------------------------------------------------------------ in-process
@@ -367,10 +409,12 @@ def main() -> None:
         bare = start_raw_server(raw_port, db_url(DB_NAME))
         wait_until_up(raw_port, bare)
         seq = sequential(port, raw_port, token, args.items, args.requests, args.seed)
+        conc = {(server_name, kind): concurrent(server_port, token, args.items, args.seconds, args.clients, kind,
+                                                server_name)
+                for server_name, server_port in (("stocktrace", port), ("bare", raw_port))
+                for kind in ("healthz", "lookup")}
         stop(bare)
         bare = None
-        conc = {kind: concurrent(port, token, args.items, args.seconds, args.clients, kind)
-                for kind in ("healthz", "lookup")}
         server.terminate()
         server.wait(timeout=30)
         server = None
@@ -406,22 +450,34 @@ def main() -> None:
         print()
         print(f"concurrent, {args.clients} clients (2 processes x {args.clients // 2} threads, persistent "
               f"connections), {args.seconds:.0f} s each:")
-        print("| endpoint                        |  req/s |     ok | failed |")
-        print("|---------------------------------|-------:|-------:|-------:|")
-        for label, kind in (("GET /healthz", "healthz"), ("GET /api/v1/lookup/<EAN-13>", "lookup")):
-            c = conc[kind]
-            print(f"| {label:<31} | {c['rps']:6.0f} | {c['ok']:6d} | {c['failed']:6d} |")
-        print(f"| {'ratio lookup / healthz':<31} | {conc['lookup']['rps'] / conc['healthz']['rps']:6.0%} |        |"
-              f"        |")
+        print("every answer checked: status 200 and the body (healthz's own; a lookup: the item of the barcode "
+              "asked); only right answers count in req/s")
+        print("| endpoint                                  |  req/s | right answers | wrong or failed |")
+        print("|-------------------------------------------|-------:|--------------:|----------------:|")
+        for label, key in (("GET /healthz", ("stocktrace", "healthz")),
+                           ("GET /api/v1/lookup/<EAN-13>", ("stocktrace", "lookup")),
+                           ("bare WSGI (no framework): GET /healthz", ("bare", "healthz")),
+                           ("bare WSGI (no framework): lookup", ("bare", "lookup"))):
+            c = conc[key]
+            print(f"| {label:<41} | {c['rps']:6.0f} | {c['ok']:13d} | {c['failed']:15d} |")
+        st_h, st_l = conc[("stocktrace", "healthz")]["rps"], conc[("stocktrace", "lookup")]["rps"]
+        bare_h, bare_l = conc[("bare", "healthz")]["rps"], conc[("bare", "lookup")]["rps"]
+        print(f"ratio lookup / healthz: {st_l / st_h:.0%}; bare lookup / stocktrace healthz: {bare_l / st_h:.0%}; "
+              f"stocktrace lookup / bare lookup: {st_l / bare_l:.0%}")
         print()
         for name, sqls in inproc["queries"].items():
             print(f"queries per {name} request (in-process, CaptureQueriesContext): {len(sqls)}")
             for sql in sqls:
                 print(f"    {sql[:170]}")
-        print(f"correctness: {len(seq['wrong'])} wrong answers in the sequential phase"
-              + (f"; first: {seq['wrong'][0]}" if seq["wrong"] else " (every lookup returned its own item)"))
-        if seq["wrong"] or any(c["failed"] for c in conc.values()):
-            sys.exit(1)
+        conc_wrong = sum(c["failed"] for c in conc.values())
+        print(f"correctness: {len(seq['wrong'])} wrong answers in the sequential phase (stocktrace, raw psycopg, bare "
+              f"WSGI), {conc_wrong} in the concurrent phase"
+              + ("" if seq["wrong"] or conc_wrong else " (every answer checked: every lookup returned its own item)"))
+        if seq["wrong"] or conc_wrong:
+            for message in seq["wrong"][:5] + [m for c in conc.values() for m in c["samples"]][:5]:
+                print(f"  WRONG: {message}")
+            sys.exit(f"FAILED: {len(seq['wrong']) + conc_wrong} wrong or failed answers; the timings above do not "
+                     "count")
     finally:
         for process in (server, bare):
             if process is not None:

@@ -6,7 +6,7 @@ What it does (PostgreSQL at 127.0.0.1:5432, user postgres, trust auth):
 
 1. Writes an items CSV of N rows (sku, name, unit, unit_cost, min_level, max_level, tracks_lots,
    tracks_expiry, barcodes: one valid EAN-13 per item) into a temporary folder.
-2. Drops and creates the scratch database `stocktrace_bench_imports` (psycopg on the `postgres` database)
+2. Drops and creates the scratch database `st_bench_imports` (psycopg on the `postgres` database)
    and migrates it with `stocktrace migrate`.
 3. stocktrace side, in a child process (so its peak RSS is the import's own, read from getrusage in the
    child): Django set-up, one organization, then
@@ -34,9 +34,12 @@ from pathlib import Path
 
 import psycopg
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import bench_db  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 SERVER = "postgresql://postgres@127.0.0.1:5432"
-DB_NAME = "stocktrace_bench_imports"
+DB_NAME = bench_db("imports")
 DB_URL = f"{SERVER}/{DB_NAME}"
 BIN = Path(sys.executable).parent
 HEADER = "sku,name,unit,unit_cost,min_level,max_level,tracks_lots,tracks_expiry,barcodes\n"

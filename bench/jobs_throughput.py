@@ -3,8 +3,14 @@
     .venv/bin/python bench/jobs_throughput.py [--jobs 5000] [--workers 2] [--runs 3]
     .venv/bin/python bench/jobs_throughput.py --profile [--jobs 3000]   # where one stocktrace worker spends its time
 
-Options: --pycache lets the worker processes use a bytecode cache under /tmp (this environment sets
-PYTHONDONTWRITEBYTECODE=1 and the venv has no .pyc, so every process start compiles its modules);
+Start-up is measured with compiled bytecode, as installed: the Makefile installs the dependencies with
+`uv pip install --compile-bytecode`, but stocktrace is an editable install and this environment sets
+PYTHONDONTWRITEBYTECODE=1, so its modules would be compiled at every process start. The benchmark first runs
+`python -m compileall -q stocktrace config bench` and checks that every project module and every installed
+module has its .pyc (it says so in its output); --no-compile skips that.
+
+Options: --pycache lets the worker processes use a bytecode cache under /tmp instead (PYTHONPYCACHEPREFIX: the
+.pyc written by compileall and the venv's are then not read);
 --raw-unprepared runs the raw workers without psycopg's prepared statements (stocktrace's hot statements are
 prepared at their first use by stocktrace.core.db, unless STOCKTRACE_DB_PREPARE is off; the ORM's never are).
 --profile runs one StocktraceWorker in-process three times: phase timers (own time per job: claim statement,
@@ -13,7 +19,7 @@ job call, result statement, rest), database round trips per job with a sample of
 
 What it does (PostgreSQL at 127.0.0.1:5432, user postgres, trust auth):
 
-1. Drops and creates the database `stocktrace_bench` (psycopg on the `postgres` database) and migrates it
+1. Drops and creates the database `st_bench_jobs` (psycopg on the `postgres` database) and migrates it
    with `stocktrace migrate`.
 2. stocktrace side, per run: empties the job table, enqueues N `stocktrace.jobs.tasks.noop(n=i)` jobs through
    the ORM in one transaction, then starts W processes of
@@ -53,7 +59,7 @@ taken out) and the start-up cost itself, measured per side with W workers on an 
 claimed once (stocktrace appends the worker id on each claim: `worker_ids` has one entry; raw: the workers' own
 counts of jobs run add up to N).
 
-Not part of the test suite. Drops `stocktrace_bench` at the end (`--keep` keeps it).
+Not part of the test suite. Drops `st_bench_jobs` at the end (`--keep` keeps it).
 """
 
 import argparse
@@ -68,9 +74,12 @@ from pathlib import Path
 import psycopg
 from psycopg.types.json import Jsonb
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import bench_db  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 SERVER = "postgres://postgres@127.0.0.1:5432"
-DB_NAME = "stocktrace_bench"
+DB_NAME = bench_db("jobs")
 DB_URL = f"{SERVER}/{DB_NAME}"
 BIN = Path(sys.executable).parent
 TASKS_TABLE = "django_tasks_database_dbtaskresult"
@@ -101,6 +110,38 @@ def raw_worker_cmd(side: str) -> list[str]:
     if side in ("raw-1stmt", "raw-combined"):
         cmd.append(f"--{side}")
     return cmd if OPTIONS["raw_prepare"] else [*cmd, "--raw-unprepared"]
+
+
+# --------------------------------------------------------------------------------------------- bytecode
+
+COMPILED = ("stocktrace", "config", "bench")
+
+
+def compile_bytecode() -> str:
+    """Start-up as installed: the Makefile installs the dependencies with `uv pip install --compile-bytecode`,
+    but stocktrace itself is an editable install, so its modules have no .pyc until something writes them, and
+    this environment sets PYTHONDONTWRITEBYTECODE=1, so nothing does: every worker would compile every
+    stocktrace module at start-up. `python -m compileall` writes them (next to the sources, in __pycache__,
+    ignored by git) for stocktrace, config and bench (the raw workers run from there); PYTHONDONTWRITEBYTECODE
+    only stops writing, so the workers read them. Returns what was checked, for the report."""
+    done = subprocess.run([sys.executable, "-m", "compileall", "-q", *COMPILED], cwd=ROOT, capture_output=True,
+                          text=True)
+    if done.returncode:
+        sys.exit(f"compileall failed:\n{done.stdout}\n{done.stderr}")
+    sources = [path for folder in COMPILED for path in (ROOT / folder).rglob("*.py")]
+    tag = sys.implementation.cache_tag
+    missing = [path for path in sources if not (path.parent / "__pycache__" / f"{path.stem}.{tag}.pyc").exists()]
+    site = Path(psycopg.__file__).resolve().parents[1]
+    site_sources = [path for path in site.rglob("*.py") if "__editable__" not in path.name]
+    site_missing = sum(1 for path in site_sources
+                       if not (path.parent / "__pycache__" / f"{path.stem}.{tag}.pyc").exists())
+    if missing or site_missing:
+        sys.exit(f"no .pyc for {len(missing)} of {len(sources)} project modules ({missing[:3]}) and "
+                 f"{site_missing} of {len(site_sources)} installed ones: start-up would include compiling")
+    return (f"start-up measured with compiled bytecode as installed: `python -m compileall -q "
+            f"{' '.join(COMPILED)}` ran first, .pyc present for all {len(sources)} project modules and all "
+            f"{len(site_sources)} modules in site-packages"
+            + ("" if not OPTIONS["pycache"] else f"; --pycache: workers read and write {PYCACHE_DIR} instead"))
 
 
 # --------------------------------------------------------------------------------------------- database
@@ -323,13 +364,22 @@ def startup_cost(conn, workers: int) -> dict:
     conn.execute(f"TRUNCATE {TASKS_TABLE}")
     conn.execute("TRUNCATE raw_jobs")
     cost = {}
-    for side, cmd in (("stocktrace", STOCKTRACE_WORKER), *((name, raw_worker_cmd(name)) for name in RAW_SIDES)):
+    import shutil
+    import tempfile
+
+    # For comparison only (not in the table): stocktrace workers that read no bytecode at all (the cache prefix
+    # points at an empty folder and nothing is written), so every module, Django's included, is compiled.
+    empty = tempfile.mkdtemp(prefix="stocktrace-bench-nopyc-")
+    cold = {**child_env(), "PYTHONPYCACHEPREFIX": empty, "PYTHONDONTWRITEBYTECODE": "1"}
+    for side, cmd, env in (("stocktrace", STOCKTRACE_WORKER, child_env()),
+                           *((name, raw_worker_cmd(name), child_env()) for name in RAW_SIDES),
+                           ("stocktrace, no bytecode", STOCKTRACE_WORKER, cold)):
         before, started = cpu_snapshot(), time.perf_counter()
-        procs = [subprocess.Popen(cmd, cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL)
-                 for _ in range(workers)]
+        procs = [subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL) for _ in range(workers)]
         for p in procs:
             p.wait()
         cost[side] = (time.perf_counter() - started, cpu_snapshot()[0] - before[0])
+    shutil.rmtree(empty, ignore_errors=True)
     return cost
 
 
@@ -629,6 +679,8 @@ def main() -> None:
     parser.add_argument("--pycache", action="store_true",
                         help=f"let worker processes use a bytecode cache in {PYCACHE_DIR} (start-up without "
                              "compiling every module when PYTHONDONTWRITEBYTECODE is set and the venv has no .pyc)")
+    parser.add_argument("--no-compile", action="store_true",
+                        help="do not run compileall first (start-up then includes compiling stocktrace's modules)")
     parser.add_argument("--raw-unprepared", action="store_true",
                         help="raw workers without psycopg's prepared statements, as Django runs its queries")
     parser.add_argument("--raw-worker", metavar="DSN", help=argparse.SUPPRESS)
@@ -648,6 +700,9 @@ def main() -> None:
         setup_django()
         if args.profile:
             return profile(args.jobs, Path("/tmp/stocktrace-bench-jobs.prof"))
+        bytecode = compile_bytecode() if not args.no_compile else (
+            "start-up measured WITHOUT compiling stocktrace first (--no-compile): each worker may compile modules")
+        print(bytecode, flush=True)
         results = []
         with psycopg.connect(DB_URL, autocommit=True) as conn:
             create_raw_table(conn)
@@ -662,6 +717,11 @@ def main() -> None:
                     print(f"  run {i + 1} {result['side']:<12} {args.jobs / result['wall']:6.0f} jobs/s "
                           f"({result['wall']:.2f} s)", flush=True)
         report(results, args.jobs, args.workers, args.runs, startup, load)
+        print(f"\n{bytecode}")
+        wall, cpu = startup["stocktrace, no bytecode"]
+        print(f"for comparison, in the same run: {args.workers} stocktrace workers reading no bytecode at all (every "
+              f"module compiled at start-up) took {wall:.2f} s wall, {cpu:.2f} s CPU to start and stop, against "
+              f"{startup['stocktrace'][0]:.2f} s and {startup['stocktrace'][1]:.2f} s with it")
         print(f"\nwhole benchmark: {time.perf_counter() - began:.0f} s")
     finally:
         if "django.db" in sys.modules and os.environ.get("DATABASE_URL") == DB_URL:

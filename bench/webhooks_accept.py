@@ -6,8 +6,10 @@
 Starts `stocktrace serve` (granian, 2 processes) on a fresh database, then drives it from 2 client
 processes with persistent connections, in alternating rounds (so drift on a shared machine hits every side):
 GET /healthz for --seconds, then signed POSTs to /hooks/<org>/<source>, each with its own delivery id,
-for --seconds. The ratio judged is the median of the rounds' ratios. Every accepted push must be stored
-(checked at the end). Loopback only.
+for --seconds. The ratio judged is the median of the rounds' ratios. A push counts as accepted only when
+answered 202; anything else (another status, a connection error) is counted by status and reported as refused,
+and a run with any refusal is flagged and exits non-zero. Every accepted push must be stored (checked at the
+end, for the bare floor too). Loopback only.
 
 On PostgreSQL each round has a third phase, the floor: the same signed pushes to a bare WSGI app under the
 same granian settings (bench/_raw_wsgi.py: signature, delivery id and JSON checks, the file rate-limit
@@ -36,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _common import start_raw_server  # noqa: E402
+from _common import bench_db, start_raw_server  # noqa: E402
 
 from stocktrace.webhooks.signing import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign  # noqa: E402
 
@@ -45,6 +47,7 @@ BODY = json.dumps({"sites": [{"code": "BENCH-1", "name": "Bench site", "address"
 
 
 BARE_PREFIX = "bare-"
+DB_NAME = bench_db("hooks")
 
 
 def wait_until_up(port: int) -> None:
@@ -72,9 +75,9 @@ def prepare_database(kind: str, data_dir: Path) -> str:
     import psycopg
 
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS stocktrace_bench_hooks WITH (FORCE)")
-        conn.execute("CREATE DATABASE stocktrace_bench_hooks")
-    return "postgres://postgres@127.0.0.1:5432/stocktrace_bench_hooks"
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DB_NAME}")
+    return f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
 
 
 def drop_database(kind: str, data_dir: Path) -> None:
@@ -84,13 +87,16 @@ def drop_database(kind: str, data_dir: Path) -> None:
         import psycopg
 
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS stocktrace_bench_hooks WITH (FORCE)")
+            conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
 
 
 def client_worker(port, path, method, secret, seconds, threads, counts, delivery_prefix):
+    """`threads` clients for `seconds`. A push counts as accepted only on 202 (stored, job queued); a GET only on
+    200. Any other status, and any connection error, is counted apart (by status) and never as accepted."""
     def run(slot):
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        ok = failed = 0
+        ok, refused = 0, {}
+        expected = 202 if method == "POST" else 200
         deadline = time.perf_counter() + seconds
         while time.perf_counter() < deadline:
             headers = {}
@@ -100,14 +106,20 @@ def client_worker(port, path, method, secret, seconds, threads, counts, delivery
                 body = BODY
                 headers = {"Content-Type": "application/json", DELIVERY_HEADER: delivery_prefix + uuid.uuid4().hex,
                            TIMESTAMP_HEADER: str(timestamp), SIGNATURE_HEADER: sign(secret, timestamp, body)}
-            conn.request(method, path, body=body, headers=headers)
-            response = conn.getresponse()
-            response.read()
-            if response.status in (200, 202):
+            try:
+                conn.request(method, path, body=body, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                status = response.status
+            except (OSError, http.client.HTTPException) as error:
+                status = type(error).__name__
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            if status == expected:
                 ok += 1
             else:
-                failed += 1
-        counts.append((ok, failed))
+                refused[str(status)] = refused.get(str(status), 0) + 1
+        counts.append((ok, refused))
 
     workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
     for w in workers:
@@ -116,7 +128,8 @@ def client_worker(port, path, method, secret, seconds, threads, counts, delivery
         w.join()
 
 
-def drive(port, path, method, secret, seconds, clients, delivery_prefix="") -> tuple[float, int, int]:
+def drive(port, path, method, secret, seconds, clients, delivery_prefix="") -> tuple[float, int, dict]:
+    """(accepted per second, accepted, {status: count} of everything else)."""
     manager = multiprocessing.Manager()
     counts = manager.list()
     processes = [multiprocessing.Process(target=client_worker,
@@ -129,9 +142,32 @@ def drive(port, path, method, secret, seconds, clients, delivery_prefix="") -> t
     for p in processes:
         p.join()
     elapsed = time.perf_counter() - started
+    if len(counts) != 2 * (clients // 2):
+        sys.exit(f"{len(counts)} of {2 * (clients // 2)} client threads reported: a client died")
     ok = sum(c[0] for c in counts)
-    failed = sum(c[1] for c in counts)
-    return ok / elapsed, ok, failed
+    refused: dict[str, int] = {}
+    for _, by_status in counts:
+        for status, number in by_status.items():
+            refused[status] = refused.get(status, 0) + number
+    return ok / elapsed, ok, refused
+
+
+def merged(*refusals: dict) -> dict:
+    total: dict[str, int] = {}
+    for by_status in refusals:
+        for status, number in by_status.items():
+            total[status] = total.get(status, 0) + number
+    return total
+
+
+def stored_bare(database_url: str) -> int | None:
+    if not database_url.startswith("postgres"):
+        return None
+    import psycopg
+
+    with psycopg.connect(database_url) as conn:
+        return conn.execute("SELECT count(*) FROM webhooks_inbounddelivery WHERE delivery_id LIKE %s",
+                            (BARE_PREFIX + "%",)).fetchone()[0]
 
 
 def main() -> None:
@@ -174,10 +210,12 @@ print("SECRET=" + source.secret)
     try:
         for each_port in (port, bare_port) if bare else (port,):
             wait_until_up(each_port)
-        drive(port, "/healthz", "GET", secret, 2, args.clients)  # warm-up
-        _, warm_ok, _ = drive(port, "/hooks/bench/erp", "POST", secret, 2, args.clients)
+        _, _, warm_health_refused = drive(port, "/healthz", "GET", secret, 2, args.clients)  # warm-up
+        _, warm_ok, warm_refused = drive(port, "/hooks/bench/erp", "POST", secret, 2, args.clients)
+        bare_warm_ok, bare_warm_refused = 0, {}
         if bare:
-            drive(bare_port, "/hooks/bench/erp", "POST", secret, 2, args.clients, BARE_PREFIX)
+            _, bare_warm_ok, bare_warm_refused = drive(bare_port, "/hooks/bench/erp", "POST", secret, 2, args.clients,
+                                                       BARE_PREFIX)
         rounds, bare_rounds = [], []
         for _ in range(args.rounds):  # alternating phases, so drift on a shared machine hits every side
             rounds.append((drive(port, "/healthz", "GET", secret, args.seconds, args.clients),
@@ -195,9 +233,12 @@ print("SECRET=" + source.secret)
                             f"print(D.objects.exclude(delivery_id__startswith={BARE_PREFIX!r}).count())"],
                            cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout.split()[-1]
     stored = int(count)
+    bare_stored = stored_bare(env["DATABASE_URL"]) if bare_rounds else None
     drop_database(args.database, data_dir)
     hooks_ok = sum(k[1] for _, k in rounds)
-    failed = sum(h[2] + k[2] for h, k in rounds)
+    health_refused = merged(warm_health_refused, *(h[2] for h, _ in rounds))
+    hooks_refused = merged(warm_refused, *(k[2] for _, k in rounds))
+    bare_refused = merged(bare_warm_refused, *(b[2] for b in bare_rounds))
     print(f"database: {args.database}, server: granian WSGI {args.server_workers} processes x "
           f"{args.server_threads} threads, clients: {args.clients} "
           f"(2 processes), {args.rounds} rounds of {args.seconds:.0f} s per endpoint, alternating, loopback")
@@ -215,15 +256,33 @@ print("SECRET=" + source.secret)
         print(line)
     median = statistics.median(ratios)
     print(f"median ratio webhooks / healthz: {median:.0%} (goal >= 40%: {'met' if median >= 0.4 else 'NOT met'}); "
-          f"failed requests: {failed}")
+          "only 202 counts as an accepted push, only 200 as a healthz answer")
+
+    def refusals(by_status: dict) -> str:
+        return (f"{sum(by_status.values())} ("
+                + ", ".join(f"{status}: {n}" for status, n in sorted(by_status.items())) + ")") if by_status else "0"
+
+    print(f"refused or failed, warm-up included: pushes {refusals(hooks_refused)}, healthz {refusals(health_refused)}"
+          + (f", bare WSGI pushes {refusals(bare_refused)}" if bare_rounds else ""))
     if bare_rounds:
         print(f"median ratio bare WSGI push / stocktrace healthz: {statistics.median(bare_ratios):.0%}; "
-              f"stocktrace push / bare WSGI push: {statistics.median(of_bare):.0%}; "
-              f"failed bare pushes: {sum(b[2] for b in bare_rounds)}")
+              f"stocktrace push / bare WSGI push: {statistics.median(of_bare):.0%}")
     accepted = hooks_ok + warm_ok
-    print(f"payloads stored: {stored} of {accepted} accepted ({warm_ok} of them in the warm-up) -> "
-          f"{'OK' if stored == accepted else 'LOST PAYLOADS'}")
+    problems = []
     if stored != accepted:
+        problems.append(f"LOST PAYLOADS: {stored} stored of {accepted} accepted")
+    bare_accepted = sum(b[1] for b in bare_rounds) + bare_warm_ok
+    print(f"payloads stored: {stored} of {accepted} accepted ({warm_ok} of them in the warm-up) -> "
+          f"{'OK' if stored == accepted else 'LOST PAYLOADS'}"
+          + (f"; bare WSGI: {bare_stored} of {bare_accepted}" if bare_rounds else ""))
+    if bare_rounds and bare_stored != bare_accepted:
+        problems.append(f"bare WSGI: {bare_stored} stored of {bare_accepted} accepted")
+    if hooks_refused or health_refused or bare_refused:
+        problems.append("REFUSALS: some requests were not accepted (see above); the rates count accepted ones only, "
+                        "but a run with refusals does not measure intake")
+    for problem in problems:
+        print(f"FLAGGED: {problem}")
+    if problems:
         sys.exit(1)
 
 
