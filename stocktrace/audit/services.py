@@ -4,6 +4,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import models
 
@@ -11,7 +12,7 @@ from stocktrace.audit.models import AuditEvent
 from stocktrace.tenancy.actor import Actor
 
 
-def _json_safe(value):
+def _json_safe(value: Any) -> Any:
     if isinstance(value, datetime.datetime | datetime.date | datetime.time):
         return value.isoformat()
     if isinstance(value, decimal.Decimal | uuid.UUID):
@@ -28,6 +29,7 @@ def snapshot(obj: models.Model, fields: list[str]) -> dict:
     state = {}
     for name in fields:
         field = obj._meta.get_field(name)
+        assert isinstance(field, models.Field)  # audited fields are concrete
         state[name] = _json_safe(getattr(obj, field.attname))
     return state
 

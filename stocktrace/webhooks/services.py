@@ -2,13 +2,14 @@ import json
 import secrets
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
-from django_tasks.base import TaskResultStatus
+from django_tasks.base import Task, TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction
 
@@ -226,7 +227,7 @@ def inbound_replay(*, actor: Actor, delivery: InboundDelivery) -> InboundDeliver
     return delivery
 
 
-def _queue_again(task, delivery) -> None:
+def _queue_again(task: Task, delivery: InboundDelivery | OutboundDelivery) -> None:
     """Have `task` process a finished or failed delivery (inbound or outbound) again. A failed one has a
     retry scheduled already: it is brought forward instead of starting a second job for the delivery."""
     if delivery.status != InboundDelivery.Status.FAILED:  # OutboundDelivery.Status.FAILED is the same value
@@ -238,7 +239,7 @@ def _queue_again(task, delivery) -> None:
         raise Conflict("This delivery is being attempted right now")
 
 
-def exact_numbers(value):
+def exact_numbers(value: Any) -> Any:
     """Floats from an already parsed JSON document, back to the exact decimals that were written."""
     if isinstance(value, float):
         return Decimal(repr(value))
@@ -253,7 +254,7 @@ class _DryRunRollback(Exception):
     pass
 
 
-def inbound_dry_run(*, actor: Actor, source: WebhookSource, payload) -> dict:
+def inbound_dry_run(*, actor: Actor, source: WebhookSource, payload: Any) -> dict:
     """What the payload would do: the handler runs for real in a transaction that is then rolled back."""
     actor.require(WEBHOOKS_MANAGE)
     handler = HANDLERS.get(source.handler)
@@ -331,11 +332,12 @@ def subscription_rotate_secret(*, actor: Actor, subscription: WebhookSubscriptio
 
 
 @transaction.atomic
-def subscription_ping(*, actor: Actor, subscription: WebhookSubscription):
+def subscription_ping(*, actor: Actor, subscription: WebhookSubscription) -> OutboundEvent:
     actor.require(WEBHOOKS_MANAGE)
     sender = actor.user.email if actor.user else actor.device
     event = outbox_write(organization=actor.organization, name="ping", subscriptions=[subscription],
                           payload={"subscription_id": subscription.pk, "sent_by": sender})
+    assert event is not None  # written for the one subscription given
     audit_record(actor=actor, action="webhook_subscription.ping", obj=subscription, after={"event_id": event.pk})
     return event
 
