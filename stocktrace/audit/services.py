@@ -24,7 +24,7 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def snapshot(obj: models.Model, fields: list[str]) -> dict:
+def snapshot(obj: models.Model, fields: list[str]) -> dict[str, Any]:
     """The audited state of an object: the named fields as JSON-safe values (FKs by id)."""
     state = {}
     for name in fields:
@@ -35,7 +35,7 @@ def snapshot(obj: models.Model, fields: list[str]) -> dict:
 
 
 def audit_values(*, actor: Actor, action: str, object_type: str, object_id: str, object_repr: str,
-                 before: dict | None = None, after: dict | None = None) -> dict:
+                 before: dict[str, Any] | None = None, after: dict[str, Any] | None = None) -> dict[str, Any]:
     """The columns of an audit row (JSON fields as JSON-safe values), for `audit_record` and for services
     that write their audit row within their own SQL statement."""
     user = actor.user
@@ -60,8 +60,8 @@ def audit_record(
     actor: Actor,
     action: str,
     obj: models.Model,
-    before: dict | None = None,
-    after: dict | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
 ) -> AuditEvent:
     return AuditEvent.objects.create(**audit_values(
         actor=actor, action=action, object_type=obj._meta.label_lower, object_id=str(obj.pk), object_repr=str(obj),
@@ -70,8 +70,8 @@ def audit_record(
 
 @dataclass
 class AuditedChange:
-    before: dict
-    after: dict | None = None
+    before: dict[str, Any]
+    after: dict[str, Any] | None = None
 
     @property
     def changed(self) -> bool:

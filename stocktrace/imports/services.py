@@ -278,7 +278,7 @@ class _JobProgress:
 
 
 def import_run_execute(*, organization_id: int, run_id: int, task_id: uuid.UUID | str | None = None,
-                       final_attempt: bool = True) -> dict:
+                       final_attempt: bool = True) -> dict[str, Any]:
     """The job's body: run an uploaded import to its end (valid, invalid, applied or failed)."""
     run = ImportRun.objects.select_related("organization").get(pk=run_id, organization_id=organization_id)
     if run.finished:

@@ -92,7 +92,7 @@ class Item(TenantOwned):
         return f"{self.sku} {self.name}"
 
 
-class ScanKeyField(models.CharField):
+class ScanKeyField(models.CharField):  # type: ignore[type-arg]  # generic in the stubs only, not at runtime
     """`scan_key(code)`, set whenever the row is written: by save() and by bulk_create alike."""
 
     def pre_save(self, model_instance: Any, add: bool) -> str:  # any model with a `code`

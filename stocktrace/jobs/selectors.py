@@ -24,9 +24,9 @@ def _ms(duration: timedelta | None) -> float | None:
 
 
 def _scoped(
-    results: QuerySet[DBTaskResult], failures: QuerySet[JobFailure], dead_letters: QuerySet[DeadLetter],
+    results: QuerySet[DBTaskResult[Any, Any]], failures: QuerySet[JobFailure], dead_letters: QuerySet[DeadLetter],
     organization: Organization | None,
-) -> tuple[QuerySet[DBTaskResult], QuerySet[JobFailure], QuerySet[DeadLetter]]:
+) -> tuple[QuerySet[DBTaskResult[Any, Any]], QuerySet[JobFailure], QuerySet[DeadLetter]]:
     if organization is None:
         return results, failures, dead_letters
     return (results.filter(args_kwargs__kwargs__organization_id=organization.pk),
@@ -43,8 +43,9 @@ def job_stats(*, organization: Organization | None = None) -> dict[str, Any]:
     windows = {}
     for name, span in WINDOWS.items():
         since = now - span
-        rows: dict[tuple, dict] = defaultdict(lambda: {"succeeded": 0, "failed_attempts": 0, "retries": 0,
-                                                       "dead": 0, "avg_run_ms": None, "avg_wait_ms": None})
+        rows: dict[tuple[str, str], dict[str, Any]] = defaultdict(
+            lambda: {"succeeded": 0, "failed_attempts": 0, "retries": 0, "dead": 0, "avg_run_ms": None,
+                     "avg_wait_ms": None})
         for row in (results.filter(status=TaskResultStatus.SUCCESSFUL, finished_at__gte=since)
                     .values("task_path", "queue_name")
                     .annotate(n=Count("pk"),

@@ -1,4 +1,5 @@
 from datetime import timedelta
+from typing import Any
 from uuid import UUID
 
 from django.conf import settings
@@ -15,7 +16,7 @@ from stocktrace.jobs.permissions import JOBS_MANAGE
 from stocktrace.tenancy.actor import Actor
 
 
-def _audit(actor: Actor | None, action: str, dead_letter: DeadLetter, after: dict) -> None:
+def _audit(actor: Actor | None, action: str, dead_letter: DeadLetter, after: dict[str, Any]) -> None:
     # Dead letters of system jobs (no organization) are handled by operators on the CLI: logged, not audited.
     if actor is not None and dead_letter.organization_id:
         audit_record(actor=actor, action=action, obj=dead_letter, before={"status": DeadLetter.Status.DEAD},

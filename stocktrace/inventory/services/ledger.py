@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -65,7 +66,7 @@ RETURNING quantity, expires_on
 """
 
 
-def _apply_to_on_hand(org: Organization, lines: list[Line]) -> dict[tuple, tuple[Decimal, date | None]]:
+def _apply_to_on_hand(org: Organization, lines: list[Line]) -> dict[tuple[int, int, str], tuple[Decimal, date | None]]:
     """Add each line to its on-hand row, in a fixed key order (so concurrent postings never deadlock);
     refuse what would go negative (unless allowed) or contradict a lot's expiry. Returns the new quantity
     and expiry per key."""
@@ -82,10 +83,10 @@ def _apply_to_on_hand(org: Organization, lines: list[Line]) -> dict[tuple, tuple
     return balances
 
 
-def _on_hand_changes(lines: list[Line]) -> dict[tuple, tuple[Line, Decimal, date | None]]:
+def _on_hand_changes(lines: list[Line]) -> dict[tuple[int, int, str], tuple[Line, Decimal, date | None]]:
     """Per on-hand key (item, location, lot), in the fixed lock order: a line of it, the summed delta, and
     the expiry the lines bring."""
-    changes: dict[tuple, tuple[Line, Decimal, date | None]] = {}
+    changes: dict[tuple[int, int, str], tuple[Line, Decimal, date | None]] = {}
     for line in lines:
         key = (line.item.pk, line.location.pk, line.lot)
         _, delta, expiry = changes.get(key, (line, Decimal(0), None))
@@ -184,18 +185,19 @@ SELECT id, NULL, NULL, NULL, NULL, NULL FROM movement"""
 
 
 def _post_in_one_statement(actor: Actor, lines: list[Line], movements: list[StockMovement], *, action: str,
-                           audit_after: dict, now: datetime) -> None:
+                           audit_after: dict[str, Any], now: datetime) -> None:
     changes = _on_hand_changes(lines)
     audit = audit_values(actor=actor, action=action, object_type=StockMovement._meta.label_lower, object_id="",
                          object_repr=str(movements[0]), after=audit_after)
     first = movements[0]
-    params = {
+    params: dict[str, Any] = {
         "org": actor.organization.pk, "now": now, "reason": first.reason, "reference": first.reference,
         "group": first.group, "actor": first.actor_id, "a_email": audit["actor_email"],
         "a_token": audit["token_prefix"], "a_action": audit["action"], "a_type": audit["object_type"],
         "a_repr": audit["object_repr"], "a_after": json.dumps(audit["after"]), "a_ip": audit["ip"],
         "a_device": audit["device"],
     }
+    value: object  # a column's parameter
     for n, ((item_id, location_id, lot), (line, delta, expiry)) in enumerate(changes.items()):
         for column, value in enumerate((item_id, location_id, line.location.site_id, lot, expiry, delta)):
             params[f"k{n}_{column}"] = value

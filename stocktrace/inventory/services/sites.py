@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -12,7 +14,7 @@ from stocktrace.tenancy.actor import Actor
 SITE_AUDITED = ["code", "name", "address", "archived_at"]
 
 
-def _site_payload(site: Site) -> dict:
+def _site_payload(site: Site) -> dict[str, Any]:
     return {"site": {"id": site.pk, **snapshot(site, SITE_AUDITED)}}
 
 
