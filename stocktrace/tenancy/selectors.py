@@ -1,11 +1,12 @@
 from typing import TYPE_CHECKING
 
-from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 
 from stocktrace.tenancy.models import Membership
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
     from stocktrace.accounts.models import User
 
 
