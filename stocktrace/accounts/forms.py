@@ -1,25 +1,36 @@
+from typing import TYPE_CHECKING, cast
+
 from django import forms
 
 from stocktrace.tenancy.roles import Role
 
+if TYPE_CHECKING:
+    from stocktrace.inventory.models import Site
 
-class SiteChoiceMixin:
+    _FormBase = forms.BaseForm
+else:
+    _FormBase = object
+
+
+class SiteChoiceMixin(_FormBase):
     def set_site_choices(self, sites):
-        self.fields["sites"].queryset = sites
+        cast(forms.ModelChoiceField, self.fields["sites"]).queryset = sites
 
 
 class InviteForm(SiteChoiceMixin, forms.Form):
     email = forms.EmailField(label="E-mail", max_length=254)
     full_name = forms.CharField(label="Name", max_length=150, required=False)
     role = forms.ChoiceField(choices=Role.choices, initial=Role.COUNTER)
-    sites = forms.ModelMultipleChoiceField(queryset=None, required=False, widget=forms.CheckboxSelectMultiple,
-                                           help_text="Non-admins see and act on their sites only.")
+    sites: "forms.ModelMultipleChoiceField[Site]" = forms.ModelMultipleChoiceField(
+        queryset=None, required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="Non-admins see and act on their sites only.")
 
 
 class MemberForm(SiteChoiceMixin, forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
     is_active = forms.BooleanField(label="Active", required=False)
-    sites = forms.ModelMultipleChoiceField(queryset=None, required=False, widget=forms.CheckboxSelectMultiple)
+    sites: "forms.ModelMultipleChoiceField[Site]" = forms.ModelMultipleChoiceField(
+        queryset=None, required=False, widget=forms.CheckboxSelectMultiple)
 
 
 class OrganizationForm(forms.Form):

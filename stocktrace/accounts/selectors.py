@@ -1,3 +1,5 @@
+from django.db.models import QuerySet
+
 from stocktrace.accounts.models import ApiToken
 from stocktrace.accounts.permissions import MEMBERS_VIEW, TOKENS_OWN
 from stocktrace.core.errors import NotFound
@@ -7,7 +9,7 @@ from stocktrace.tenancy.roles import Role
 
 
 def members_of(*, actor: Actor, without_site: bool = False, role: str | None = None,
-                 include_inactive: bool = True):
+                 include_inactive: bool = True) -> QuerySet[Membership]:
     actor.require(MEMBERS_VIEW)
     members = Membership.objects.for_org(actor.organization).select_related("user")
     if without_site:
@@ -31,7 +33,7 @@ def member_site_ids(membership: Membership) -> list[int]:
     return sorted(membership.site_assignments.values_list("site_id", flat=True))
 
 
-def tokens_of(*, actor: Actor):
+def tokens_of(*, actor: Actor) -> QuerySet[ApiToken]:
     actor.require(TOKENS_OWN)
     return ApiToken.objects.filter(membership=actor.membership)
 

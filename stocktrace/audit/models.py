@@ -1,17 +1,19 @@
+from typing import Any, ClassVar, NoReturn, Self
+
 from django.conf import settings
 from django.db import models
 
-from stocktrace.tenancy.models import TenantOwned
+from stocktrace.tenancy.models import Organization, TenantOwned, TenantQuerySet
 
 
-class AuditEventQuerySet(models.QuerySet):
-    def for_org(self, organization):
+class AuditEventQuerySet(TenantQuerySet["AuditEvent"]):
+    def for_org(self, organization: Organization | int) -> Self:
         return self.filter(organization=organization)
 
-    def update(self, **kwargs):
+    def update(self, **kwargs: Any) -> NoReturn:
         raise TypeError("The audit log is append-only")
 
-    def delete(self):
+    def delete(self) -> NoReturn:
         raise TypeError("The audit log is append-only")
 
 
@@ -35,7 +37,7 @@ class AuditEvent(TenantOwned):
     device = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = AuditEventQuerySet.as_manager()
+    objects: ClassVar = AuditEventQuerySet.as_manager()
 
     class Meta:
         indexes = [
@@ -49,10 +51,10 @@ class AuditEvent(TenantOwned):
     def __str__(self) -> str:
         return f"{self.action} {self.object_type}:{self.object_id}"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
             raise TypeError("The audit log is append-only")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise TypeError("The audit log is append-only")

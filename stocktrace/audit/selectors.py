@@ -1,5 +1,7 @@
 import datetime
 
+from django.db.models import QuerySet
+
 from stocktrace.audit.models import AuditEvent
 from stocktrace.audit.permissions import AUDIT_VIEW
 from stocktrace.tenancy.actor import Actor
@@ -15,7 +17,7 @@ def audit_events_matching(
     action: str | None = None,
     since: datetime.datetime | None = None,
     until: datetime.datetime | None = None,
-):
+) -> QuerySet[AuditEvent]:
     actor.require(AUDIT_VIEW)
     events = AuditEvent.objects.for_org(actor.organization).select_related("actor")
     if object_type:

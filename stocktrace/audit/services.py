@@ -4,6 +4,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import models
 
@@ -11,7 +12,7 @@ from stocktrace.audit.models import AuditEvent
 from stocktrace.tenancy.actor import Actor
 
 
-def _json_safe(value):
+def _json_safe(value: Any) -> Any:
     if isinstance(value, datetime.datetime | datetime.date | datetime.time):
         return value.isoformat()
     if isinstance(value, decimal.Decimal | uuid.UUID):
@@ -23,17 +24,18 @@ def _json_safe(value):
     return value
 
 
-def snapshot(obj: models.Model, fields: list[str]) -> dict:
+def snapshot(obj: models.Model, fields: list[str]) -> dict[str, Any]:
     """The audited state of an object: the named fields as JSON-safe values (FKs by id)."""
     state = {}
     for name in fields:
         field = obj._meta.get_field(name)
+        assert isinstance(field, models.Field)  # audited fields are concrete
         state[name] = _json_safe(getattr(obj, field.attname))
     return state
 
 
 def audit_values(*, actor: Actor, action: str, object_type: str, object_id: str, object_repr: str,
-                 before: dict | None = None, after: dict | None = None) -> dict:
+                 before: dict[str, Any] | None = None, after: dict[str, Any] | None = None) -> dict[str, Any]:
     """The columns of an audit row (JSON fields as JSON-safe values), for `audit_record` and for services
     that write their audit row within their own SQL statement."""
     user = actor.user
@@ -58,8 +60,8 @@ def audit_record(
     actor: Actor,
     action: str,
     obj: models.Model,
-    before: dict | None = None,
-    after: dict | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
 ) -> AuditEvent:
     return AuditEvent.objects.create(**audit_values(
         actor=actor, action=action, object_type=obj._meta.label_lower, object_id=str(obj.pk), object_repr=str(obj),
@@ -68,8 +70,8 @@ def audit_record(
 
 @dataclass
 class AuditedChange:
-    before: dict
-    after: dict | None = None
+    before: dict[str, Any]
+    after: dict[str, Any] | None = None
 
     @property
     def changed(self) -> bool:

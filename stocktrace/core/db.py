@@ -7,10 +7,14 @@ prepared on the server at first use (planning a statement costs about as much as
 """
 
 import time
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 import psycopg
 from django.conf import settings
-from django.db import OperationalError, connection
+from django.db import OperationalError, connection, models
+
+_M = TypeVar("_M", bound=models.Model)
 
 
 def _cursor() -> psycopg.Cursor:
@@ -22,11 +26,11 @@ def _cursor() -> psycopg.Cursor:
         # interpolated client-side and never prepared anyway. Ours are, unless STOCKTRACE_DB_PREPARE is off.
         if settings.STOCKTRACE_DB_PREPARE and raw.prepare_threshold is None:
             raw.prepare_threshold = 5
-        cursor = connection.hot_path_cursor = psycopg.Cursor(raw)
+        cursor = connection.hot_path_cursor = psycopg.Cursor(raw)  # type: ignore[attr-defined]  # ours, per connection
     return cursor
 
 
-def _run(sql: str, params) -> psycopg.Cursor:
+def _run(sql: str, params: Sequence[Any] | dict[str, Any]) -> psycopg.Cursor:
     cursor = _cursor()
     if not connection.queries_logged:
         cursor.execute(sql, params, prepare=settings.STOCKTRACE_DB_PREPARE or None)
@@ -40,7 +44,7 @@ def _run(sql: str, params) -> psycopg.Cursor:
     return cursor
 
 
-def pg_execute(sql: str, params, *, idempotent: bool = False) -> psycopg.Cursor:
+def pg_execute(sql: str, params: Sequence[Any] | dict[str, Any], *, idempotent: bool = False) -> psycopg.Cursor:
     """Run one statement; errors are raised as Django's (OperationalError, IntegrityError, …).
 
     Instead of Django's health check before the statement (a round trip on every request), an `idempotent`
@@ -58,14 +62,15 @@ def pg_execute(sql: str, params, *, idempotent: bool = False) -> psycopg.Cursor:
         return _run(sql, params)
 
 
-def select_list(model, alias: str) -> str:
+def select_list(model: type[models.Model], alias: str) -> str:
     """`alias.column, …` for every concrete field of `model`, in the order `hydrated` expects."""
     return ", ".join(f'{alias}."{field.column}"' for field in model._meta.concrete_fields)
 
 
-def hydrated(model, values):
+def hydrated(model: type[_M], values: Sequence[Any]) -> _M:
     """A model instance from the columns of `select_list`, as psycopg returned them (converted as the ORM
     would: JSON text parsed, and so on)."""
     converted = [field.from_db_value(value, None, connection) if value is not None and hasattr(field, "from_db_value")
                  else value for field, value in zip(model._meta.concrete_fields, values, strict=True)]
-    return model.from_db(connection.alias, None, converted)
+    # field_names None means every concrete field in order, which Django accepts; the stubs require names.
+    return model.from_db(connection.alias, None, converted)  # type: ignore[arg-type]

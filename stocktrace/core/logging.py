@@ -1,6 +1,7 @@
 import logging.config
 
 import structlog
+from structlog.typing import Processor
 
 
 def configure(settings: dict) -> None:
@@ -10,7 +11,7 @@ def configure(settings: dict) -> None:
         if settings.get("format") == "console"
         else structlog.processors.JSONRenderer()
     )
-    shared = [
+    shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,

@@ -5,17 +5,27 @@ Imports look up thousands of keys per batch (SKUs, barcodes, codes). With `__in`
 placeholder per value and psycopg parses the resulting statement, thousands of placeholders long, again for
 every batch: that costs more than the lookup itself."""
 
+from typing import TYPE_CHECKING, Any
+
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field
-from django.db.models.expressions import ColPairs
+from django.db.models.expressions import ColPairs  # type: ignore[attr-defined]  # new in Django 5.2, not in the stubs
 from django.db.models.fields.related import ForeignObject
 from django.db.models.fields.related_lookups import RelatedIn
 from django.db.models.lookups import In
+from django.db.models.sql.compiler import SQLCompiler
+
+# The mixin is only ever combined with `In`, whose methods it uses.
+if TYPE_CHECKING:
+    _Base = In
+else:
+    _Base = object
 
 
-class _OneArray:
+class _OneArray(_Base):
     lookup_name = "any"
 
-    def as_postgresql(self, compiler, connection):
+    def as_postgresql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, Any]:
         if not self.rhs_is_direct_value() or isinstance(self.lhs, ColPairs):  # a subquery, several columns
             return self.as_sql(compiler, connection)
         lhs, lhs_params = self.process_lhs(compiler, connection)

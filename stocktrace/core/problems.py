@@ -1,5 +1,7 @@
 """RFC 9457 problem documents: how every machine-facing error is answered (the API, /hooks/, middleware)."""
 
+from typing import Any
+
 from django.http import HttpResponse, JsonResponse
 
 from stocktrace.core.errors import DomainError, RateLimited
@@ -21,7 +23,7 @@ def problem(status: int, code: str, title: str, detail: str = "", **extra) -> Ht
 
 
 def domain_problem(exc: DomainError) -> HttpResponse:
-    extra = {}
+    extra: dict[str, Any] = {}
     if exc.field:
         extra["errors"] = [{"path": exc.field, "message": exc.detail}]
     if isinstance(exc, RateLimited):

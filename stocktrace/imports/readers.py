@@ -2,9 +2,10 @@
 (the first sheet, a header row; openpyxl in read-only mode)."""
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 CSV_FIELD_LIMIT = 1024 * 1024
 
@@ -30,7 +31,7 @@ def _utf8_lines(handle) -> Iterator[str]:
         yield line[1:] if number == 1 and line.startswith("\ufeff") else line
 
 
-def _csv_rows(path: Path) -> Iterator[tuple[int, list]]:
+def _csv_rows(path: Path) -> Generator[tuple[int, list[str]], None, None]:
     csv.field_size_limit(CSV_FIELD_LIMIT)
     with path.open("rb") as handle:
         reader = csv.reader(_utf8_lines(handle))
@@ -43,7 +44,7 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list]]:
             raise FileProblem(last + 1, f"this is not valid CSV: {error}") from error
 
 
-def _xlsx_rows(path: Path) -> Iterator[tuple[int, tuple]]:
+def _xlsx_rows(path: Path) -> Generator[tuple[int, tuple[Any, ...]], None, None]:
     from openpyxl import load_workbook
 
     try:
@@ -69,7 +70,7 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, tuple]]:
 
 
 @contextmanager
-def rows_of(path: Path, fmt: str):
+def rows_of(path: Path, fmt: str) -> Iterator[Generator[tuple[int, Sequence[Any]], None, None]]:
     """Yields an iterator of (line, values) from the header row on; FileProblem when unreadable."""
     rows = _csv_rows(path) if fmt == "csv" else _xlsx_rows(path)
     try:

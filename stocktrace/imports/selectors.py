@@ -1,10 +1,14 @@
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from django.db.models import QuerySet
 
 from stocktrace.core.errors import InvalidInput, NotFound
 from stocktrace.imports.models import ImportRun
 from stocktrace.imports.permissions import INVENTORY_IMPORT
 from stocktrace.inventory.models import Item, Location, OnHand
 from stocktrace.tenancy.actor import Actor
+from stocktrace.tenancy.models import Organization
 
 CHUNK = 2000
 
@@ -16,7 +20,7 @@ EXPORT_COLUMNS = {
 }
 
 
-def import_runs_of(*, actor: Actor):
+def import_runs_of(*, actor: Actor) -> QuerySet[ImportRun]:
     actor.require(INVENTORY_IMPORT)
     return ImportRun.objects.for_org(actor.organization)
 
@@ -28,7 +32,7 @@ def import_run_get(*, actor: Actor, run_id: int) -> ImportRun:
     return run
 
 
-def _items(org) -> Iterator[tuple]:
+def _items(org: Organization) -> Iterator[tuple[Any, ...]]:
     items = (Item.objects.for_org(org).filter(archived_at__isnull=True).order_by("pk")
              .prefetch_related("barcodes").iterator(chunk_size=CHUNK))
     for item in items:
@@ -37,7 +41,7 @@ def _items(org) -> Iterator[tuple]:
                item.tracks_expiry, "|".join(b.code for b in codes))
 
 
-def _locations(org) -> Iterator[tuple]:
+def _locations(org: Organization) -> Iterator[tuple[Any, ...]]:
     # A parent's path is a prefix of its children's, so ordering by path puts every parent first: the
     # file imports again as it is.
     locations = (Location.objects.for_org(org).filter(archived_at__isnull=True).order_by("path", "pk")
@@ -47,7 +51,7 @@ def _locations(org) -> Iterator[tuple]:
         yield site_code, code, kind, name, parent_code or "", barcode
 
 
-def _stock(org) -> Iterator[tuple]:
+def _stock(org: Organization) -> Iterator[tuple[Any, ...]]:
     rows = (OnHand.objects.for_org(org).exclude(quantity=0).order_by("pk")
             .values_list("site__code", "location__code", "item__sku", "quantity", "lot", "expires_on",
                          "item__unit_cost")
@@ -55,11 +59,12 @@ def _stock(org) -> Iterator[tuple]:
     yield from rows
 
 
-def export_rows(*, actor: Actor, kind: str) -> tuple[tuple[str, ...], Iterator[tuple]]:
+def export_rows(*, actor: Actor, kind: str) -> tuple[tuple[str, ...], Iterator[tuple[Any, ...]]]:
     """The columns of an export and its rows, read in chunks: items and locations as they would be
     imported, stock as opening stock (non-zero on-hand)."""
     actor.require(INVENTORY_IMPORT)
-    readers = {"items": _items, "locations": _locations, "stock": _stock}
+    readers: dict[str, Callable[[Organization], Iterator[tuple[Any, ...]]]] = {
+        "items": _items, "locations": _locations, "stock": _stock}
     if kind not in readers:
         raise InvalidInput(f"kind is one of {', '.join(readers)}", field="kind")
     return EXPORT_COLUMNS[kind], readers[kind](actor.organization)

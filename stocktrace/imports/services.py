@@ -5,8 +5,9 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
@@ -143,23 +144,24 @@ def import_apply(*, actor: Actor, run: ImportRun) -> ImportRun:
 
 
 class _Rejected(Exception):
-    def __init__(self, outcome: Outcome):
+    def __init__(self, outcome: Outcome) -> None:
         super().__init__("rows were refused")
         self.outcome = outcome
 
 
-def _save(run: ImportRun, **values) -> None:
+def _save(run: ImportRun, **values: Any) -> None:
     for name, value in values.items():
         setattr(run, name, value)
     run.save(update_fields=list(values))
 
 
-def _counted(run: ImportRun, outcome: Outcome, status: str, **extra) -> None:
+def _counted(run: ImportRun, outcome: Outcome, status: str, **extra: Any) -> None:
     _save(run, status=status, rows_total=outcome.rows_total, rows_ok=outcome.rows_ok, rows_bad=outcome.rows_bad,
           errors=outcome.errors, errors_omitted=outcome.errors_omitted, finished_at=timezone.now(), **extra)
 
 
-def _apply(run: ImportRun, *, actor: Actor, path: Path, on_error, progress) -> None:
+def _apply(run: ImportRun, *, actor: Actor, path: Path, on_error: ErrorCallback | None,
+           progress: Callable[[int], None] | None) -> None:
     importer = IMPORTERS[run.kind](actor=actor, writing=True, reference=f"import {run.pk}")
     try:
         with transaction.atomic():
@@ -185,7 +187,7 @@ def _execute(run: ImportRun, *, actor: Actor, path: Path, on_error: ErrorCallbac
     actor.require(INVENTORY_IMPORT)
     total = estimate_rows(path, run.format)
 
-    def progress(phase: str):
+    def progress(phase: str) -> Callable[[int], None] | None:
         if on_progress is None:
             return None
         return lambda done: on_progress(phase, done, total)
@@ -244,7 +246,7 @@ class _JobProgress:
     would show only at the commit, so there a short-lived thread (its own connection) writes it on
     PostgreSQL. SQLite allows one writer at a time: there the page shows 'applying' until the end."""
 
-    def __init__(self, task_id, organization_id: int):
+    def __init__(self, task_id: uuid.UUID | str, organization_id: int) -> None:
         self.task_id = task_id
         self.organization_id = organization_id
         self.depth = len(connection.atomic_blocks)
@@ -252,7 +254,7 @@ class _JobProgress:
 
     def __call__(self, phase: str, done: int, total: int) -> None:
         message = f"{phase.capitalize()}: row {done:,}" + (f" of about {total:,}" if total else "")
-        values = {"task_id": self.task_id, "done": done, "total": max(total, done),
+        values: dict[str, Any] = {"task_id": self.task_id, "done": done, "total": max(total, done),
                   "message": message, "organization_id": self.organization_id}
         if len(connection.atomic_blocks) == self.depth:
             job_progress_report(**values)
@@ -262,7 +264,7 @@ class _JobProgress:
             writer.join(timeout=5)
 
     @staticmethod
-    def _write_aside(**values) -> None:
+    def _write_aside(**values: Any) -> None:
         try:
             job_progress_report(**values)
         except DatabaseError:
@@ -275,7 +277,8 @@ class _JobProgress:
                             organization_id=self.organization_id)
 
 
-def import_run_execute(*, organization_id: int, run_id: int, task_id=None, final_attempt: bool = True) -> dict:
+def import_run_execute(*, organization_id: int, run_id: int, task_id: uuid.UUID | str | None = None,
+                       final_attempt: bool = True) -> dict[str, Any]:
     """The job's body: run an uploaded import to its end (valid, invalid, applied or failed)."""
     run = ImportRun.objects.select_related("organization").get(pk=run_id, organization_id=organization_id)
     if run.finished:
@@ -328,7 +331,7 @@ def import_file_apply(*, actor: Actor, kind: str, path: Path, fmt: str, on_error
 INTERRUPTED_AFTER = timedelta(hours=24)
 
 
-def imports_interrupted_close(*, now=None) -> int:
+def imports_interrupted_close(*, now: datetime | None = None) -> int:
     """Mark failed the runs of `stocktrace import` processes that were killed outright (SIGKILL, power loss)
     while checking or applying: nothing could update their record, which still says validating or applying.
     Their transaction was rolled back, so nothing was applied. Runs started by a job are left to the job,

@@ -24,7 +24,8 @@ class LimitedUpload(FileUploadHandler):
 
     def receive_data_chunk(self, raw_data, start):
         if start + len(raw_data) > self.limit:
-            self.request._import_too_large = True
+            assert self.request is not None  # made for one request, in guard_upload
+            self.request.__dict__["_import_too_large"] = True  # read back by upload_too_large
             raise StopUpload(connection_reset=False)
         return raw_data
 

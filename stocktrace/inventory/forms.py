@@ -1,6 +1,11 @@
+from typing import TYPE_CHECKING, cast
+
 from django import forms
 
 from stocktrace.web.forms import SCAN_ATTRS, TEXT_ATTRS, DecimalTextField, FocusFirstMixin, scan_field, text_field
+
+if TYPE_CHECKING:
+    from stocktrace.inventory.models import Site
 
 ADJUSTMENT_REASONS = ["damaged", "lost", "found", "expired", "correction"]
 
@@ -69,7 +74,8 @@ class TransferForm(_Posting):
 
 
 class StockFilterForm(forms.Form):
-    site = forms.ModelChoiceField(queryset=None, required=False, empty_label="All my sites")
+    site: "forms.ModelChoiceField[Site]" = forms.ModelChoiceField(queryset=None, required=False,
+                                                                  empty_label="All my sites")
     location = forms.CharField(label="Location", max_length=64, required=False,
                                help_text="Barcode or code; includes what lies under it.",
                                widget=forms.TextInput(attrs=SCAN_ATTRS))
@@ -79,7 +85,7 @@ class StockFilterForm(forms.Form):
     zero = forms.BooleanField(label="Show zero stock", required=False)
 
     def set_site_choices(self, sites):
-        self.fields["site"].queryset = sites
+        cast(forms.ModelChoiceField, self.fields["site"]).queryset = sites
 
 
 class ItemSearchForm(forms.Form):
@@ -120,7 +126,7 @@ class BarcodeForm(forms.Form):
 
 
 class LocationForm(forms.Form):
-    site = forms.ModelChoiceField(queryset=None, empty_label=None)
+    site: "forms.ModelChoiceField[Site]" = forms.ModelChoiceField(queryset=None, empty_label=None)
     code = forms.CharField(max_length=64, help_text="Unique in the site, e.g. A-01-03.")
     kind = forms.ChoiceField(initial="bin")
     name = forms.CharField(max_length=150, required=False)
@@ -133,10 +139,10 @@ class LocationForm(forms.Form):
         from stocktrace.inventory.models import Location
 
         super().__init__(*args, **kwargs)
-        self.fields["kind"].choices = Location.Kind.choices
+        cast(forms.ChoiceField, self.fields["kind"]).choices = Location.Kind.choices
 
     def set_site_choices(self, sites):
-        self.fields["site"].queryset = sites
+        cast(forms.ModelChoiceField, self.fields["site"]).queryset = sites
 
 
 class LocationMoveForm(forms.Form):
@@ -150,12 +156,13 @@ class AlertFilterForm(forms.Form):
     status = forms.ChoiceField(choices=STATUSES, required=False)
     kind = forms.ChoiceField(required=False)
     severity = forms.ChoiceField(required=False)
-    site = forms.ModelChoiceField(queryset=None, required=False, empty_label="All my sites")
+    site: "forms.ModelChoiceField[Site]" = forms.ModelChoiceField(queryset=None, required=False,
+                                                                  empty_label="All my sites")
 
     def __init__(self, *args, sites, **kwargs):
         from stocktrace.inventory.models import StockAlert
 
         super().__init__(*args, **kwargs)
-        self.fields["kind"].choices = [("", "Any kind"), *StockAlert.Kind.choices]
-        self.fields["severity"].choices = [("", "Any severity"), *StockAlert.Severity.choices]
-        self.fields["site"].queryset = sites
+        cast(forms.ChoiceField, self.fields["kind"]).choices = [("", "Any kind"), *StockAlert.Kind.choices]
+        cast(forms.ChoiceField, self.fields["severity"]).choices = [("", "Any severity"), *StockAlert.Severity.choices]
+        cast(forms.ModelChoiceField, self.fields["site"]).queryset = sites

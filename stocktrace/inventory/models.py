@@ -1,3 +1,5 @@
+from typing import Any, ClassVar, NoReturn, TypedDict
+
 from django.conf import settings
 from django.db import models
 
@@ -21,8 +23,13 @@ class Site(TenantOwned):
         return f"{self.code} {self.name}"
 
 
-QUANTITY = {"max_digits": 18, "decimal_places": 3}
-MONEY = {"max_digits": 18, "decimal_places": 4}
+class _DecimalOptions(TypedDict):
+    max_digits: int
+    decimal_places: int
+
+
+QUANTITY: _DecimalOptions = {"max_digits": 18, "decimal_places": 3}
+MONEY: _DecimalOptions = {"max_digits": 18, "decimal_places": 4}
 
 
 class Location(TenantOwned):
@@ -68,6 +75,9 @@ class Item(TenantOwned):
     archived_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # Not a column: the item's codes, set when a scan lookup loads them with the item (selectors.item_by_code).
+    barcode_codes: list[str]
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["organization", "sku"], name="uniq_item_sku"),
@@ -82,10 +92,10 @@ class Item(TenantOwned):
         return f"{self.sku} {self.name}"
 
 
-class ScanKeyField(models.CharField):
+class ScanKeyField(models.CharField):  # type: ignore[type-arg]  # generic in the stubs only, not at runtime
     """`scan_key(code)`, set whenever the row is written: by save() and by bulk_create alike."""
 
-    def pre_save(self, model_instance, add):
+    def pre_save(self, model_instance: Any, add: bool) -> str:  # any model with a `code`
         value = scan_key(model_instance.code)
         setattr(model_instance, self.attname, value)
         return value
@@ -135,11 +145,11 @@ class OnHand(TenantOwned):
         return f"{self.item_id}@{self.location_id} {self.lot}: {self.quantity}"
 
 
-class LedgerQuerySet(TenantQuerySet):
-    def update(self, **kwargs):
+class LedgerQuerySet(TenantQuerySet["StockMovement"]):
+    def update(self, **kwargs: Any) -> NoReturn:
         raise TypeError("The stock ledger is append-only: post a correcting movement")
 
-    def delete(self):
+    def delete(self) -> NoReturn:
         raise TypeError("The stock ledger is append-only: post a correcting movement")
 
 
@@ -171,7 +181,7 @@ class StockMovement(TenantOwned):
                               related_name="+")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
-    objects = LedgerQuerySet.as_manager()
+    objects: ClassVar = LedgerQuerySet.as_manager()
 
     class Meta:
         constraints = [models.CheckConstraint(condition=~models.Q(quantity=0), name="movement_not_zero")]
@@ -183,12 +193,12 @@ class StockMovement(TenantOwned):
     def __str__(self) -> str:
         return f"{self.kind} {self.quantity} of {self.item_id} at {self.location_id}"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
             raise TypeError("The stock ledger is append-only: post a correcting movement")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise TypeError("The stock ledger is append-only: post a correcting movement")
 
 

@@ -11,7 +11,7 @@ MONEY_STEP = Decimal("0.0001")
 LIMIT = Decimal("1e11")
 
 
-def _decimal(value, *, field: str, step: Decimal) -> Decimal:
+def _decimal(value: object, *, field: str, step: Decimal) -> Decimal:
     if isinstance(value, float):
         raise InvalidInput("Send decimals as strings or integers, never floating point", field=field)
     try:
@@ -21,18 +21,18 @@ def _decimal(value, *, field: str, step: Decimal) -> Decimal:
     if not number.is_finite() or abs(number) >= LIMIT:
         raise InvalidInput(f"{number} is out of range (quantities and money stay under 100 billion)", field=field)
     if number != number.quantize(step, rounding=ROUND_HALF_UP):
-        raise InvalidInput(f"{value} has more than {-step.as_tuple().exponent} decimal places", field=field)
+        raise InvalidInput(f"{value} has more than {-int(step.as_tuple().exponent)} decimal places", field=field)
     return number.quantize(step)
 
 
-def quantity(value, *, field: str = "quantity", allow_zero: bool = False) -> Decimal:
+def quantity(value: object, *, field: str = "quantity", allow_zero: bool = False) -> Decimal:
     number = _decimal(value, field=field, step=QUANTITY_STEP)
     if number == 0 and not allow_zero:
         raise InvalidInput("The quantity cannot be zero", field=field)
     return number
 
 
-def money(value, *, field: str = "unit_cost") -> Decimal:
+def money(value: object, *, field: str = "unit_cost") -> Decimal:
     number = _decimal(value, field=field, step=MONEY_STEP)
     if number < 0:
         raise InvalidInput("Money cannot be negative", field=field)

@@ -1,8 +1,9 @@
 import functools
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection
-from django.db.models import Q, Sum
+from django.db.models import Q, QuerySet, Sum
 
 from stocktrace.core.db import hydrated, pg_execute, select_list
 from stocktrace.core.errors import NotFound
@@ -11,9 +12,10 @@ from stocktrace.inventory.models import Item, ItemBarcode, Location, OnHand, Sit
 from stocktrace.inventory.permissions import INVENTORY_VIEW, SITES_VIEW
 from stocktrace.inventory.quantities import QUANTITY_STEP
 from stocktrace.tenancy.actor import Actor
+from stocktrace.tenancy.models import Organization
 
 
-def sites_visible(*, actor: Actor, include_archived: bool = False):
+def sites_visible(*, actor: Actor, include_archived: bool = False) -> QuerySet[Site]:
     """Admins see every site of the organization; everyone else only the sites they are assigned to."""
     actor.require(SITES_VIEW)
     sites = Site.objects.for_org(actor.organization)
@@ -32,7 +34,7 @@ def site_get(*, actor: Actor, site_id: int) -> Site:
 
 
 def locations_visible(*, actor: Actor, site_id: int | None = None, under: Location | None = None,
-                      include_archived: bool = False):
+                      include_archived: bool = False) -> QuerySet[Location]:
     actor.require(INVENTORY_VIEW)
     locations = Location.objects.for_org(actor.organization).select_related("site")
     if actor.site_ids is not None:
@@ -61,7 +63,7 @@ def location_by_barcode(*, actor: Actor, barcode: str) -> Location:
     return location
 
 
-def items_visible(*, actor: Actor, search: str | None = None, include_archived: bool = False):
+def items_visible(*, actor: Actor, search: str | None = None, include_archived: bool = False) -> QuerySet[Item]:
     actor.require(INVENTORY_VIEW)
     items = Item.objects.for_org(actor.organization)
     if search:
@@ -115,7 +117,8 @@ def _item_by_barcode_in_one_statement(organization_id: int, key: str) -> Item | 
 
 
 def on_hand_rows(*, actor: Actor, site_id: int | None = None, location: Location | None = None,
-                 item_id: int | None = None, lot: str | None = None, include_zero: bool = False):
+                 item_id: int | None = None, lot: str | None = None,
+                 include_zero: bool = False) -> QuerySet[OnHand]:
     actor.require(INVENTORY_VIEW)
     rows = OnHand.objects.for_org(actor.organization).select_related("item", "location", "site")
     if actor.site_ids is not None:
@@ -133,7 +136,8 @@ def on_hand_rows(*, actor: Actor, site_id: int | None = None, location: Location
     return rows
 
 
-def movements_of(*, actor: Actor, item: Item | None = None, location: Location | None = None):
+def movements_of(*, actor: Actor, item: Item | None = None,
+                 location: Location | None = None) -> QuerySet[StockMovement]:
     actor.require(INVENTORY_VIEW)
     movements = StockMovement.objects.for_org(actor.organization).select_related("item", "location", "actor")
     if actor.site_ids is not None:
@@ -146,7 +150,7 @@ def movements_of(*, actor: Actor, item: Item | None = None, location: Location |
 
 
 def alerts_of(*, actor: Actor, status: str | None = None, kind: str | None = None, severity: str | None = None,
-              site_id: int | None = None, item_id: int | None = None):
+              site_id: int | None = None, item_id: int | None = None) -> QuerySet[StockAlert]:
     actor.require(INVENTORY_VIEW)
     alerts = StockAlert.objects.for_org(actor.organization).select_related(
         "item", "location", "site", "acknowledged_by", "resolved_by")
@@ -166,7 +170,7 @@ def alert_get(*, actor: Actor, alert_id: int) -> StockAlert:
     return alert
 
 
-def ledger_drift(*, organization=None, limit: int = 100) -> list[dict]:
+def ledger_drift(*, organization: Organization | None = None, limit: int = 100) -> list[dict[str, Any]]:
     """On-hand rows whose quantity differs from the sum of their ledger lines (should be none, ever)."""
     sums = (StockMovement.objects.values("organization_id", "item_id", "location_id", "lot")
             .annotate(ledger=Sum("quantity")))
@@ -176,7 +180,7 @@ def ledger_drift(*, organization=None, limit: int = 100) -> list[dict]:
     ledger = {(r["item_id"], r["location_id"], r["lot"]): r["ledger"].quantize(QUANTITY_STEP)
               for r in sums.iterator()}
     rows = OnHand.objects.all() if organization is None else OnHand.objects.filter(organization=organization)
-    drift = []
+    drift: list[dict[str, Any]] = []
     for row in rows.values("organization_id", "item_id", "location_id", "lot", "quantity").iterator():
         expected = ledger.pop((row["item_id"], row["location_id"], row["lot"]), Decimal(0))
         if expected != row["quantity"]:

@@ -126,7 +126,7 @@ def dead_letters_replay_matching(request, payload: ReplayMatching):
 def dead_letters_show(request, dead_letter_id: ObjectId):
     """A dead letter with its arguments and every attempt's error and traceback."""
     letter = selectors.dead_letter_get(actor=request.auth, dead_letter_id=dead_letter_id)
-    letter.errors = list(selectors.dead_letter_attempts(letter))
+    letter.__dict__["errors"] = list(selectors.dead_letter_attempts(letter))  # for DeadLetterDetail
     return letter
 
 

@@ -48,6 +48,7 @@ def job_attempt_failed(result: DBTaskResult, error: BaseException) -> DeadLetter
         )
         return None
     first = JobFailure.objects.filter(task_id=result.id).order_by("failed_at").first()
+    assert first is not None  # this attempt's failure is saved above
     dead_letter, _ = DeadLetter.objects.update_or_create(
         task_id=result.id,
         defaults={

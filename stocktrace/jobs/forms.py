@@ -1,3 +1,5 @@
+from typing import cast
+
 from django import forms
 
 
@@ -8,7 +10,8 @@ class DeadLetterFilterForm(forms.Form):
 
     def __init__(self, *args, task_paths: list[str], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["task"].choices = [("", "Every job"), *((path, path) for path in task_paths)]
+        cast(forms.ChoiceField, self.fields["task"]).choices = [("", "Every job"),
+                                                                *((path, path) for path in task_paths)]
 
 
 class DeadLetterReplayAllForm(forms.Form):

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django_tasks import task
+from django_tasks.base import Task
 
 from stocktrace.core.discovery import app_modules
 from stocktrace.jobs.cron import Cron
@@ -57,7 +58,7 @@ POLICIES: dict[str, RetryPolicy] = {}
 class Schedule:
     name: str
     cron: Cron
-    task: object = field(repr=False)
+    task: Task = field(repr=False)
 
 
 SCHEDULES: dict[str, Schedule] = {}

@@ -1,8 +1,11 @@
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
+from uuid import UUID
 
 from django.conf import settings
-from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Min, Q
+from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Min, Q, QuerySet
 from django.utils import timezone
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult, get_date_max
@@ -11,22 +14,26 @@ from stocktrace.core.errors import NotFound
 from stocktrace.jobs.models import DeadLetter, JobFailure, JobProgress, WorkerHeartbeat
 from stocktrace.jobs.permissions import JOBS_MANAGE, JOBS_VIEW
 from stocktrace.tenancy.actor import Actor
+from stocktrace.tenancy.models import Organization
 
 WINDOWS = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
 
 
-def _ms(duration) -> float | None:
+def _ms(duration: timedelta | None) -> float | None:
     return round(duration.total_seconds() * 1000, 1) if duration is not None else None
 
 
-def _scoped(results, failures, dead_letters, organization):
+def _scoped(
+    results: QuerySet[DBTaskResult[Any, Any]], failures: QuerySet[JobFailure], dead_letters: QuerySet[DeadLetter],
+    organization: Organization | None,
+) -> tuple[QuerySet[DBTaskResult[Any, Any]], QuerySet[JobFailure], QuerySet[DeadLetter]]:
     if organization is None:
         return results, failures, dead_letters
     return (results.filter(args_kwargs__kwargs__organization_id=organization.pk),
             failures.filter(organization=organization), dead_letters.filter(organization=organization))
 
 
-def job_stats(*, organization=None) -> dict:
+def job_stats(*, organization: Organization | None = None) -> dict[str, Any]:
     """Throughput, failures, retries, dead letters and latency per task and queue over the last hour and
     day; queue depth and age of the oldest due job; live workers. Scoped to one organization's jobs when
     given (the API and pages), all jobs otherwise (operators' CLI)."""
@@ -36,8 +43,9 @@ def job_stats(*, organization=None) -> dict:
     windows = {}
     for name, span in WINDOWS.items():
         since = now - span
-        rows: dict[tuple, dict] = defaultdict(lambda: {"succeeded": 0, "failed_attempts": 0, "retries": 0,
-                                                       "dead": 0, "avg_run_ms": None, "avg_wait_ms": None})
+        rows: dict[tuple[str, str], dict[str, Any]] = defaultdict(
+            lambda: {"succeeded": 0, "failed_attempts": 0, "retries": 0, "dead": 0, "avg_run_ms": None,
+                     "avg_wait_ms": None})
         for row in (results.filter(status=TaskResultStatus.SUCCESSFUL, finished_at__gte=since)
                     .values("task_path", "queue_name")
                     .annotate(n=Count("pk"),
@@ -70,13 +78,14 @@ def job_stats(*, organization=None) -> dict:
     return {"generated_at": now, "windows": windows, "queues": queues, "workers": workers_alive()}
 
 
-def workers_alive() -> list[dict]:
+def workers_alive() -> list[Mapping[str, Any]]:
     cutoff = timezone.now() - timedelta(seconds=settings.STOCKTRACE_WORKER_STALE_SECONDS)
     return list(WorkerHeartbeat.objects.filter(last_seen_at__gte=cutoff).order_by("worker_id").values(
         "worker_id", "hostname", "pid", "queues", "started_at", "last_seen_at", "current_task_id", "tasks_done"))
 
 
-def dead_letters_of(*, actor: Actor, status: str | None = DeadLetter.Status.DEAD, task_path: str | None = None):
+def dead_letters_of(*, actor: Actor, status: str | None = DeadLetter.Status.DEAD,
+                    task_path: str | None = None) -> QuerySet[DeadLetter]:
     actor.require(JOBS_MANAGE)
     letters = DeadLetter.objects.filter(organization=actor.organization)
     if status:
@@ -99,11 +108,11 @@ def dead_letter_get(*, actor: Actor, dead_letter_id: int) -> DeadLetter:
     return letter
 
 
-def dead_letter_attempts(dead_letter: DeadLetter):
+def dead_letter_attempts(dead_letter: DeadLetter) -> QuerySet[JobFailure]:
     return JobFailure.objects.filter(task_id=dead_letter.task_id).order_by("attempt", "failed_at")
 
 
-def job_progress_get(*, actor: Actor, task_id) -> dict:
+def job_progress_get(*, actor: Actor, task_id: UUID | str) -> dict[str, Any]:
     actor.require(JOBS_VIEW)
     progress = JobProgress.objects.filter(task_id=task_id, organization=actor.organization).first()
     result = DBTaskResult.objects.filter(pk=task_id, args_kwargs__kwargs__organization_id=actor.organization.pk).first()

@@ -1,7 +1,10 @@
 from datetime import timedelta
+from typing import Any
+from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_tasks_db.models import DBTaskResult
@@ -13,7 +16,7 @@ from stocktrace.jobs.permissions import JOBS_MANAGE
 from stocktrace.tenancy.actor import Actor
 
 
-def _audit(actor: Actor | None, action: str, dead_letter: DeadLetter, after: dict) -> None:
+def _audit(actor: Actor | None, action: str, dead_letter: DeadLetter, after: dict[str, Any]) -> None:
     # Dead letters of system jobs (no organization) are handled by operators on the CLI: logged, not audited.
     if actor is not None and dead_letter.organization_id:
         audit_record(actor=actor, action=action, obj=dead_letter, before={"status": DeadLetter.Status.DEAD},
@@ -58,7 +61,7 @@ def dead_letter_discard(*, actor: Actor | None, dead_letter: DeadLetter) -> Dead
     return dead_letter
 
 
-def dead_letters_replay_matching(*, actor: Actor | None, dead_letters) -> int:
+def dead_letters_replay_matching(*, actor: Actor | None, dead_letters: QuerySet[DeadLetter]) -> int:
     """Replay each dead letter of a filtered set, each in its own transaction (one bad one stops none)."""
     replayed = 0
     for dead_letter in dead_letters.filter(status=DeadLetter.Status.DEAD).order_by("pk"):
@@ -70,7 +73,8 @@ def dead_letters_replay_matching(*, actor: Actor | None, dead_letters) -> int:
     return replayed
 
 
-def job_progress_report(*, task_id, done: int, total: int, message: str = "", organization_id: int | None = None):
+def job_progress_report(*, task_id: UUID | str, done: int, total: int, message: str = "",
+                        organization_id: int | None = None) -> None:
     """Called by a long job as it goes; the page that started it polls the progress."""
     if total < 0 or done < 0:
         raise InvalidInput("Progress cannot be negative")

@@ -198,7 +198,8 @@ class StocktraceWorker(Worker):
             self._tasks[path] = task
         return task
 
-    def run_task(self, job: ClaimedJob, ready: ReadyJobs) -> Finished | None:
+    # Not db_worker's run_task: run() above replaces the loop that was its only caller.
+    def run_task(self, job: ClaimedJob, ready: ReadyJobs) -> Finished | None:  # type: ignore[override]
         """Run a claimed job. Its result, when it succeeded, is returned to be recorded with the next claim;
         a failure is recorded here (retry or dead letter)."""
         # The heartbeat reports the current job from the chores thread: no extra write per job here.

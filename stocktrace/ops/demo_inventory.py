@@ -3,6 +3,7 @@ in the ledger and the alerts it raises. Bulk-inserted (a service call per row wo
 the ledger and on-hand written together so `stocktrace preflight` finds no drift."""
 
 import random
+from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
 
@@ -30,7 +31,7 @@ def _ean13(n: int) -> str:
 def _tree(org, site, rng) -> list[Location]:
     """Zones A–D, aisles 01–10, racks R1–R5, bins 1–4: 800 bins per site."""
     locations: list[Location] = []
-    level = [None]
+    level: Sequence[Location | None] = [None]
     for kind, names in [("zone", "ABCD"), ("aisle", [f"{n:02d}" for n in range(1, 11)]),
                         ("rack", [f"R{n}" for n in range(1, 6)]), ("bin", "1234")]:
         batch = []

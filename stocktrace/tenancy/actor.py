@@ -1,9 +1,16 @@
+from __future__ import annotations
+
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from stocktrace.core.errors import PermissionDenied
 from stocktrace.tenancy.permissions import SITES_ALL
 from stocktrace.tenancy.roles import Permission, Role, role_has
+
+if TYPE_CHECKING:
+    from stocktrace.accounts.models import ApiToken, User
+    from stocktrace.tenancy.models import Membership, Organization
 
 
 @dataclass(frozen=True)
@@ -13,18 +20,18 @@ class Actor:
     `membership` is None only for the system actor (CLI and jobs), which acts as an admin.
     """
 
-    organization: object
-    membership: object | None
+    organization: Organization
+    membership: Membership | None
     ip: str | None = None
     device: str = ""
-    token: object | None = None
+    token: ApiToken | None = None
 
     @classmethod
-    def system(cls, organization, device: str = "system") -> "Actor":
+    def system(cls, organization: Organization, device: str = "system") -> Actor:
         return cls(organization=organization, membership=None, device=device)
 
     @property
-    def user(self):
+    def user(self) -> User | None:
         return self.membership.user if self.membership else None
 
     @property
@@ -43,4 +50,5 @@ class Actor:
         """The sites this actor may act on; None means every site of the organization."""
         if self.can(SITES_ALL):
             return None
+        assert self.membership is not None  # the system actor, the only one without a membership, sees every site
         return frozenset(self.membership.site_assignments.values_list("site_id", flat=True))

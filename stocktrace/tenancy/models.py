@@ -1,3 +1,5 @@
+from typing import Self, TypeVar
+
 from django.conf import settings
 from django.db import models
 
@@ -17,8 +19,11 @@ class Organization(models.Model):
         return self.name
 
 
-class TenantQuerySet(models.QuerySet):
-    def for_org(self, organization):
+_M = TypeVar("_M", bound=models.Model)
+
+
+class TenantQuerySet(models.QuerySet[_M]):
+    def for_org(self, organization: Organization | int) -> Self:
         return self.filter(organization=organization)
 
 

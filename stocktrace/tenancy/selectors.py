@@ -1,7 +1,16 @@
+from typing import TYPE_CHECKING
+
+from django.db.models import QuerySet
+
 from stocktrace.tenancy.models import Membership
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
 
-def active_memberships(user):
+    from stocktrace.accounts.models import User
+
+
+def active_memberships(user: "User | AnonymousUser") -> QuerySet[Membership]:
     """The organizations a user may act in, oldest membership first."""
     if not user.is_authenticated or not user.is_active:
         return Membership.objects.none()
@@ -12,7 +21,8 @@ def active_memberships(user):
     )
 
 
-def membership_for(user, *, slug: str | None = None, organization_id: int | None = None):
+def membership_for(user: "User | AnonymousUser", *, slug: str | None = None,
+                   organization_id: int | None = None) -> Membership | None:
     """The membership a request acts through: the named organization, else the user's first one."""
     memberships = active_memberships(user)
     if slug:

@@ -1,12 +1,19 @@
+from typing import TYPE_CHECKING
+
 from django import forms
 
 from stocktrace.core.errors import DomainError
+
+if TYPE_CHECKING:
+    _FormBase = forms.BaseForm
+else:
+    _FormBase = object
 
 
 def show_domain_error(form, error: DomainError, aliases: dict[str, str] | None = None) -> None:
     """Put a service's error on the form field it names (aliases map service names to form names),
     or on the form as a whole."""
-    field = (aliases or {}).get(error.field, error.field)
+    field = (aliases or {}).get(error.field, error.field) if error.field is not None else None
     form.add_error(field if field in form.fields else None, error.detail)
 
 
@@ -63,7 +70,7 @@ def text_field(label: str, max_length: int, help_text: str = "", **attrs) -> for
                            widget=forms.TextInput(attrs={**TEXT_ATTRS, **attrs}))
 
 
-class FocusFirstMixin:
+class FocusFirstMixin(_FormBase):
     """Focus the first field, or after a refusal the first field with an error, so the next scan lands there."""
 
     def focus(self) -> None:

@@ -29,5 +29,5 @@ def navigation_links() -> tuple[NavLink, ...]:
 
 def navigation_for(actor: Actor, current: str | None) -> list[dict]:
     return [{"label": link.label, "url": reverse(link.url_name),
-             "current": bool(current) and current.startswith(link.sections or (link.url_name.split(":")[-1],))}
+             "current": bool(current and current.startswith(link.sections or (link.url_name.split(":")[-1],)))}
             for link in navigation_links() if link.permission is None or actor.can(link.permission)]

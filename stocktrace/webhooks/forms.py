@@ -1,4 +1,5 @@
 import json
+from typing import cast
 
 from django import forms
 
@@ -16,7 +17,7 @@ class WebhookSourceForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["handler"].choices = [(name, name) for name in sorted(HANDLERS)]
+        cast(forms.ChoiceField, self.fields["handler"]).choices = [(name, name) for name in sorted(HANDLERS)]
 
 
 class WebhookSubscriptionForm(forms.Form):
@@ -29,7 +30,8 @@ class WebhookSubscriptionForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["events"].choices = [(name, f"{name} — {text}") for name, text in event_catalogue().items()]
+        cast(forms.ChoiceField, self.fields["events"]).choices = [
+            (name, f"{name} — {text}") for name, text in event_catalogue().items()]
 
 
 class WebhookActiveForm(forms.Form):

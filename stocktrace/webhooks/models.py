@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from django.db import models
 from django.utils import timezone
 
@@ -16,7 +18,7 @@ class SigningSecret(models.Model):
     class Meta:
         abstract = True
 
-    def previous_secret_in_use_until(self, now=None):
+    def previous_secret_in_use_until(self, now: datetime | None = None) -> datetime | None:
         """When the secret replaced by the last rotation goes out of use; None when it is not in use anymore."""
         expires = self.previous_secret_expires_at
         if not self.previous_secret or expires is None or expires <= (now or timezone.now()):

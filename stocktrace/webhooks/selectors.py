@@ -1,4 +1,8 @@
 import time
+from typing import TypeVar
+
+from django.db import models
+from django.db.models import QuerySet
 
 from stocktrace.core.errors import NotFound
 from stocktrace.tenancy.actor import Actor
@@ -10,15 +14,17 @@ from stocktrace.webhooks.models import (
 )
 from stocktrace.webhooks.permissions import WEBHOOKS_MANAGE
 
+_M = TypeVar("_M", bound=models.Model)
 
-def _one(queryset, pk: int, what: str):
+
+def _one(queryset: QuerySet[_M], pk: int, what: str) -> _M:
     found = queryset.filter(pk=pk).first()
     if found is None:
         raise NotFound(f"No such {what}")
     return found
 
 
-def sources_of(*, actor: Actor):
+def sources_of(*, actor: Actor) -> QuerySet[WebhookSource]:
     actor.require(WEBHOOKS_MANAGE)
     return WebhookSource.objects.for_org(actor.organization)
 
@@ -27,7 +33,8 @@ def source_get(*, actor: Actor, source_id: int) -> WebhookSource:
     return _one(sources_of(actor=actor), source_id, "webhook source")
 
 
-def inbound_deliveries_of(*, actor: Actor, source: WebhookSource | None = None, status: str | None = None):
+def inbound_deliveries_of(*, actor: Actor, source: WebhookSource | None = None,
+                          status: str | None = None) -> QuerySet[InboundDelivery]:
     actor.require(WEBHOOKS_MANAGE)
     deliveries = InboundDelivery.objects.for_org(actor.organization).select_related("source")
     if source is not None:
@@ -41,7 +48,7 @@ def inbound_delivery_get(*, actor: Actor, delivery_id: int) -> InboundDelivery:
     return _one(inbound_deliveries_of(actor=actor), delivery_id, "inbound delivery")
 
 
-def subscriptions_of(*, actor: Actor):
+def subscriptions_of(*, actor: Actor) -> QuerySet[WebhookSubscription]:
     actor.require(WEBHOOKS_MANAGE)
     return WebhookSubscription.objects.for_org(actor.organization)
 
@@ -51,7 +58,7 @@ def subscription_get(*, actor: Actor, subscription_id: int) -> WebhookSubscripti
 
 
 def outbound_deliveries_of(*, actor: Actor, subscription: WebhookSubscription | None = None,
-                           status: str | None = None):
+                           status: str | None = None) -> QuerySet[OutboundDelivery]:
     actor.require(WEBHOOKS_MANAGE)
     deliveries = OutboundDelivery.objects.for_org(actor.organization).select_related("event", "subscription")
     if subscription is not None:

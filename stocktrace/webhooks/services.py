@@ -2,13 +2,14 @@ import json
 import secrets
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
-from django_tasks.base import TaskResultStatus
+from django_tasks.base import Task, TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction
 
@@ -98,7 +99,7 @@ def source_update(*, actor: Actor, source: WebhookSource, name: str | None = Non
     return source
 
 
-def _rotate_secret(holder: SigningSecret, keep_previous_hours: int) -> dict:
+def _rotate_secret(holder: SigningSecret, keep_previous_hours: int) -> dict[str, Any]:
     """A new secret for a source or subscription (locked by the caller); what the audit row records. The one it
     replaces stays in use for `keep_previous_hours` (0: not at all). Only the secret just replaced is kept: an
     older one still in its window stops now."""
@@ -129,7 +130,7 @@ def source_rotate_secret(*, actor: Actor, source: WebhookSource,
     return source
 
 
-def inbound_receive(*, source: WebhookSource, headers: dict, body: bytes) -> Receipt:
+def inbound_receive(*, source: WebhookSource, headers: dict[str, Any], body: bytes) -> Receipt:
     """Verify a pushed request, store it as received, and queue its processing — in that order, so an
     accepted payload is never lost, even when processing fails. A delivery id seen before is not stored
     or processed again: the receipt names the first delivery, as a duplicate."""
@@ -162,7 +163,7 @@ def inbound_receive(*, source: WebhookSource, headers: dict, body: bytes) -> Rec
     return Receipt(stored_pk, InboundDelivery.Status.RECEIVED, duplicate=False)
 
 
-def inbound_process(*, delivery_id: int, organization_id: int, final_attempt: bool) -> dict:
+def inbound_process(*, delivery_id: int, organization_id: int, final_attempt: bool) -> dict[str, Any]:
     """Run the source's handler on a stored delivery. A payload the handler rejects fails for good; other
     errors are raised for the job to retry (the delivery turns dead when the job runs out of attempts).
 
@@ -226,7 +227,7 @@ def inbound_replay(*, actor: Actor, delivery: InboundDelivery) -> InboundDeliver
     return delivery
 
 
-def _queue_again(task, delivery) -> None:
+def _queue_again(task: Task[..., Any], delivery: InboundDelivery | OutboundDelivery) -> None:
     """Have `task` process a finished or failed delivery (inbound or outbound) again. A failed one has a
     retry scheduled already: it is brought forward instead of starting a second job for the delivery."""
     if delivery.status != InboundDelivery.Status.FAILED:  # OutboundDelivery.Status.FAILED is the same value
@@ -238,7 +239,7 @@ def _queue_again(task, delivery) -> None:
         raise Conflict("This delivery is being attempted right now")
 
 
-def exact_numbers(value):
+def exact_numbers(value: Any) -> Any:
     """Floats from an already parsed JSON document, back to the exact decimals that were written."""
     if isinstance(value, float):
         return Decimal(repr(value))
@@ -253,13 +254,13 @@ class _DryRunRollback(Exception):
     pass
 
 
-def inbound_dry_run(*, actor: Actor, source: WebhookSource, payload) -> dict:
+def inbound_dry_run(*, actor: Actor, source: WebhookSource, payload: Any) -> dict[str, Any]:
     """What the payload would do: the handler runs for real in a transaction that is then rolled back."""
     actor.require(WEBHOOKS_MANAGE)
     handler = HANDLERS.get(source.handler)
     if handler is None:
         return {"ok": False, "error": f"no handler named {source.handler!r}; choose another for this source"}
-    outcome: dict = {}
+    outcome: dict[str, Any] = {}
     try:
         with transaction.atomic():
             try:
@@ -331,11 +332,12 @@ def subscription_rotate_secret(*, actor: Actor, subscription: WebhookSubscriptio
 
 
 @transaction.atomic
-def subscription_ping(*, actor: Actor, subscription: WebhookSubscription):
+def subscription_ping(*, actor: Actor, subscription: WebhookSubscription) -> OutboundEvent:
     actor.require(WEBHOOKS_MANAGE)
     sender = actor.user.email if actor.user else actor.device
     event = outbox_write(organization=actor.organization, name="ping", subscriptions=[subscription],
                           payload={"subscription_id": subscription.pk, "sent_by": sender})
+    assert event is not None  # written for the one subscription given
     audit_record(actor=actor, action="webhook_subscription.ping", obj=subscription, after={"event_id": event.pk})
     return event
 
@@ -398,7 +400,7 @@ PRUNE_BATCH = 2000
 PRUNE_MAX_PER_KIND = 100_000
 
 
-def _delete_in_batches(queryset: QuerySet) -> dict[str, int]:
+def _delete_in_batches(queryset: QuerySet[Any]) -> dict[str, int]:
     """Delete what the queryset matches, a batch per transaction; rows locked by someone else (an admin
     replaying that delivery right now) are skipped. Returns the deleted rows per model, cascades included."""
     counts: dict[str, int] = {}

@@ -81,7 +81,7 @@ def members_invite(request, payload: InviteIn):
     once, for handing over where no mail is set up."""
     membership, link = services.member_invite(actor=request.auth, **payload.dict())
     membership = selectors.member_get(actor=request.auth, membership_id=membership.pk)
-    membership.password_set_path = link
+    membership.__dict__["password_set_path"] = link  # shown in this response only
     return Status(201, membership)
 
 

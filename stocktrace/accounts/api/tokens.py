@@ -42,7 +42,7 @@ def tokens_index(request):
 def tokens_create(request, payload: TokenIn):
     token, plaintext = services.token_create(actor=request.auth, name=payload.name,
                                              expires_at=payload.expires_at)
-    token.token = plaintext
+    token.__dict__["token"] = plaintext  # shown in this response only
     return Status(201, token)
 
 

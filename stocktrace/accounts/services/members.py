@@ -3,6 +3,7 @@ import hashlib
 import hmac
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
@@ -237,11 +238,13 @@ def _token_with_membership(prefix: str) -> ApiToken | None:
     row = pg_execute(_token_sql(), [prefix], idempotent=True).fetchone()
     if row is None:
         return None
-    objects, start = [], 0
+    objects: list[Any] = []  # an ApiToken, a Membership, a User and an Organization
+    start = 0
     for model in (ApiToken, Membership, User, Organization):
         width = len(model._meta.concrete_fields)
         objects.append(hydrated(model, row[start:start + width]))
         start += width
+    token: ApiToken
     token, membership, user, organization = objects
     membership.user, membership.organization = user, organization
     token.membership = membership
@@ -271,4 +274,5 @@ def token_authenticate(raw: str, *, ip: str | None = None) -> ApiToken | None:
 
 def password_change_audit(*, actor: Actor) -> None:
     """Audit a password change (the form itself does the change)."""
+    assert actor.user is not None  # only a person has a password
     audit_record(actor=actor, action="user.password_change", obj=actor.user)

@@ -107,6 +107,7 @@ class LocationsImporter(Importer):
             if self.barcodes_seen.add(barcode) and not data.get("repeated"):
                 row.errors.append(("barcode", f"barcode {barcode} appears more than once in the file"))
         barcodes = [r.data["effective_barcode"] for r in keyed if "effective_barcode" in r.data]
+        holders: dict[str | None, tuple[int, str]]  # looked up with rows that may have no barcode
         holders = {b: (s, c) for b, s, c in Location.objects.filter(organization=org, barcode__any=barcodes)
                    .values_list("barcode", "site_id", "code")}
         for row in keyed:

@@ -3,28 +3,31 @@ per kind × item × site (× location × lot for expiry); acknowledged and resol
 stocktrace itself once what raised them is over (stock back above the minimum, the lot gone)."""
 
 import functools
+from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef, Q, Sum
+from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from stocktrace.audit.services import audit_record
 from stocktrace.core.db import hydrated, pg_execute, select_list
 from stocktrace.core.errors import Conflict
 from stocktrace.events.catalogue import event_publish
-from stocktrace.inventory.models import Item, OnHand, StockAlert
+from stocktrace.inventory.models import Item, Location, OnHand, StockAlert
 from stocktrace.inventory.permissions import ALERTS_MANAGE
 from stocktrace.inventory.quantities import QUANTITY_STEP
 from stocktrace.tenancy.actor import Actor
+from stocktrace.tenancy.models import Organization
 
 Kind, Severity = StockAlert.Kind, StockAlert.Severity
 
 
-def alert_raise(*, organization, kind: str, severity: str, item: Item, site_id: int, message: str,
-                location=None, lot: str = "", quantity: Decimal | None = None,
+def alert_raise(*, organization: Organization, kind: str, severity: str, item: Item, site_id: int, message: str,
+                location: Location | None = None, lot: str = "", quantity: Decimal | None = None,
                 threshold: Decimal | None = None) -> tuple[StockAlert, bool]:
     """Raise an alert, or refresh the unresolved one with the same key. Returns (alert, created)."""
     lot = lot if location is not None else ""
@@ -41,7 +44,8 @@ def alert_raise(*, organization, kind: str, severity: str, item: Item, site_id: 
     return alert, created
 
 
-def _raise_with_the_orm(organization, kind, item, site_id, location, lot, fields) -> tuple[StockAlert, bool]:
+def _raise_with_the_orm(organization: Organization, kind: str, item: Item, site_id: int, location: Location | None,
+                        lot: str, fields: dict[str, Any]) -> tuple[StockAlert, bool]:
     key = {"organization": organization, "kind": kind, "item": item, "site_id": site_id, "location": location,
            "lot": lot}
     existing = StockAlert.objects.filter(**key).exclude(status=StockAlert.Status.RESOLVED).first()
@@ -71,30 +75,35 @@ def _upsert_sql(per_location: bool) -> str:
         RETURNING {select_list(StockAlert, StockAlert._meta.db_table)}, (xmax = 0)"""
 
 
-def _raise_in_one_statement(organization, kind, item, site_id, location, lot, fields) -> tuple[StockAlert, bool]:
+def _raise_in_one_statement(organization: Organization, kind: str, item: Item, site_id: int,
+                            location: Location | None, lot: str, fields: dict[str, Any]) -> tuple[StockAlert, bool]:
     """Movements of items with levels raise or refresh an alert on most postings: one prepared upsert, which
     also settles two transactions raising the same alert at once."""
     row = pg_execute(_upsert_sql(location is not None), {
         "organization": organization.pk, "kind": kind, "item": item.pk, "site": site_id,
         "location": location.pk if location is not None else None, "lot": lot, "now": timezone.now(), **fields,
     }).fetchone()
+    assert row is not None  # the upsert returns its row
     return hydrated(StockAlert, row[:-1]), row[-1]
 
 
-def _site_total(organization, item: Item, site_id: int) -> Decimal:
+def _site_total(organization: Organization, item: Item, site_id: int) -> Decimal:
+    total: Decimal | None
     if connection.vendor == "postgresql":
-        total = pg_execute("SELECT SUM(quantity) FROM inventory_onhand WHERE organization_id = %s AND site_id = %s "
-                           "AND item_id = %s", [organization.pk, site_id, item.pk]).fetchone()[0]
+        row = pg_execute("SELECT SUM(quantity) FROM inventory_onhand WHERE organization_id = %s AND site_id = %s "
+                         "AND item_id = %s", [organization.pk, site_id, item.pk]).fetchone()
+        assert row is not None  # an aggregate always has its row
+        total = row[0]
     else:
         total = OnHand.objects.filter(item=item, site_id=site_id).aggregate(total=Sum("quantity"))["total"]
     return (total or Decimal(0)).quantize(QUANTITY_STEP)
 
 
-LEVEL_KINDS = (Kind.STOCKOUT, Kind.LOW_STOCK, Kind.EXCESS)
-EXPIRY_KINDS = (Kind.EXPIRING, Kind.EXPIRED)
+LEVEL_KINDS: tuple[str, ...] = (Kind.STOCKOUT, Kind.LOW_STOCK, Kind.EXCESS)
+EXPIRY_KINDS: tuple[str, ...] = (Kind.EXPIRING, Kind.EXPIRED)
 
 
-def alerts_for_levels(*, organization, pairs) -> None:
+def alerts_for_levels(*, organization: Organization, pairs: Iterable[tuple[Item, int]]) -> None:
     """After movements: compare each touched item's total at the site with its minimum and maximum; raise
     (or refresh) the alerts that are due and resolve the open ones that no longer are. Sorted, so two
     postings touching the same alerts lock them in the same order."""
@@ -112,7 +121,7 @@ def alerts_for_levels(*, organization, pairs) -> None:
 
 def _level_alerts_due(item: Item, total: Decimal) -> list[tuple[str, str, Decimal, str]]:
     """(kind, severity, threshold, message) of each level alert the site's total calls for."""
-    due = []
+    due: list[tuple[str, str, Decimal, str]] = []
     if item.min_level is not None and total <= 0:
         due.append((Kind.STOCKOUT, Severity.CRITICAL, item.min_level,
                     f"{item.sku} is out of stock ({total} {item.unit})"))
@@ -132,7 +141,8 @@ RESOLVE_LEVEL_ALERTS = f"""
       AND NOT (status = 'resolved') AND kind = ANY(%s)"""
 
 
-def _resolve_level_alerts(organization, item: Item, site_id: int, *, kinds, resolution: str) -> int:
+def _resolve_level_alerts(organization: Organization, item: Item, site_id: int, *, kinds: Iterable[str],
+                          resolution: str) -> int:
     """Resolve the item's open level alerts of these kinds at the site (through the open-alert index). Most
     postings of items with levels ask, so on PostgreSQL it is one prepared statement."""
     if not kinds:
@@ -162,8 +172,8 @@ def discrepancy_severity(expected: Decimal, counted: Decimal) -> str:
     return Severity.CRITICAL
 
 
-def alert_for_count_discrepancy(*, organization, item: Item, location, lot: str, expected: Decimal,
-                                counted: Decimal) -> StockAlert:
+def alert_for_count_discrepancy(*, organization: Organization, item: Item, location: Location, lot: str,
+                                expected: Decimal, counted: Decimal) -> StockAlert:
     """A count found other than the books: one open discrepancy alert per item × location × lot, refreshed
     by later counts; the correction itself is the ledger's."""
     difference = (counted - expected).quantize(QUANTITY_STEP)
@@ -175,7 +185,7 @@ def alert_for_count_discrepancy(*, organization, item: Item, location, lot: str,
     return alert
 
 
-def alerts_expiry_scan(*, organization=None, today: date | None = None) -> dict[str, int]:
+def alerts_expiry_scan(*, organization: Organization | None = None, today: date | None = None) -> dict[str, int]:
     """Daily: an `expired` alert for each lot past its date that still has stock, `expiring` for those within
     STOCKTRACE_EXPIRY_WARNING_DAYS (high severity inside a week). Expiry alerts of lots no longer in stock
     there are resolved, and so is a lot's `expiring` alert once it is `expired`."""
@@ -187,6 +197,7 @@ def alerts_expiry_scan(*, organization=None, today: date | None = None) -> dict[
     if organization is not None:
         rows = rows.filter(organization=organization)
     for row in rows.iterator(chunk_size=500):
+        assert row.expires_on is not None  # the query keeps dated lots only
         with transaction.atomic():
             if row.expires_on <= today:
                 kind, severity = Kind.EXPIRED, Severity.CRITICAL
@@ -205,13 +216,13 @@ def alerts_expiry_scan(*, organization=None, today: date | None = None) -> dict[
     return counts
 
 
-def _lot_alerts(row: OnHand, kind: str):
+def _lot_alerts(row: OnHand, kind: str) -> QuerySet[StockAlert]:
     return StockAlert.objects.filter(
         organization_id=row.organization_id, kind=kind, item_id=row.item_id, location_id=row.location_id, lot=row.lot,
     ).exclude(status=StockAlert.Status.RESOLVED)
 
 
-def _resolve_gone_lots(organization=None) -> int:
+def _resolve_gone_lots(organization: Organization | None = None) -> int:
     """Open expiry alerts whose lot has no stock left at the location: issued, moved or written off."""
     in_stock = OnHand.objects.filter(item=OuterRef("item"), location=OuterRef("location"), lot=OuterRef("lot"),
                                      quantity__gt=0)
@@ -223,7 +234,8 @@ def _resolve_gone_lots(organization=None) -> int:
                          resolution="none of the lot left at the location")
 
 
-def alerts_recheck(*, organization, progress=None) -> dict[str, int]:
+def alerts_recheck(*, organization: Organization,
+                   progress: Callable[[int, int], object] | None = None) -> dict[str, int]:
     """Recompute every alert stocktrace raises for the organization, as the ledger and the daily scan would:
     after levels were changed, or an import, or to be sure. `progress(done, total)` is told as it goes."""
     level_items = Item.objects.for_org(organization).filter(Q(min_level__isnull=False) | Q(max_level__isnull=False))
@@ -250,7 +262,7 @@ def alerts_recheck(*, organization, progress=None) -> dict[str, int]:
             "expired": expiry["expired"], "expiring": expiry["expiring"]}
 
 
-def _open_count(organization) -> int:
+def _open_count(organization: Organization) -> int:
     return StockAlert.objects.for_org(organization).exclude(status=StockAlert.Status.RESOLVED).count()
 
 

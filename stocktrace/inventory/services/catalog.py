@@ -1,6 +1,7 @@
 """Locations, items and barcodes."""
 
 from decimal import Decimal
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Value
@@ -35,7 +36,9 @@ def clean_code(value: str, field: str, max_length: int = 64) -> str:
 
 def _generated_barcode(site: Site, code: str) -> str:
     barcode = f"{site.code}-{code}".upper()
-    if len(barcode) > Location._meta.get_field("barcode").max_length:
+    max_length = Location._meta.get_field("barcode").max_length
+    assert max_length is not None  # a CharField's
+    if len(barcode) > max_length:
         raise InvalidInput(f"The generated barcode {barcode} is longer than 64 characters; give one",
                            field="barcode")
     # Site codes with spaces predate the rule that refuses them; their locations need a barcode given.
@@ -140,7 +143,7 @@ def location_archive(*, actor: Actor, location: Location) -> Location:
     return location
 
 
-def _levels(min_level, max_level) -> tuple[Decimal | None, Decimal | None]:
+def _levels(min_level: object, max_level: object) -> tuple[Decimal | None, Decimal | None]:
     low = quantity(min_level, field="min_level", allow_zero=True) if min_level is not None else None
     high = quantity(max_level, field="max_level", allow_zero=True) if max_level is not None else None
     if (low is not None and low < 0) or (high is not None and high < 0):
@@ -151,8 +154,9 @@ def _levels(min_level, max_level) -> tuple[Decimal | None, Decimal | None]:
 
 
 @transaction.atomic
-def item_create(*, actor: Actor, sku: str, name: str, unit: str = "ea", unit_cost=0, min_level=None,
-                max_level=None, tracks_lots: bool = False, tracks_expiry: bool = False,
+def item_create(*, actor: Actor, sku: str, name: str, unit: str = "ea", unit_cost: object = 0,
+                min_level: object = None, max_level: object = None, tracks_lots: bool = False,
+                tracks_expiry: bool = False,
                 barcodes: list[str] | None = None) -> Item:
     actor.require(CATALOG_MANAGE)
     sku = clean_code(sku, "sku")
@@ -175,7 +179,7 @@ def item_create(*, actor: Actor, sku: str, name: str, unit: str = "ea", unit_cos
 
 
 @transaction.atomic
-def item_update(*, actor: Actor, item: Item, **changes) -> Item:
+def item_update(*, actor: Actor, item: Item, **changes: Any) -> Item:
     actor.require(CATALOG_MANAGE)
     allowed = {"name", "unit", "unit_cost", "min_level", "max_level", "tracks_lots", "tracks_expiry"}
     unknown = set(changes) - allowed

@@ -9,8 +9,9 @@ import functools
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -24,6 +25,7 @@ from stocktrace.inventory.quantities import QUANTITY_STEP, money, quantity
 from stocktrace.inventory.services.alerts import alert_for_count_discrepancy, alerts_for_levels
 from stocktrace.inventory.services.catalog import require_site
 from stocktrace.tenancy.actor import Actor
+from stocktrace.tenancy.models import Organization
 
 Kind = StockMovement.Kind
 
@@ -64,7 +66,7 @@ RETURNING quantity, expires_on
 """
 
 
-def _apply_to_on_hand(org, lines: list[Line]) -> dict[tuple, tuple[Decimal, date | None]]:
+def _apply_to_on_hand(org: Organization, lines: list[Line]) -> dict[tuple[int, int, str], tuple[Decimal, date | None]]:
     """Add each line to its on-hand row, in a fixed key order (so concurrent postings never deadlock);
     refuse what would go negative (unless allowed) or contradict a lot's expiry. Returns the new quantity
     and expiry per key."""
@@ -81,10 +83,10 @@ def _apply_to_on_hand(org, lines: list[Line]) -> dict[tuple, tuple[Decimal, date
     return balances
 
 
-def _on_hand_changes(lines: list[Line]) -> dict[tuple, tuple[Line, Decimal, date | None]]:
+def _on_hand_changes(lines: list[Line]) -> dict[tuple[int, int, str], tuple[Line, Decimal, date | None]]:
     """Per on-hand key (item, location, lot), in the fixed lock order: a line of it, the summed delta, and
     the expiry the lines bring."""
-    changes: dict[tuple, tuple[Line, Decimal, date | None]] = {}
+    changes: dict[tuple[int, int, str], tuple[Line, Decimal, date | None]] = {}
     for line in lines:
         key = (line.item.pk, line.location.pk, line.lot)
         _, delta, expiry = changes.get(key, (line, Decimal(0), None))
@@ -92,7 +94,7 @@ def _on_hand_changes(lines: list[Line]) -> dict[tuple, tuple[Line, Decimal, date
     return dict(sorted(changes.items()))
 
 
-def _check_balance(org, line: Line, delta: Decimal, quantity: Decimal, expires_on: date | None,
+def _check_balance(org: Organization, line: Line, delta: Decimal, quantity: Decimal, expires_on: date | None,
                    wanted_expiry: date | None) -> None:
     if quantity < 0 and not org.allow_negative_stock:
         raise Conflict(f"Only {quantity - delta} {line.item.unit} of {line.item.sku} at "
@@ -183,18 +185,19 @@ SELECT id, NULL, NULL, NULL, NULL, NULL FROM movement"""
 
 
 def _post_in_one_statement(actor: Actor, lines: list[Line], movements: list[StockMovement], *, action: str,
-                           audit_after: dict, now) -> None:
+                           audit_after: dict[str, Any], now: datetime) -> None:
     changes = _on_hand_changes(lines)
     audit = audit_values(actor=actor, action=action, object_type=StockMovement._meta.label_lower, object_id="",
                          object_repr=str(movements[0]), after=audit_after)
     first = movements[0]
-    params = {
+    params: dict[str, Any] = {
         "org": actor.organization.pk, "now": now, "reason": first.reason, "reference": first.reference,
         "group": first.group, "actor": first.actor_id, "a_email": audit["actor_email"],
         "a_token": audit["token_prefix"], "a_action": audit["action"], "a_type": audit["object_type"],
         "a_repr": audit["object_repr"], "a_after": json.dumps(audit["after"]), "a_ip": audit["ip"],
         "a_device": audit["device"],
     }
+    value: object  # a column's parameter
     for n, ((item_id, location_id, lot), (line, delta, expiry)) in enumerate(changes.items()):
         for column, value in enumerate((item_id, location_id, line.location.site_id, lot, expiry, delta)):
             params[f"k{n}_{column}"] = value
@@ -217,8 +220,8 @@ def _post_in_one_statement(actor: Actor, lines: list[Line], movements: list[Stoc
 
 
 @transaction.atomic
-def stock_receive(*, actor: Actor, item: Item, location: Location, quantity_received, lot: str = "",
-                  expires_on: date | None = None, unit_cost=None, reference: str = "",
+def stock_receive(*, actor: Actor, item: Item, location: Location, quantity_received: object, lot: str = "",
+                  expires_on: date | None = None, unit_cost: object = None, reference: str = "",
                   reason: str = "") -> StockMovement:
     actor.require(STOCK_MOVE)
     amount = quantity(quantity_received)
@@ -231,7 +234,7 @@ def stock_receive(*, actor: Actor, item: Item, location: Location, quantity_rece
 
 
 @transaction.atomic
-def stock_issue(*, actor: Actor, item: Item, location: Location, quantity_issued, lot: str = "",
+def stock_issue(*, actor: Actor, item: Item, location: Location, quantity_issued: object, lot: str = "",
                 reference: str = "", reason: str = "") -> StockMovement:
     actor.require(STOCK_MOVE)
     amount = quantity(quantity_issued)
@@ -243,7 +246,7 @@ def stock_issue(*, actor: Actor, item: Item, location: Location, quantity_issued
 
 
 @transaction.atomic
-def stock_adjust(*, actor: Actor, item: Item, location: Location, delta, reason: str, lot: str = "",
+def stock_adjust(*, actor: Actor, item: Item, location: Location, delta: object, reason: str, lot: str = "",
                  expires_on: date | None = None, reference: str = "") -> StockMovement:
     """Correct stock by a signed quantity (found, damaged, lost, …); the reason is required."""
     actor.require(STOCK_ADJUST)
@@ -258,7 +261,7 @@ def stock_adjust(*, actor: Actor, item: Item, location: Location, delta, reason:
 
 
 @transaction.atomic
-def stock_transfer(*, actor: Actor, item: Item, source: Location, destination: Location, quantity_moved,
+def stock_transfer(*, actor: Actor, item: Item, source: Location, destination: Location, quantity_moved: object,
                    lot: str = "", reference: str = "", reason: str = "") -> list[StockMovement]:
     """Move stock between two locations, of one site or of two: a transfer_out and a transfer_in line in
     one transaction, sharing a group id. The lot and its expiry travel with the stock."""
@@ -277,7 +280,7 @@ def stock_transfer(*, actor: Actor, item: Item, source: Location, destination: L
 
 
 @transaction.atomic
-def stock_count_correct(*, actor: Actor, item: Item, location: Location, counted, lot: str = "",
+def stock_count_correct(*, actor: Actor, item: Item, location: Location, counted: object, lot: str = "",
                         reference: str = "", reason: str = "count") -> StockMovement | None:
     """Set stock to a counted quantity with a count_correction line (used by counts) and raise or refresh a
     discrepancy alert; None when the count matched."""

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -12,14 +14,16 @@ from stocktrace.tenancy.actor import Actor
 SITE_AUDITED = ["code", "name", "address", "archived_at"]
 
 
-def _site_payload(site: Site) -> dict:
+def _site_payload(site: Site) -> dict[str, Any]:
     return {"site": {"id": site.pk, **snapshot(site, SITE_AUDITED)}}
 
 
 @transaction.atomic
 def site_create(*, actor: Actor, code: str, name: str, address: str = "") -> Site:
     actor.require(SITES_MANAGE)
-    code, name = clean_code(code, "code", max_length=Site._meta.get_field("code").max_length), name.strip()
+    max_length = Site._meta.get_field("code").max_length
+    assert max_length is not None  # a CharField's
+    code, name = clean_code(code, "code", max_length=max_length), name.strip()
     if not name:
         raise InvalidInput("A site needs a name", field="name")
     if Site.objects.for_org(actor.organization).filter(code=code).exists():

@@ -4,6 +4,7 @@ them to the organization and the person's sites), call one service and render; d
 errors or messages, and a foreign id in the path raises NotFound (a 404 page)."""
 
 from decimal import Decimal
+from typing import Any
 
 from django.contrib import messages
 from django.db.models import Sum
@@ -219,6 +220,7 @@ def stock(request):
     actor = request.actor
     form = StockFilterForm(request.GET or None)
     form.set_site_choices(selectors.sites_visible(actor=actor).order_by("code"))
+    page: dict[str, Any]
     page, totals, item = {"items": [], "next_cursor": None}, None, None
     if not form.is_bound or form.is_valid():
         data = form.cleaned_data if form.is_bound else {}
@@ -470,8 +472,8 @@ def location_move(request, location_id: int):
                 where = f"under {parent.code}" if parent else "to the top of the site"
                 messages.success(request, f"Location {place.code} moved {where}.")
                 return redirect("web:location", location_id=place.pk)
-    for error in form.errors.values():
-        messages.error(request, " ".join(error))
+    for errors in form.errors.values():
+        messages.error(request, " ".join(map(str, errors)))
     return redirect("web:location", location_id=place.pk)
 
 
@@ -491,7 +493,7 @@ def location_archive(request, location_id: int):
 def alerts(request):
     actor = request.actor
     form = AlertFilterForm(request.GET or None, sites=selectors.sites_visible(actor=actor).order_by("code"))
-    page = {"items": [], "next_cursor": None}
+    page: dict[str, Any] = {"items": [], "next_cursor": None}
     if not form.is_bound or form.is_valid():
         data = form.cleaned_data if form.is_bound else {}
         status = data.get("status", "")

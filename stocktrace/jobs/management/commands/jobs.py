@@ -62,6 +62,7 @@ class Command(BaseCommand):
                                   f"retries={row['retries']} dead={row['dead']} avg_run_ms={row['avg_run_ms']}")
 
     def do_dlq(self, *, dlq_action: str, **options):
+        letter: DeadLetter | None
         if dlq_action == "list":
             letters = DeadLetter.objects.order_by("-pk")
             if options["status"] != "all":

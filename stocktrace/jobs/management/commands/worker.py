@@ -86,13 +86,14 @@ class Command(BaseCommand):
                 if not code or not restart or stopping:
                     worst = max(worst, abs(code))
                     continue
-                if restart_at[slot] is None:
+                due_at = restart_at[slot]
+                if due_at is None:
                     if now - started_at > RESTART_MAX_WAIT:
                         waits[slot] = RESTART_FIRST_WAIT
                     restart_at[slot] = now + waits[slot]
                     self.stderr.write(f"worker process {child.pid} exited with {code}; starting another in "
                                       f"{waits[slot]:.0f} s")
-                elif now >= restart_at[slot]:
+                elif now >= due_at:
                     children[slot], restart_at[slot] = start(), None
                     waits[slot] = min(RESTART_MAX_WAIT, waits[slot] * 2)
             if all(child.poll() is not None and (not child.returncode or not restart or stopping)
