@@ -23,19 +23,8 @@ from stocktrace.jobs.services import dead_letter_discard, dead_letter_replay, jo
 from stocktrace.jobs.tasks import noop
 from stocktrace.jobs.worker import StocktraceWorker, periodic_enqueue_due, periodic_sync, sweep_lost_jobs
 from tests import job_fixtures
+from tests.job_fixtures import Clock, run_worker
 from tests.processes import skip_without_database_file, stocktrace, wait_until
-
-
-class Clock:
-    """A controllable `timezone.now` for backoff and lease tests."""
-
-    def __init__(self, monkeypatch, start: datetime):
-        self.now = start
-        monkeypatch.setattr(timezone, "now", lambda: self.now)
-
-    def advance(self, **delta):
-        self.now += timedelta(**delta)
-
 
 pytestmark = pytest.mark.usefixtures("worker_keeps_the_test_transaction")
 
@@ -43,16 +32,6 @@ pytestmark = pytest.mark.usefixtures("worker_keeps_the_test_transaction")
 @pytest.fixture
 def clock(monkeypatch):
     return Clock(monkeypatch, datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
-
-
-def run_worker(max_tasks: int | None = None, **kwargs) -> StocktraceWorker:
-    """Run the due jobs in this process (batch mode), as `stocktrace worker --batch` would."""
-    worker = StocktraceWorker(queue_names=["*"], interval=0, batch=True, backend_name="default", startup_delay=False,
-                              max_tasks=max_tasks, worker_id=kwargs.pop("worker_id", "test-worker"),
-                              excluded_queue_names=[], heartbeat_seconds=60, lease_seconds=60, schedule=False,
-                              **kwargs)
-    worker.run()
-    return worker
 
 
 def test_cron_parsing_and_next_run():

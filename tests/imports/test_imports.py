@@ -31,8 +31,8 @@ from stocktrace.tenancy.actor import Actor
 from stocktrace.tenancy.models import Organization
 from tests.conftest import api, database_state
 from tests.factories import stocked
+from tests.job_fixtures import run_worker
 from tests.processes import skip_without_database_file, stocktrace
-from tests.test_jobs import run_worker
 
 ITEMS = ["sku", "name", "unit", "unit_cost", "min_level", "max_level", "tracks_lots", "tracks_expiry", "barcodes"]
 LOCATIONS = ["site_code", "code", "kind", "name", "parent_code", "barcode"]
@@ -907,7 +907,7 @@ def test_files_of_checks_never_applied_are_forgotten(world, client_as):
     from django.utils import timezone
 
     from stocktrace.imports.services import import_files_prune
-    from tests.api_cases import _valid_import_run
+    from tests.imports.cases import _valid_import_run
 
     old = ImportRun.objects.get(pk=_valid_import_run(world.alpha, Role.ADMIN, world.alpha)["run_id"])
     recent = ImportRun.objects.get(pk=_valid_import_run(world.alpha, Role.ADMIN, world.alpha)["run_id"])
