@@ -54,6 +54,12 @@ def database_state(*, ignore: Iterable[str] = ()) -> dict:
     return state
 
 
+def state_without(state: dict, *models: str) -> dict:
+    """A database_state() without the models named, to compare with database_state(ignore=models)."""
+    assert set(models) <= set(state), f"no such model in the state: {sorted(set(models) - set(state))}"
+    return {label: rows for label, rows in state.items() if label not in models}
+
+
 def api(client, method: str, path: str, body=None, **headers):
     kwargs = {"content_type": "application/json"} if body is not None else {}
     if body is not None:
