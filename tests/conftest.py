@@ -6,6 +6,7 @@ from django.apps import apps
 from django.test import Client
 
 from stocktrace.webhooks.selectors import source_cache_clear
+from tests import processes
 from tests.cases import stocktrace_labels
 from tests.factories import make_world
 
@@ -18,6 +19,14 @@ def _own_data_dir(settings, tmp_path):
     """Each test gets its own data directory (rate-limit counters and the like live there)."""
     settings.DATA_DIR = tmp_path / "var"
     source_cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _current_test(request):
+    """tests/processes.py refuses to start processes for a test not marked slow."""
+    processes.CURRENT_TEST = request.node
+    yield
+    processes.CURRENT_TEST = None
 
 
 @pytest.fixture

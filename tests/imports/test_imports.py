@@ -940,6 +940,7 @@ def _cli_import_until_applying(tmp_path, rows: int) -> subprocess.Popen:
     return command
 
 
+@pytest.mark.slow  # starts stocktrace processes
 @pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM, signal.SIGHUP])
 @pytest.mark.django_db(transaction=True)
 def test_an_import_stopped_while_applying_leaves_nothing_applied(tmp_path, stop):

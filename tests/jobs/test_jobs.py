@@ -291,6 +291,7 @@ def test_prune_keeps_unresolved_dead_letters(clock):
 def _worker_process(*args):
     return stocktrace("worker", "--no-scheduler", "--interval", "0.05", "--heartbeat", "0.2", *args)
 
+@pytest.mark.slow  # starts stocktrace processes
 @pytest.mark.django_db(transaction=True)
 def test_a_killed_workers_job_is_completed_once_by_another(tmp_path):
     skip_without_database_file()
@@ -316,6 +317,7 @@ def test_a_killed_workers_job_is_completed_once_by_another(tmp_path):
         pk=result.id).worker_ids[0]
 
 
+@pytest.mark.slow  # starts stocktrace processes
 @pytest.mark.django_db(transaction=True)
 def test_a_second_stop_signal_interrupts_the_job_which_is_retried_then_dead_on_its_last_attempt(tmp_path):
     skip_without_database_file()
@@ -386,6 +388,7 @@ def test_the_jobs_command_lists_shows_replays_and_discards_dead_letters(clock, c
         call_command("jobs", "dlq", "show", "999999")
 
 
+@pytest.mark.slow  # starts stocktrace processes
 @pytest.mark.django_db(transaction=True)
 def test_worker_processes_share_the_queue_and_run_each_job_once(tmp_path):
     for n in range(40):
@@ -397,6 +400,7 @@ def test_worker_processes_share_the_queue_and_run_each_job_once(tmp_path):
     assert all(len(r.worker_ids) == 1 for r in results)
 
 
+@pytest.mark.slow  # starts stocktrace processes
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_process_that_dies_is_started_again_and_a_stop_ends_them_all():
     supervisor = stocktrace("worker", "--processes", "2", "--no-scheduler", "--interval", "0.2", "--heartbeat", "0.5",

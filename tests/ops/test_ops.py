@@ -118,6 +118,7 @@ def _run(args, env_extra, tmp_path):
                           capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow  # starts stocktrace processes
 def test_embedded_default_keeps_its_secret_key_and_uses_wal(tmp_path):
     result = _run(["migrate", "--verbosity", "0"], {}, tmp_path)
     assert result.returncode == 0, result.stderr
@@ -132,6 +133,7 @@ def test_embedded_default_keeps_its_secret_key_and_uses_wal(tmp_path):
     assert (tmp_path / "var" / "stocktrace.sqlite3").exists()
 
 
+@pytest.mark.slow  # starts stocktrace processes
 def test_production_settings_pass_the_deploy_check(tmp_path):
     env = {"SECRET_KEY": "x" * 20 + "-production-secret-0123456789-abcdefghijklmnop",
            "ALLOWED_HOSTS": "stock.example.com", "STOCKTRACE_HTTPS": "1"}

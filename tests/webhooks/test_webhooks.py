@@ -969,6 +969,7 @@ def _send(port: int, source, delivery: str) -> int | None:
         signing.SIGNATURE_HEADER: signing.sign(source.secret, timestamp, body)})
 
 
+@pytest.mark.slow  # starts stocktrace processes
 @pytest.mark.django_db(transaction=True)
 def test_no_accepted_push_is_lost_when_the_server_is_killed_mid_stream():
     # Power loss in the middle of a stream of pushes: every push answered 202 is stored with its job, and the
