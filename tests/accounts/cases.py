@@ -1,8 +1,10 @@
 """The accounts app's API endpoints and pages: logins, members, tokens (tests/cases.py describes the convention)."""
 
+import itertools
+
 from stocktrace.accounts.models import ApiToken
 from stocktrace.accounts.roles import Role
-from stocktrace.accounts.services import token_create
+from stocktrace.accounts.services import member_invite, token_create
 from tests.cases import Case, Page
 from tests.factories import PASSWORD
 
@@ -57,3 +59,25 @@ PAGES: dict[str, Page] = {
     "token_revoke": Page("POST", kwargs=lambda own, role, target: {"token_id": _token(target, role).pk},
                          data=lambda *a: {}),
 }
+
+
+# The most queries each list endpoint ("GET /path") and page (URL name) may make, whatever its number of rows.
+QUERY_BUDGETS: dict[str, int] = {
+    "GET /members": 5,
+    "GET /tokens": 4,
+    "members": 8,
+    "member_detail": 7,
+    "tokens": 5,
+}
+
+_serial = itertools.count(1)
+
+
+def make_rows(tenant, count: int) -> None:
+    """More members (with every site) and more API tokens of the admin."""
+    actor = tenant.actor()
+    for _ in range(count):
+        n = next(_serial)
+        member_invite(actor=actor, email=f"extra{n}@{tenant.name}.test", role=Role.COUNTER,
+                      site_ids=[site.pk for site in tenant.sites])
+        token_create(actor=actor, name=f"extra {n}")

@@ -46,3 +46,17 @@ PAGES: dict[str, Page] = {
     "import_run": Page(kwargs=_import_run),
     "import_apply": Page("POST", kwargs=_valid_import_run, data=lambda *a: {}),
 }
+
+
+# The most queries each list endpoint ("GET /path") and page (URL name) may make, whatever its number of rows.
+QUERY_BUDGETS: dict[str, int] = {
+    "GET /imports": 4,
+    "imports": 5,
+    "import_run": 5,
+}
+
+
+def make_rows(tenant, count: int) -> None:
+    """More import runs."""
+    for _ in range(count):
+        _import_run(tenant, None, tenant)

@@ -1,9 +1,15 @@
 """The inventory app's API endpoints and pages: sites, locations, items, stock, alerts (tests/cases.py describes
 the convention)."""
 
+import itertools
 import uuid
 
+from stocktrace.accounts.models import SiteAssignment
+from stocktrace.accounts.roles import Role
 from stocktrace.inventory.models import Item, ItemBarcode, Location, StockAlert
+from stocktrace.inventory.services import site_create
+from stocktrace.inventory.services.catalog import item_create, location_create
+from stocktrace.inventory.services.ledger import stock_receive
 from tests.cases import Case, Page
 from tests.factories import Tenant, stocked
 
@@ -154,3 +160,41 @@ PAGES: dict[str, Page] = {
     "alert_acknowledge": Page("POST", kwargs=_alert, data=lambda *a: {}),
     "alert_resolve": Page("POST", kwargs=_alert, data=lambda *a: {}),
 }
+
+
+# The most queries each list endpoint ("GET /path") and page (URL name) may make, whatever its number of rows.
+QUERY_BUDGETS: dict[str, int] = {
+    "GET /sites": 4,
+    "GET /locations": 4,
+    "GET /items": 5,
+    "GET /items/{item_id}/movements": 5,
+    "GET /stock": 4,
+    "GET /alerts": 4,
+    "sites": 5,
+    "stock": 6,
+    "items": 6,
+    "item": 11,
+    "locations": 9,
+    "location": 9,
+    "alerts": 6,
+}
+
+_serial = itertools.count(1)
+
+
+def make_rows(tenant, count: int) -> None:
+    """More sites (assigned to the viewer), locations, items with a barcode and an alert, and stock: the stocked
+    item (the item cases' one) in every new location, every new item in the stocked location (the location
+    cases' one)."""
+    actor = tenant.actor()
+    item, location = stocked(tenant)
+    for _ in range(count):
+        n = next(_serial)
+        site = site_create(actor=actor, code=f"X-{n}", name=f"Extra site {n}")
+        SiteAssignment.objects.create(membership=tenant.members[Role.VIEWER], site=site)
+        bin_ = location_create(actor=actor, site=location.site, code=f"X-{n}", kind="bin")
+        extra = item_create(actor=actor, sku=f"X-{n}", name=f"Extra {n}", barcodes=[f"INT-X{n}"])
+        stock_receive(actor=actor, item=item, location=bin_, quantity_received="1")
+        stock_receive(actor=actor, item=extra, location=location, quantity_received="1")
+        StockAlert.objects.create(organization=tenant.organization, kind="low_stock", severity="medium", item=extra,
+                                  site=location.site, message="low")

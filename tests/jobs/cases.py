@@ -48,3 +48,18 @@ PAGES: dict[str, Page] = {
                                                                          "action": "replay"},
                                data=lambda *a: {}),
 }
+
+
+# The most queries each list endpoint ("GET /path") and page (URL name) may make, whatever its number of rows.
+QUERY_BUDGETS: dict[str, int] = {
+    "GET /jobs/dead-letters": 4,
+    "jobs": 14,
+    "dead_letter": 6,
+}
+
+
+def make_rows(tenant, count: int) -> None:
+    """More dead letters and more job results of the tenant."""
+    for _ in range(count):
+        _dead_letter(tenant, None, tenant)
+        _job(tenant, None, tenant)

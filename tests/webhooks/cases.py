@@ -1,11 +1,15 @@
 """The webhooks app's API endpoints and pages: sources, inbound deliveries, subscriptions, outbound deliveries
 (tests/cases.py describes the convention)."""
 
+import itertools
 import json
 import uuid
 
+from django.utils import timezone
+
 from stocktrace.webhooks.models import (
     InboundDelivery,
+    OutboundAttempt,
     OutboundDelivery,
     OutboundEvent,
     WebhookSource,
@@ -103,3 +107,41 @@ PAGES: dict[str, Page] = {
     "outbound_delivery": Page(kwargs=_outbound),
     "outbound_redeliver": Page("POST", kwargs=_outbound, data=lambda *a: {}),
 }
+
+
+# The most queries each list endpoint ("GET /path") and page (URL name) may make, whatever its number of rows.
+QUERY_BUDGETS: dict[str, int] = {
+    "GET /webhooks/sources": 4,
+    "GET /webhooks/sources/{source_id}/deliveries": 5,
+    "GET /webhooks/subscriptions": 4,
+    "GET /webhooks/subscriptions/{subscription_id}/deliveries": 5,
+    "webhooks": 6,
+    "webhook_source": 6,
+    "inbound_delivery": 5,
+    "webhook_subscription": 6,
+    "outbound_delivery": 6,
+}
+
+_serial = itertools.count(1)
+
+
+def make_rows(tenant, count: int) -> None:
+    """More sources and subscriptions; more deliveries for each source and subscription there is; more attempts
+    for each outbound delivery there is."""
+    organization = tenant.organization
+    for source in WebhookSource.objects.filter(organization=organization):
+        InboundDelivery.objects.bulk_create([
+            InboundDelivery(organization=organization, source=source, delivery_id=f"extra-{next(_serial)}",
+                            headers={}, body="{}", status="processed") for _ in range(count)])
+    for subscription in WebhookSubscription.objects.filter(organization=organization):
+        for _ in range(count):
+            event = OutboundEvent.objects.create(organization=organization, name="site.created", payload={})
+            OutboundDelivery.objects.create(organization=organization, event=event, subscription=subscription,
+                                            status="dead")
+    for delivery in OutboundDelivery.objects.filter(organization=organization):
+        OutboundAttempt.objects.bulk_create([
+            OutboundAttempt(delivery=delivery, attempted_at=timezone.now(), status_code=503, response_ms=1.5,
+                            error="HTTP 503") for _ in range(count)])
+    for _ in range(count):
+        _source(tenant, None, tenant)
+        _subscription(tenant, None, tenant)
