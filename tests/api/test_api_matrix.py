@@ -4,13 +4,14 @@ ids with 404, never shows another tenant's data, and leaves an audit row for eve
 The endpoints' cases are registered by each app in tests/<app>/cases.py (see tests/cases.py)."""
 
 import re
+from pathlib import Path
 
 import pytest
 
 from stocktrace.accounts.roles import MATRIX, Perm, Role
 from stocktrace.api.v1 import api as v1
 from stocktrace.audit.models import AuditEvent
-from tests.cases import collect
+from tests.cases import case_modules, collect, stocktrace_labels
 from tests.conftest import api, database_state
 
 CASES = collect("API_CASES")
@@ -54,6 +55,14 @@ def test_every_endpoint_has_a_case_and_declares_a_permission():
     assert sorted(set(CASES) - set(OPERATIONS)) == [], "cases of endpoints that do not exist"
     for key, view in OPERATIONS.items():
         assert hasattr(view, "required_permission"), f"{key} lacks @requires(...)"
+
+
+def test_every_cases_module_is_collected():
+    """tests/<label>/cases.py is read only for an installed app `stocktrace.<label>`: one anywhere else is ignored."""
+    tests = Path(__file__).resolve().parents[1]
+    folders = sorted(path.parent.name for path in tests.glob("*/cases.py"))
+    assert folders and set(folders) <= set(stocktrace_labels()), folders
+    assert sorted(case_modules()) == folders
 
 
 def _documented_responses(key: str) -> list[str]:
