@@ -1,9 +1,35 @@
-"""Jobs used by the job tests (importable by a worker subprocess too)."""
+"""Jobs used by the job tests (importable by a worker subprocess too), and the helpers that run them in-process
+(`run_worker`) and move the clock (`Clock`)."""
 
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
+from django.utils import timezone
+
 from stocktrace.jobs.registry import RetryPolicy, job
+from stocktrace.jobs.worker import StocktraceWorker
+
+
+class Clock:
+    """A controllable `timezone.now` for backoff and lease tests."""
+
+    def __init__(self, monkeypatch, start: datetime):
+        self.now = start
+        monkeypatch.setattr(timezone, "now", lambda: self.now)
+
+    def advance(self, **delta):
+        self.now += timedelta(**delta)
+
+
+def run_worker(max_tasks: int | None = None, **kwargs) -> StocktraceWorker:
+    """Run the due jobs in this process (batch mode), as `stocktrace worker --batch` would."""
+    worker = StocktraceWorker(queue_names=["*"], interval=0, batch=True, backend_name="default", startup_delay=False,
+                              max_tasks=max_tasks, worker_id=kwargs.pop("worker_id", "test-worker"),
+                              excluded_queue_names=[], heartbeat_seconds=60, lease_seconds=60, schedule=False,
+                              **kwargs)
+    worker.run()
+    return worker
 
 
 class Flaky(Exception):

@@ -18,6 +18,15 @@ from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# The test running now (set by tests/conftest.py): a test that starts processes must be marked slow.
+CURRENT_TEST: pytest.Item | None = None
+
+
+def _require_slow_marker() -> None:
+    if CURRENT_TEST is not None and CURRENT_TEST.get_closest_marker("slow") is None:
+        raise AssertionError(f"{CURRENT_TEST.nodeid} starts stocktrace processes: mark it @pytest.mark.slow, "
+                             "so a quick run (-m 'not slow') can leave it out")
+
 
 def skip_without_database_file() -> None:
     if connection.vendor == "sqlite" and connection.settings_dict["NAME"].startswith(("file:", ":memory:")):
@@ -36,6 +45,7 @@ test_database_url.__test__ = False  # a helper, not a test
 
 def stocktrace(*args: str, **popen) -> subprocess.Popen:
     """`stocktrace <args>` on the test database."""
+    _require_slow_marker()
     env = {**os.environ, "DATABASE_URL": test_database_url(), "DJANGO_SETTINGS_MODULE": "config.settings_test",
            "PYTHONPATH": str(ROOT)}
     popen.setdefault("stdout", subprocess.DEVNULL)

@@ -3,7 +3,7 @@ from playwright.sync_api import Page, expect
 from stocktrace.imports.models import ImportRun
 from tests.browser.conftest import login, shot
 from tests.factories import stocked
-from tests.test_jobs import run_worker
+from tests.job_fixtures import run_worker
 
 HEADER = b"site_code,location_code,sku,quantity,lot,expires_on,unit_cost\n"
 

@@ -4,7 +4,7 @@ from playwright.sync_api import Page, expect
 from stocktrace.audit.models import AuditEvent
 from stocktrace.jobs.models import DeadLetter
 from tests.browser.conftest import login, shot
-from tests.test_jobs import run_worker
+from tests.job_fixtures import run_worker
 
 
 def test_admin_inspects_and_replays_a_dead_letter(page: Page, live_server, world, tmp_path):

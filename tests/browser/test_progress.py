@@ -2,7 +2,7 @@ from playwright.sync_api import Page, expect
 
 from stocktrace.webhooks.services import subscription_create
 from tests.browser.conftest import login
-from tests.test_jobs import run_worker
+from tests.job_fixtures import run_worker
 
 
 def test_admin_follows_the_progress_of_a_resync(page: Page, live_server, world):

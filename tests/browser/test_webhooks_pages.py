@@ -11,7 +11,7 @@ from stocktrace.webhooks import signing
 from stocktrace.webhooks.models import InboundDelivery, OutboundAttempt, WebhookSource, WebhookSubscription
 from tests.browser.conftest import login, shot
 from tests.conftest import database_state
-from tests.test_jobs import run_worker
+from tests.job_fixtures import run_worker
 
 SITES = {"sites": [{"code": "ERP-1", "name": "From the ERP", "address": "Dock 3"}]}
 

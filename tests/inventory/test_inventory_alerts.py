@@ -13,7 +13,7 @@ from stocktrace.inventory.services.catalog import item_create, item_update, loca
 from stocktrace.inventory.services.ledger import stock_issue, stock_receive, stock_transfer
 from stocktrace.tenancy.roles import Role
 from tests.conftest import database_state
-from tests.test_jobs import run_worker
+from tests.job_fixtures import run_worker
 
 pytestmark = pytest.mark.usefixtures("worker_keeps_the_test_transaction")
 

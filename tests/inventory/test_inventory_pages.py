@@ -14,9 +14,9 @@ from stocktrace.inventory.selectors import ledger_drift
 from stocktrace.inventory.services.catalog import item_archive, item_create, location_create
 from stocktrace.inventory.services.ledger import stock_issue, stock_receive
 from stocktrace.tenancy.roles import Role
-from tests.api_cases import _alert, _empty_location, _item
 from tests.conftest import database_state
 from tests.factories import stocked
+from tests.inventory.cases import _alert, _empty_location, _item
 
 BARCODE = "4006381333931"  # the alpha item's EAN-13 (tests.factories.stocked)
 A01 = "ALPHA-1-A-01"  # the bin it lies in, 10 units, in alpha's first site

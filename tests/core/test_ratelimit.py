@@ -25,6 +25,7 @@ def _hammer(data_dir: str, hits: int) -> None:
         ratelimit.hit("shared", limit=10_000, window_seconds=3600, now=7200.0)
 
 
+@pytest.mark.slow  # starts processes
 def test_file_counter_is_exact_across_processes(settings, tmp_path):
     settings.DATA_DIR = tmp_path
     context = multiprocessing.get_context("spawn")

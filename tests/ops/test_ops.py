@@ -6,20 +6,17 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.core.signals import request_finished
-from django.db import IntegrityError, connection, transaction
 from django.test import Client
 
 from stocktrace.accounts.models import User
 from stocktrace.accounts.services import token_create
-from stocktrace.audit.models import AuditEvent
-from stocktrace.inventory.services import site_create
 from stocktrace.ops import health
 from stocktrace.ops.demo import DEMO_PASSWORD, PEOPLE, demo_email
 from stocktrace.tenancy.models import Membership, Organization
 from stocktrace.tenancy.roles import Role
 from tests.server_app import through_the_server_application
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_healthz_touches_nothing(db, django_assert_num_queries):
@@ -89,60 +86,6 @@ def test_readyz_notices_unapplied_migrations(monkeypatch):
 
 
 @pytest.mark.django_db
-def test_the_audit_log_refuses_updates_in_the_orm_and_the_database(world):
-    site_create(actor=world.alpha.actor(), code="AUD-1", name="Audited")
-    event = AuditEvent.objects.get()
-    with pytest.raises(TypeError):
-        event.save()
-    with pytest.raises(TypeError):
-        event.delete()
-    with pytest.raises(TypeError):
-        AuditEvent.objects.update(action="x")
-    with pytest.raises(TypeError):
-        AuditEvent.objects.all().delete()
-    with pytest.raises(Exception, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("UPDATE audit_auditevent SET action = 'forged'")
-    assert not AuditEvent.objects.filter(action="forged").exists()
-
-
-@pytest.mark.django_db
-def test_people_who_acted_cannot_be_deleted(world):
-    from django.db.models import ProtectedError
-
-    site_create(actor=world.alpha.actor(), code="AUD-1", name="Audited")
-    with pytest.raises(ProtectedError):
-        world.alpha.user("admin").delete()
-
-
-@pytest.mark.django_db
-def test_audit_search_by_object_user_action_and_time(world, client_as):
-    from tests.conftest import api
-
-    client = client_as(world.alpha, "admin")
-    member = world.alpha.members["viewer"]
-    api(client, "PATCH", f"/members/{member.pk}", {"role": "biller"})
-    api(client, "POST", "/sites", {"code": "S-9", "name": "Nine"})
-    found = api(client, "GET", f"/audit?object_type=tenancy.membership&object_id={member.pk}").json()["items"]
-    assert [(e["action"], e["before"], e["after"]) for e in found] == [
-        ("membership.update", {"role": "viewer", "is_active": True}, {"role": "biller", "is_active": True})]
-    by_user = api(client, "GET", f"/audit?actor_id={world.alpha.user('admin').pk}").json()["items"]
-    assert [e["action"] for e in by_user] == ["site.create", "membership.update"]
-    assert [e["action"] for e in api(client, "GET", "/audit?action=site.").json()["items"]] == ["site.create"]
-    since = found[0]["created_at"]
-    assert api(client, "GET", f"/audit?until={since.replace('+', '%2B')}&action=site.create").json()["items"] == []
-
-
-@pytest.mark.django_db
-def test_tenants_are_unique_and_memberships_too(world):
-    with pytest.raises(IntegrityError), transaction.atomic():
-        Organization.objects.create(name="Again", slug="alpha")
-    with pytest.raises(IntegrityError), transaction.atomic():
-        Membership.objects.create(organization=world.alpha.organization, user=world.alpha.user("admin"))
-    with pytest.raises(IntegrityError), transaction.atomic():
-        Membership.objects.create(organization=world.bravo.organization, user=world.alpha.user("admin"), role="boss")
-
-
-@pytest.mark.django_db
 def test_createadmin_and_demo_commands(capsys):
     call_command("createadmin", email="Owner@Example.test", organization="Acme Stores", password="a-long-password")
     org = Organization.objects.get(slug="acme-stores")
@@ -175,6 +118,7 @@ def _run(args, env_extra, tmp_path):
                           capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow  # starts stocktrace processes
 def test_embedded_default_keeps_its_secret_key_and_uses_wal(tmp_path):
     result = _run(["migrate", "--verbosity", "0"], {}, tmp_path)
     assert result.returncode == 0, result.stderr
@@ -189,6 +133,7 @@ def test_embedded_default_keeps_its_secret_key_and_uses_wal(tmp_path):
     assert (tmp_path / "var" / "stocktrace.sqlite3").exists()
 
 
+@pytest.mark.slow  # starts stocktrace processes
 def test_production_settings_pass_the_deploy_check(tmp_path):
     env = {"SECRET_KEY": "x" * 20 + "-production-secret-0123456789-abcdefghijklmnop",
            "ALLOWED_HOSTS": "stock.example.com", "STOCKTRACE_HTTPS": "1"}

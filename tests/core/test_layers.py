@@ -13,7 +13,7 @@ from django.urls import URLPattern
 
 from config.urls import pages
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "stocktrace"
 CONTRACT = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"][0]
 # The page layout's account corner (home, organization switcher, password, log out) names accounts' pages, and the

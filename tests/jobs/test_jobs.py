@@ -23,19 +23,8 @@ from stocktrace.jobs.services import dead_letter_discard, dead_letter_replay, jo
 from stocktrace.jobs.tasks import noop
 from stocktrace.jobs.worker import StocktraceWorker, periodic_enqueue_due, periodic_sync, sweep_lost_jobs
 from tests import job_fixtures
+from tests.job_fixtures import Clock, run_worker
 from tests.processes import skip_without_database_file, stocktrace, wait_until
-
-
-class Clock:
-    """A controllable `timezone.now` for backoff and lease tests."""
-
-    def __init__(self, monkeypatch, start: datetime):
-        self.now = start
-        monkeypatch.setattr(timezone, "now", lambda: self.now)
-
-    def advance(self, **delta):
-        self.now += timedelta(**delta)
-
 
 pytestmark = pytest.mark.usefixtures("worker_keeps_the_test_transaction")
 
@@ -43,16 +32,6 @@ pytestmark = pytest.mark.usefixtures("worker_keeps_the_test_transaction")
 @pytest.fixture
 def clock(monkeypatch):
     return Clock(monkeypatch, datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
-
-
-def run_worker(max_tasks: int | None = None, **kwargs) -> StocktraceWorker:
-    """Run the due jobs in this process (batch mode), as `stocktrace worker --batch` would."""
-    worker = StocktraceWorker(queue_names=["*"], interval=0, batch=True, backend_name="default", startup_delay=False,
-                              max_tasks=max_tasks, worker_id=kwargs.pop("worker_id", "test-worker"),
-                              excluded_queue_names=[], heartbeat_seconds=60, lease_seconds=60, schedule=False,
-                              **kwargs)
-    worker.run()
-    return worker
 
 
 def test_cron_parsing_and_next_run():
@@ -312,6 +291,7 @@ def test_prune_keeps_unresolved_dead_letters(clock):
 def _worker_process(*args):
     return stocktrace("worker", "--no-scheduler", "--interval", "0.05", "--heartbeat", "0.2", *args)
 
+@pytest.mark.slow  # starts stocktrace processes
 @pytest.mark.django_db(transaction=True)
 def test_a_killed_workers_job_is_completed_once_by_another(tmp_path):
     skip_without_database_file()
@@ -337,6 +317,7 @@ def test_a_killed_workers_job_is_completed_once_by_another(tmp_path):
         pk=result.id).worker_ids[0]
 
 
+@pytest.mark.slow  # starts stocktrace processes
 @pytest.mark.django_db(transaction=True)
 def test_a_second_stop_signal_interrupts_the_job_which_is_retried_then_dead_on_its_last_attempt(tmp_path):
     skip_without_database_file()
@@ -407,6 +388,7 @@ def test_the_jobs_command_lists_shows_replays_and_discards_dead_letters(clock, c
         call_command("jobs", "dlq", "show", "999999")
 
 
+@pytest.mark.slow  # starts stocktrace processes
 @pytest.mark.django_db(transaction=True)
 def test_worker_processes_share_the_queue_and_run_each_job_once(tmp_path):
     for n in range(40):
@@ -418,6 +400,7 @@ def test_worker_processes_share_the_queue_and_run_each_job_once(tmp_path):
     assert all(len(r.worker_ids) == 1 for r in results)
 
 
+@pytest.mark.slow  # starts stocktrace processes
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_process_that_dies_is_started_again_and_a_stop_ends_them_all():
     supervisor = stocktrace("worker", "--processes", "2", "--no-scheduler", "--interval", "0.2", "--heartbeat", "0.5",

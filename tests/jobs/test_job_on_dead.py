@@ -9,7 +9,7 @@ from django_tasks_db.models import DBTaskResult
 from stocktrace.jobs.models import DeadLetter, WorkerHeartbeat
 from stocktrace.jobs.registry import RetryPolicy, job, on_dead_for
 from stocktrace.jobs.worker import sweep_lost_jobs
-from tests.test_jobs import Clock, run_worker
+from tests.job_fixtures import Clock, run_worker
 
 CALLS: list[tuple] = []
 

@@ -500,6 +500,7 @@ def test_a_posting_of_many_lines_is_written_whole_with_one_audit_row(shop, lines
     assert ledger_drift(organization=actor.organization) == []
 
 
+@pytest.mark.slow  # starts stocktrace processes
 @pytest.mark.django_db(transaction=True)
 def test_the_ledger_stays_exact_and_no_answered_posting_is_lost_when_the_server_is_killed():
     # Receipts into one bin and transfers out of it stream in from four scanners; the server loses power.

@@ -11,9 +11,9 @@ from stocktrace.inventory.services import site_archive, site_create
 from stocktrace.inventory.services.catalog import item_create, location_create
 from stocktrace.inventory.services.ledger import stock_issue, stock_receive
 from stocktrace.tenancy.roles import Role
+from tests.api.test_api_input import assert_problem
 from tests.conftest import api, database_state
 from tests.factories import stocked
-from tests.test_api_input import assert_problem
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_an_app_added_with_one_settings_line_has_its_permission_event_endpoint_and_page_found(tmp_path):
