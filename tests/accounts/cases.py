@@ -4,6 +4,7 @@ import itertools
 
 from stocktrace.accounts.models import ApiToken
 from stocktrace.accounts.services import member_invite, token_create
+from stocktrace.tenancy.models import Membership, Organization
 from stocktrace.tenancy.roles import Role
 from tests.cases import Case, Page
 from tests.factories import PASSWORD
@@ -26,6 +27,10 @@ def _member(own, role, target) -> dict:
 
 
 API_CASES: dict[str, Case] = {
+    "GET /me": Case(),
+    "GET /organizations": Case(),
+    "GET /organization": Case(),
+    "PATCH /organization": Case(body=lambda *a: {"name": "Renamed Org"}, audit_action="organization.update"),
     "POST /auth/login": Case(body=lambda own, role, target: {"email": own.user(role).email, "password": PASSWORD}),
     "POST /auth/logout": Case(success=204),
     "GET /members": Case(),
@@ -51,6 +56,8 @@ API_CASES: dict[str, Case] = {
 }
 
 PAGES: dict[str, Page] = {
+    "home": Page(),
+    "organization": Page(),
     "members": Page(),
     "member_invite": Page("POST", data=lambda own, role, target: {"email": "n@example.test", "role": "counter"}),
     "member_detail": Page(kwargs=_member),
@@ -63,6 +70,9 @@ PAGES: dict[str, Page] = {
 
 # The most queries each list endpoint ("GET /path") and page (URL name) may make, whatever its number of rows.
 QUERY_BUDGETS: dict[str, int] = {
+    "GET /organizations": 4,
+    "organization": 4,
+    "home": 6,
     "GET /members": 5,
     "GET /tokens": 4,
     "members": 8,
@@ -74,10 +84,13 @@ _serial = itertools.count(1)
 
 
 def make_rows(tenant, count: int) -> None:
-    """More members (with every site) and more API tokens of the admin."""
+    """More members (with every site), more API tokens of the admin, and more organizations the admin belongs
+    to (the switcher and GET /organizations list them)."""
     actor = tenant.actor()
     for _ in range(count):
         n = next(_serial)
+        organization = Organization.objects.create(name=f"Other Org {n}", slug=f"other-{tenant.name}-{n}")
+        Membership.objects.create(organization=organization, user=tenant.user(Role.ADMIN), role=Role.VIEWER)
         member_invite(actor=actor, email=f"extra{n}@{tenant.name}.test", role=Role.COUNTER,
                       site_ids=[site.pk for site in tenant.sites])
         token_create(actor=actor, name=f"extra {n}")

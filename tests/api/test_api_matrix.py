@@ -65,6 +65,13 @@ def test_every_cases_module_is_collected():
     assert sorted(case_modules()) == folders
 
 
+def test_each_case_is_registered_by_the_app_that_serves_it():
+    """An endpoint's case sits in tests/<app>/cases.py of the app whose api.py serves it, so it moves with it."""
+    misplaced = [(key, label) for label, module in case_modules().items() for key in getattr(module, "API_CASES", {})
+                 if OPERATIONS[key].__module__.split(".")[1] != label]
+    assert misplaced == []
+
+
 def _documented_responses(key: str) -> list[str]:
     method, path = key.split(" ", 1)
     return [str(code) for code in v1.get_openapi_schema()["paths"][f"/api/v1{path}"][method.lower()]["responses"]]

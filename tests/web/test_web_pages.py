@@ -6,7 +6,7 @@ from django.urls import URLPattern, reverse
 
 from config.urls import pages as urlpatterns
 from stocktrace.tenancy.roles import Role
-from tests.cases import collect
+from tests.cases import case_modules, collect
 from tests.conftest import database_state
 from tests.factories import stocked
 
@@ -44,6 +44,13 @@ def test_every_page_is_covered():
     assert not set(PAGES) & OPEN_PAGES
     for name in PAGES:
         assert hasattr(views[name], "required_permission"), f"{name} lacks @page_requires"
+
+
+def test_each_page_case_is_registered_by_the_app_that_serves_it():
+    views = _page_views()
+    misplaced = [(name, label) for label, module in case_modules().items() for name in getattr(module, "PAGES", {})
+                 if views[name].__module__.split(".")[1] != label]
+    assert misplaced == []
 
 
 @pytest.mark.parametrize("role", list(Role))
