@@ -19,7 +19,8 @@ What it does (PostgreSQL at 127.0.0.1:5432, user postgres, trust auth):
    into the same table with unique indexes on sku and barcodes (what uniqueness alone costs).
 5. Prints a table: seconds, rows/s and peak RSS for each, and the ratio raw / stocktrace.
 
-Not part of the test suite. Drops the scratch database at the end (`--keep` keeps it).
+Not part of the test suite. Drops the scratch database at the end (`--keep` keeps it). Set
+STOCKTRACE_BENCH_DB to use another scratch database name (two people benchmarking on one server).
 """
 
 import argparse
@@ -36,7 +37,7 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER = "postgresql://postgres@127.0.0.1:5432"
-DB_NAME = "stocktrace_bench_imports"
+DB_NAME = os.environ.get("STOCKTRACE_BENCH_DB", "stocktrace_bench_imports")  # one per person running it
 DB_URL = f"{SERVER}/{DB_NAME}"
 BIN = Path(sys.executable).parent
 HEADER = "sku,name,unit,unit_cost,min_level,max_level,tracks_lots,tracks_expiry,barcodes\n"

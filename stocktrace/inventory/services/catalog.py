@@ -390,5 +390,5 @@ def item_save_bulk(*, actor: Actor, batch: ItemBatch, audit_action: str | None =
         if audit_action:
             AuditEvent.objects.create(**audit_values(
                 actor=actor, action=audit_action, object_type=Item._meta.label_lower, object_id="",
-                object_repr=f"{len(batch.rows)} items", after=counts))
+                object_repr=f"items ({len(batch.rows)} rows)", after=counts))
     return counts

@@ -315,7 +315,7 @@ def _receive_batch(actor: Actor, receipts: list[Receipt], result: BulkReceived, 
         if audit_action:
             AuditEvent.objects.create(**audit_values(
                 actor=actor, action=audit_action, object_type=StockMovement._meta.label_lower, object_id="",
-                object_repr=f"{len(lines)} receipts", after={"lines": len(lines), "reason": reason,
+                object_repr=f"receipts ({len(lines)} lines)", after={"lines": len(lines), "reason": reason,
                                                              "reference": reference}))
         watched = {(line.item, line.location.site_id) for line in lines
                    if line.item.min_level is not None or line.item.max_level is not None}
