@@ -3,16 +3,19 @@ the imports' row checks call these same functions, so an API posting and an impo
 the same reason with the same message. Each raises the domain error naming its field; none touches the
 database."""
 
+import re
 from datetime import date
 from decimal import Decimal
 
 from stocktrace.core.errors import Conflict, InvalidInput
 
+_SPACE = re.compile(r"\s")  # what str.isspace() calls a space, every Unicode one
+
 
 def clean_code(value: str, field: str, max_length: int = 64) -> str:
     """A SKU, location code, site code or barcode: 1–max_length characters without spaces."""
     value = (value or "").strip()
-    if not value or len(value) > max_length or any(c.isspace() for c in value):
+    if not value or len(value) > max_length or _SPACE.search(value):
         raise InvalidInput(f"{field} needs 1–{max_length} characters without spaces", field=field)
     return value
 
