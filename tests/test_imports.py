@@ -308,6 +308,7 @@ def test_stock_rows_are_refused_by_the_ledger_s_rules_with_the_single_path_s_mes
         ["ALPHA-1", "A-01", "MILK", "1", "", "2030-01-31", ""],
         ["ALPHA-1", "A-01", "ALPHA-SKU-1", "1", "L9", "", ""],
         [far_site.code, "FAR", "ALPHA-SKU-1", "1", "", "", ""],
+        ["ALPHA-1", "A-01", "NOPE", "1", "L1", "2030-01-31", ""],  # an unknown SKU with an expiry
     ])
     single = [
         _refusal(lambda: stock_receive(actor=actor, item=widget, location=spare, quantity_received="1")),
@@ -320,9 +321,10 @@ def test_stock_rows_are_refused_by_the_ledger_s_rules_with_the_single_path_s_mes
                       "ALPHA-SKU-1 is not lot-tracked: leave the lot empty", f"Site {far_site.code} is archived"]
     before = database_state()
     run = apply(world.alpha, "stock", path)
-    assert (run.status, run.rows_ok, run.rows_bad) == ("invalid", 1, 4)
+    assert (run.status, run.rows_ok, run.rows_bad) == ("invalid", 1, 5)
     assert [(e["line"], e["column"], e["reason"]) for e in run.errors] == [
-        (3, "location_code", single[0]), (4, "lot", single[1]), (5, "lot", single[2]), (6, "site_code", single[3])]
+        (3, "location_code", single[0]), (4, "lot", single[1]), (5, "lot", single[2]), (6, "site_code", single[3]),
+        (7, "sku", "unknown SKU NOPE")]
     assert database_state() == before
     assert OnHand.objects.get(item=widget, location=a01).quantity == Decimal("10")
 

@@ -100,7 +100,8 @@ class StockImporter(Importer):
 
     def _check_on_hand_expiry(self, rows: list[Row]) -> None:
         """A lot in stock already keeps its expiry (as the ledger refuses another one)."""
-        dated = [r for r in rows if r.data.get("expires_on") and r.data.get("location") is not None]
+        dated = [r for r in rows if r.data.get("expires_on") and r.data.get("item") is not None
+                 and r.data.get("location") is not None]
         stocked = on_hand_expiries(organization=self.organization, keys={
             (r.data["item"].pk, r.data["location"].pk, r.data["lot"]) for r in dated})
         for row in dated:
