@@ -396,7 +396,7 @@ def test_the_catalog_s_bulk_save_refuses_a_batch_its_check_refused(world):
     batch = item_batch_check(actor=actor, rows=[
         ItemRow(sku="OK-1", name="Fine"), ItemRow(sku="LOW-1", name="Low", min_level=Decimal("3.000"),
                                                   max_level=Decimal("2.000"))])
-    assert batch.problems == [[], [("min_level", "The minimum level (3.000) is above the maximum (2.000)")]]
+    assert batch.problems == {1: [("min_level", "The minimum level (3.000) is above the maximum (2.000)")]}
     before = database_state()
     with pytest.raises(InvalidInput, match=r"^LOW-1: The minimum level \(3.000\) is above the maximum \(2.000\)$"):
         item_save_bulk(actor=actor, batch=batch)

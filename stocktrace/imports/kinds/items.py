@@ -70,7 +70,8 @@ class ItemsImporter(Importer):
                          tracks_expiry=d["tracks_expiry"], barcodes=d["barcodes"])
                  for d in (r.data for r in rows)]
         self.batch = item_batch_check(actor=self.actor, rows=items, lock=self.writing)
-        for row, problems in zip(rows, self.batch.problems, strict=True):
+        for n, problems in self.batch.problems.items():
+            row = rows[n]
             for column, reason in problems:
                 # A cell refused already (its value unread) says enough; so do levels not both read.
                 refused = ("min_level", "max_level") if column in ("min_level", "max_level") else (column,)

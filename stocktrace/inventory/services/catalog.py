@@ -276,16 +276,16 @@ class ItemRow:
 
 @dataclass
 class ItemBatch:
-    """A checked batch of `ItemRow`s: for each row, what it breaks (field, message), in its order; and what
-    the check found, for `item_save_bulk` to write without looking it up again."""
+    """A checked batch of `ItemRow`s: what the rows that break a rule break (row index -> [(field, message)]);
+    and what the check found, for `item_save_bulk` to write without looking it up again."""
     rows: list[ItemRow]
-    problems: list[list[tuple[str, str]]]
+    problems: dict[int, list[tuple[str, str]]]
     existing: dict[str, Item]
     owners: dict[str, tuple[str, str]]  # scan key -> (code as stored, SKU of its item)
 
     @property
     def clean(self) -> bool:
-        return not any(self.problems)
+        return not self.problems
 
 
 def item_batch_check(*, actor: Actor, rows: list[ItemRow], lock: bool = False) -> ItemBatch:
@@ -305,23 +305,21 @@ def item_batch_check(*, actor: Actor, rows: list[ItemRow], lock: bool = False) -
                 and r.tracks_lots != existing[r.sku].tracks_lots}
     stocked = set(OnHand.objects.filter(item_id__any=relotted).exclude(quantity=0)
                   .values_list("item_id", flat=True)) if relotted else set()
-    problems = []
-    for row in rows:
-        found_problems: list[tuple[str, str]] = []
-        problems.append(found_problems)
+    problems: dict[int, list[tuple[str, str]]] = {}
+    for n, row in enumerate(rows):
         current = existing.get(row.sku)
         try:
             clean_code(row.sku, "sku")
             levels_check(row.min_level if row.min_level is not None else (current.min_level if current else None),
                          row.max_level if row.max_level is not None else (current.max_level if current else None))
         except DomainError as error:
-            found_problems.append((error.field or "", error.detail))
+            problems.setdefault(n, []).append((error.field or "", error.detail))
         if current is not None and current.pk in stocked and row.tracks_lots not in (None, current.tracks_lots):
-            found_problems.append(("tracks_lots", LOT_TRACKING_WITH_STOCK))
+            problems.setdefault(n, []).append(("tracks_lots", LOT_TRACKING_WITH_STOCK))
         for code, _, key in row.barcodes:
             owner = owners.get(key)
             if owner is not None and owner[1] != row.sku:
-                found_problems.append(("barcodes", f"barcode {taken(code, *owner)}"))
+                problems.setdefault(n, []).append(("barcodes", f"barcode {taken(code, *owner)}"))
     return ItemBatch(rows=rows, problems=problems, existing=existing, owners=owners)
 
 
@@ -343,10 +341,9 @@ def item_save_bulk(*, actor: Actor, batch: ItemBatch, audit_action: str | None =
     None when the caller records the whole operation itself, as an import does). Refuses a batch with
     problems. Returns the counts: created, updated, unchanged, barcodes_added."""
     actor.require(Perm.CATALOG_MANAGE)
-    for row, row_problems in zip(batch.rows, batch.problems, strict=True):
-        if row_problems:
-            column, message = row_problems[0]
-            raise InvalidInput(f"{row.sku}: {message}", field=column or None)
+    for n, row_problems in sorted(batch.problems.items())[:1]:
+        column, message = row_problems[0]
+        raise InvalidInput(f"{batch.rows[n].sku}: {message}", field=column or None)
     org = actor.organization
     now = timezone.now()
     created, updated, unchanged, pairs = [], [], 0, []
