@@ -19,7 +19,8 @@ What it does (PostgreSQL at 127.0.0.1:5432, user postgres, trust auth):
    into the same table with unique indexes on sku and barcodes (what uniqueness alone costs).
 5. Prints a table: seconds, rows/s and peak RSS for each, and the ratio raw / stocktrace.
 
-Not part of the test suite. Drops the scratch database at the end (`--keep` keeps it).
+Not part of the test suite. Drops the scratch database at the end (`--keep` keeps it). Set
+STOCKTRACE_BENCH_DB to use another scratch database name (two people benchmarking on one server).
 """
 
 import argparse

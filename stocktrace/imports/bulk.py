@@ -1,28 +1,11 @@
-"""Inserting the new rows of a batch. On PostgreSQL through COPY (inside the import's transaction, like any
-other statement): no model instance and no SQL text to build per row, which is where bulk_create spends
-most of its time on a big import. Elsewhere through bulk_create. Either way the rows are plain column
-values: no signal, no save(), exactly as bulk_create would write them."""
+"""What a big import's transaction needs from PostgreSQL: fresh planner statistics for the tables it fills,
+and index lookups for its batches. The rows themselves are written by the inventory's bulk entry points
+(the catalog's and the ledger's), through `stocktrace.core.db.insert_rows`."""
 
 from contextlib import contextmanager
 
 from django.db import connection, transaction
 from psycopg import sql
-
-
-def insert_rows(model, rows: list[dict]) -> None:
-    """Insert rows given as {attname: value} (every row with the same keys, auto_now values included)."""
-    if not rows:
-        return
-    if connection.vendor != "postgresql":
-        model.objects.bulk_create([model(**row) for row in rows])
-        return
-    columns = {f.attname: f.column for f in model._meta.concrete_fields}
-    names = list(rows[0])
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(model._meta.db_table), sql.SQL(", ").join(sql.Identifier(columns[n]) for n in names))
-    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row([row[n] for n in names])
 
 
 def refresh_statistics(models) -> None:

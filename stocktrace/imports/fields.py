@@ -12,9 +12,9 @@ from decimal import Decimal, InvalidOperation
 
 from stocktrace.core.errors import InvalidInput
 from stocktrace.inventory.quantities import money, quantity
+from stocktrace.inventory.rules import clean_code
 
 _PLAIN_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
-_CODE = re.compile(r"\S{1,64}")
 _TRUE = frozenset({"true", "yes", "y", "1"})
 _FALSE = frozenset({"false", "no", "n", "0"})
 
@@ -55,11 +55,9 @@ def limited(value, column: str, max_length: int) -> str:
 
 
 def code(value, column: str) -> str:
-    """A SKU, location code or barcode: 1–64 characters without spaces ('' when empty)."""
+    """A SKU, location code or barcode: the inventory's rule for codes ('' when empty)."""
     result = text(value)
-    if result and not _CODE.fullmatch(result):
-        raise InvalidInput("1–64 characters without spaces", field=column)
-    return result
+    return clean_code(result, column) if result else ""
 
 
 def _number(value, column: str) -> Decimal | None:

@@ -14,17 +14,28 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import transaction
 from django.test import Client
 from openpyxl import Workbook, load_workbook
 
 from stocktrace.audit.models import AuditEvent
-from stocktrace.core.errors import PermissionDenied
+from stocktrace.core.errors import Conflict, DomainError, InvalidInput, PermissionDenied
 from stocktrace.imports import engine
 from stocktrace.imports.models import ImportRun
 from stocktrace.imports.services import import_check, import_file_apply, import_upload, stored_path
 from stocktrace.inventory.models import Item, ItemBarcode, Location, OnHand, Site, StockAlert, StockMovement
 from stocktrace.inventory.selectors import ledger_drift
-from stocktrace.inventory.services.catalog import item_create, location_create
+from stocktrace.inventory.services.catalog import (
+    ItemRow,
+    item_batch_check,
+    item_create,
+    item_save_bulk,
+    item_update,
+    location_archive,
+    location_create,
+)
+from stocktrace.inventory.services.ledger import stock_issue, stock_receive
+from stocktrace.inventory.services.sites import site_archive
 from stocktrace.jobs.models import JobProgress
 from stocktrace.tenancy.actor import Actor
 from stocktrace.tenancy.models import Organization
@@ -275,6 +286,138 @@ def test_opening_stock_goes_through_the_ledger(world, tmp_path, fmt, small_batch
     assert b01.pk and widget.pk and a01.pk
 
 
+# One writer per table: the import goes through the ledger's and the catalog's own rules ------------------
+
+def _refusal(call) -> str:
+    """The message of the domain error a single-path service call raises (rolled back)."""
+    with pytest.raises(DomainError) as refused, transaction.atomic():
+        call()
+    return refused.value.detail
+
+
+def test_stock_rows_are_refused_by_the_ledger_s_rules_with_the_single_path_s_messages(world, tmp_path):
+    actor = world.alpha.actor()
+    widget, a01 = stocked(world.alpha)
+    milk = item_create(actor=actor, sku="MILK", name="Milk", tracks_lots=True, tracks_expiry=True)
+    spare = location_archive(actor=actor, location=location_create(actor=actor, site=world.alpha.sites[0],
+                                                                       code="SPARE"))
+    far_site = world.alpha.sites[1]
+    far = location_create(actor=actor, site=far_site, code="FAR")
+    site_archive(actor=actor, site=far_site)
+    far = Location.objects.select_related("site").get(pk=far.pk)
+    path = make_file(tmp_path, "csv", [
+        STOCK,
+        ["ALPHA-1", "A-01", "ALPHA-SKU-1", "1", "", "", ""],  # good
+        ["ALPHA-1", "SPARE", "ALPHA-SKU-1", "1", "", "", ""],
+        ["ALPHA-1", "A-01", "MILK", "1", "", "2030-01-31", ""],
+        ["ALPHA-1", "A-01", "ALPHA-SKU-1", "1", "L9", "", ""],
+        [far_site.code, "FAR", "ALPHA-SKU-1", "1", "", "", ""],
+        ["ALPHA-1", "A-01", "NOPE", "1", "L1", "2030-01-31", ""],  # an unknown SKU with an expiry
+    ])
+    single = [
+        _refusal(lambda: stock_receive(actor=actor, item=widget, location=spare, quantity_received="1")),
+        _refusal(lambda: stock_receive(actor=actor, item=milk, location=a01, quantity_received="1",
+                                       expires_on=date(2030, 1, 31))),
+        _refusal(lambda: stock_receive(actor=actor, item=widget, location=a01, quantity_received="1", lot="L9")),
+        _refusal(lambda: stock_receive(actor=actor, item=widget, location=far, quantity_received="1")),
+    ]
+    assert single == ["Location SPARE is archived", "MILK is lot-tracked: give the lot",
+                      "ALPHA-SKU-1 is not lot-tracked: leave the lot empty", f"Site {far_site.code} is archived"]
+    before = database_state(ignore=[RUNS])
+    run = apply(world.alpha, "stock", path)
+    assert (run.status, run.rows_ok, run.rows_bad) == ("invalid", 1, 5)
+    assert [(e["line"], e["column"], e["reason"]) for e in run.errors] == [
+        (3, "location_code", single[0]), (4, "lot", single[1]), (5, "lot", single[2]), (6, "site_code", single[3]),
+        (7, "sku", "unknown SKU NOPE")]
+    assert database_state(ignore=[RUNS]) == before
+    assert OnHand.objects.get(item=widget, location=a01).quantity == Decimal("10")
+
+
+def test_the_ledger_refuses_at_the_apply_what_the_import_s_check_does_not_see(world, tmp_path, monkeypatch):
+    """The bulk entry point applies the single path's rules itself: a lot's expiry the check missed, and
+    negative stock (an opening balance on a negative on-hand once negative stock is no longer allowed)."""
+    from stocktrace.imports.kinds.stock import StockImporter
+
+    actor = world.alpha.actor()
+    widget, a01 = stocked(world.alpha)
+    milk = item_create(actor=actor, sku="MILK", name="Milk", tracks_lots=True, tracks_expiry=True)
+    stock_receive(actor=actor, item=milk, location=a01, quantity_received="2", lot="L1", expires_on=date(2030, 1, 31))
+    monkeypatch.setattr(StockImporter, "_check_on_hand_expiry", lambda self, rows: None)
+    path = make_file(tmp_path, "csv", [STOCK, ["ALPHA-1", "A-01", "ALPHA-SKU-1", "1", "", "", ""],
+                                       ["ALPHA-1", "A-01", "MILK", "1", "L1", "2031-01-31", ""]])
+    before = database_state(ignore=[RUNS])
+    with pytest.raises(Conflict, match="^Lot L1 of MILK at A-01 expires on 2030-01-31, not 2031-01-31$"):
+        apply(world.alpha, "stock", path)
+    assert database_state(ignore=[RUNS]) == before
+    assert ImportRun.objects.get().status == "failed"
+
+    org = world.alpha.organization
+    org.allow_negative_stock = True
+    org.save()
+    stock_issue(actor=actor, item=widget, location=a01, quantity_issued="15")
+    org.allow_negative_stock = False
+    org.save()
+    path = make_file(tmp_path, "csv", [STOCK, ["ALPHA-1", "A-01", "ALPHA-SKU-1", "2", "", "", ""]])
+    before = database_state(ignore=[RUNS])
+    with pytest.raises(Conflict, match="^Only -5.000 ea of ALPHA-SKU-1 at A-01; this would leave -3.000$"):
+        apply(world.alpha, "stock", path)
+    assert database_state(ignore=[RUNS]) == before
+
+
+def test_items_rows_are_refused_by_the_catalog_s_rules_with_its_messages(world, tmp_path):
+    actor = world.alpha.actor()
+    widget, a01 = stocked(world.alpha)  # 10 in stock, no levels, not lot-tracked
+    levelled = item_create(actor=actor, sku="LEVELLED", name="Levelled", min_level="2", max_level="8")
+    path = make_file(tmp_path, "csv", [
+        ITEMS,
+        ["GOOD-1", "Good", "", "", "1", "2", "", "", ""],
+        ["NEW-1", "New", "", "", "5", "1", "", "", ""],
+        ["LEVELLED", "Levelled", "", "", "9", "", "", "", ""],  # above the maximum it has
+        ["ALPHA-SKU-1", "Widget", "", "", "", "", "true", "", ""],  # lot tracking, with stock
+    ])
+    single = [
+        _refusal(lambda: item_create(actor=actor, sku="NEW-1", name="New", min_level="5", max_level="1")),
+        _refusal(lambda: item_update(actor=actor, item=levelled, min_level="9")),
+        _refusal(lambda: item_update(actor=actor, item=widget, tracks_lots=True)),
+    ]
+    assert single == ["The minimum level (5.000) is above the maximum (1.000)",
+                      "The minimum level (9.000) is above the maximum (8.000)",
+                      "Lot tracking can change only while the item has no stock"]
+    before = database_state(ignore=[RUNS])
+    outcome = check(world.alpha, "items", path)
+    assert errors_of(outcome) == [(3, "min_level", single[0]), (4, "min_level", single[1]),
+                                  (5, "tracks_lots", single[2])]
+    run = apply(world.alpha, "items", path)
+    assert (run.status, run.rows_ok, run.rows_bad, run.result) == ("invalid", 1, 3, {})
+    assert database_state(ignore=[RUNS]) == before
+    widget.refresh_from_db()
+    levelled.refresh_from_db()
+    assert (widget.tracks_lots, levelled.min_level, levelled.max_level) == (False, Decimal("2"), Decimal("8"))
+
+
+def test_the_catalog_s_bulk_save_refuses_a_batch_its_check_refused(world):
+    actor = world.alpha.actor()
+    batch = item_batch_check(actor=actor, rows=[
+        ItemRow(sku="OK-1", name="Fine"), ItemRow(sku="LOW-1", name="Low", min_level=Decimal("3.000"),
+                                                  max_level=Decimal("2.000"))])
+    assert batch.problems == {1: [("min_level", "The minimum level (3.000) is above the maximum (2.000)")]}
+    before = database_state()
+    with pytest.raises(InvalidInput, match=r"^LOW-1: The minimum level \(3.000\) is above the maximum \(2.000\)$"):
+        item_save_bulk(actor=actor, batch=batch)
+    assert database_state() == before
+    with pytest.raises(PermissionDenied):
+        item_batch_check(actor=world.alpha.actor(Role.VIEWER), rows=[ItemRow(sku="OK-1", name="Fine")])
+    good = item_batch_check(actor=actor, rows=[ItemRow(sku="OK-1", name="Fine", barcodes=[
+        ("INT-77", "internal", "INT-77")])], lock=True)
+    assert item_save_bulk(actor=actor, batch=good) == {"created": 1, "updated": 0, "unchanged": 0,
+                                                       "barcodes_added": 1}
+    item = Item.objects.get(sku="OK-1")
+    assert (item.name, item.unit, item.unit_cost, list(item.barcodes.values_list("code", "kind", "scan_key"))) == (
+        "Fine", "ea", Decimal("0"), [("INT-77", "internal", "INT-77")])
+    assert list(AuditEvent.objects.filter(action="item.save_bulk").values_list("object_repr", "after")) == [
+        ("items (1 rows)", {"created": 1, "updated": 0, "unchanged": 0, "barcodes_added": 1})]
+
+
 # Bad rows ---------------------------------------------------------------------------------------------------
 
 def _bad_world(world):
@@ -309,14 +452,14 @@ BAD_FILES = {
         ["EXTRA", "x", None, None, None, None, None, None, None, "surplus"],
     ], [
         (2, "sku", "required"),
-        (3, "sku", "1–64 characters without spaces"),
+        (3, "sku", "sku needs 1–64 characters without spaces"),
         (4, "name", "at most 200 characters (this has 201)"),
         (5, "unit_cost", "1.23456 has more than 4 decimal places"),
         (6, "unit_cost", "Money cannot be negative"),
         (7, "unit_cost", "'1,5' is not a number (write it like 12 or 12.5, with a point)"),
         (8, "min_level", "1.0005 has more than 3 decimal places"),
         (8, "max_level", "cannot be negative"),
-        (9, "min_level", "the minimum level (5.000) is above the maximum (1.000)"),
+        (9, "min_level", "The minimum level (5.000) is above the maximum (1.000)"),
         (11, "tracks_lots", "'maybe' is not true or false (write true/false, yes/no or 1/0)"),
         (12, "barcodes", "4006381333932: 4006381333932 has a wrong check digit (expected 1)"),
         (13, "barcodes", "barcode 4006381333931 belongs to item ALPHA-SKU-1"),
@@ -381,7 +524,7 @@ BAD_FILES = {
         (10, "lot", "LOTTED is lot-tracked: give the lot"),
         (11, "expires_on", "LOTTED tracks expiry: give the expiry date"),
         (12, "expires_on", "'2027-13-01' is not a date (write it as YYYY-MM-DD)"),
-        (14, "expires_on", "lot L2 of LOTTED at A-01 expires on 2027-01-01 on line 13"),
+        (14, "expires_on", "Lot L2 of LOTTED at A-01 expires on 2027-01-01 (line 13), not 2027-02-01"),
         (15, "unit_cost", "0.00001 has more than 4 decimal places"),
     ]),
 }

@@ -1,5 +1,6 @@
 """Locations, items and barcodes."""
 
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -8,15 +9,20 @@ from django.db.models import F, Value
 from django.db.models.functions import Concat, Length, Substr
 from django.utils import timezone
 
-from stocktrace.audit.services import audit_record, snapshot
-from stocktrace.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from stocktrace.audit.models import AuditEvent
+from stocktrace.audit.services import audit_record, audit_values, snapshot
+from stocktrace.core.db import insert_rows
+from stocktrace.core.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from stocktrace.inventory.barcodes import classify, scan_key, taken
 from stocktrace.inventory.models import Item, ItemBarcode, Location, OnHand, Site
 from stocktrace.inventory.permissions import CATALOG_MANAGE
 from stocktrace.inventory.quantities import money, quantity
+from stocktrace.inventory.rules import clean_code, levels_check
 from stocktrace.tenancy.actor import Actor
+from stocktrace.tenancy.models import Organization
 
 LOCATION_AUDITED = ["site", "parent", "kind", "code", "name", "barcode", "archived_at"]
+LOT_TRACKING_WITH_STOCK = "Lot tracking can change only while the item has no stock"
 ITEM_AUDITED = ["sku", "name", "unit", "unit_cost", "min_level", "max_level", "tracks_lots", "tracks_expiry",
                 "archived_at"]
 
@@ -25,13 +31,6 @@ def require_site(actor: Actor, site: Site) -> None:
     """Non-admins act on their assigned sites only."""
     if actor.site_ids is not None and site.pk not in actor.site_ids:
         raise PermissionDenied(f"You are not assigned to site {site.code}")
-
-
-def clean_code(value: str, field: str, max_length: int = 64) -> str:
-    value = (value or "").strip()
-    if not value or len(value) > max_length or any(c.isspace() for c in value):
-        raise InvalidInput(f"{field} needs 1–{max_length} characters without spaces", field=field)
-    return value
 
 
 def _generated_barcode(site: Site, code: str) -> str:
@@ -146,10 +145,7 @@ def location_archive(*, actor: Actor, location: Location) -> Location:
 def _levels(min_level: object, max_level: object) -> tuple[Decimal | None, Decimal | None]:
     low = quantity(min_level, field="min_level", allow_zero=True) if min_level is not None else None
     high = quantity(max_level, field="max_level", allow_zero=True) if max_level is not None else None
-    if (low is not None and low < 0) or (high is not None and high < 0):
-        raise InvalidInput("Levels cannot be negative", field="min_level")
-    if low is not None and high is not None and low > high:
-        raise InvalidInput("The minimum level is above the maximum", field="min_level")
+    levels_check(low, high)
     return low, high
 
 
@@ -202,7 +198,7 @@ def item_update(*, actor: Actor, item: Item, **changes: Any) -> Item:
         if flag in changes:
             setattr(item, flag, bool(changes[flag]))
     if item.tracks_lots != before["tracks_lots"] and OnHand.objects.filter(item=item).exclude(quantity=0).exists():
-        raise Conflict("Lot tracking can change only while the item has no stock", field="tracks_lots")
+        raise Conflict(LOT_TRACKING_WITH_STOCK, field="tracks_lots")
     after = snapshot(item, ITEM_AUDITED)
     if after != before:
         item.save()
@@ -258,3 +254,143 @@ def item_barcode_remove(*, actor: Actor, item: Item, code: str) -> None:
         raise NotFound("The item has no such barcode")
     barcode.delete()
     audit_record(actor=actor, action="item.barcode_remove", obj=item, before={"barcode": barcode.code})
+
+
+# Bulk: many items at once (imports) -------------------------------------------------------------------------
+
+ITEM_FIELDS = ("name", "unit", "unit_cost", "min_level", "max_level", "tracks_lots", "tracks_expiry")
+ITEM_DEFAULTS = {"unit": "ea", "unit_cost": 0, "min_level": None, "max_level": None, "tracks_lots": False,
+                 "tracks_expiry": False}
+
+
+@dataclass(slots=True)
+class ItemRow:
+    """One item of a bulk save, by SKU: created, or updated where it exists. A field left None stays as it is
+    (on a new item: its default). Values come parsed (quantities, money); barcodes as (code, kind, scan key)
+    from `classify` and `scan_key`; the barcodes are added, the item's others stay."""
+    sku: str
+    name: str
+    unit: str | None = None
+    unit_cost: Decimal | None = None
+    min_level: Decimal | None = None
+    max_level: Decimal | None = None
+    tracks_lots: bool | None = None
+    tracks_expiry: bool | None = None
+    barcodes: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+@dataclass
+class ItemBatch:
+    """A checked batch of `ItemRow`s: what the rows that break a rule break (row index -> [(field, message)]);
+    and what the check found, for `item_save_bulk` to write without looking it up again."""
+    rows: list[ItemRow]
+    problems: dict[int, list[tuple[str, str]]]
+    existing: dict[str, Item]
+    owners: dict[str, tuple[str, str]]  # scan key -> (code as stored, SKU of its item)
+
+    @property
+    def clean(self) -> bool:
+        return not self.problems
+
+
+def item_batch_check(*, actor: Actor, rows: list[ItemRow], lock: bool = False) -> ItemBatch:
+    """The rules of `item_create` / `item_update` and `item_barcode_add` for a batch of rows (up to a few
+    thousand): the SKU's code, the levels (minimum ≤ maximum, with the item's current ones where a row leaves
+    them empty), lot tracking changing only without stock, barcodes not another item's. With `lock`, the
+    existing items are locked (in pk order) until the transaction ends, for `item_save_bulk` to write."""
+    actor.require(CATALOG_MANAGE)
+    org = actor.organization
+    found = Item.objects.filter(organization=org, sku__any={r.sku for r in rows if r.sku})
+    if lock:
+        found = found.select_for_update().order_by("pk")
+    existing = {item.sku: item for item in found}
+    keys = [key for r in rows for _, _, key in r.barcodes]
+    owners = _barcode_owners(org, keys) if keys else {}
+    relotted = {existing[r.sku].pk for r in rows if r.sku in existing and r.tracks_lots is not None
+                and r.tracks_lots != existing[r.sku].tracks_lots}
+    stocked = set(OnHand.objects.filter(item_id__any=relotted).exclude(quantity=0)
+                  .values_list("item_id", flat=True)) if relotted else set()
+    problems: dict[int, list[tuple[str, str]]] = {}
+    for n, row in enumerate(rows):
+        current = existing.get(row.sku)
+        try:
+            clean_code(row.sku, "sku")
+            levels_check(row.min_level if row.min_level is not None else (current.min_level if current else None),
+                         row.max_level if row.max_level is not None else (current.max_level if current else None))
+        except DomainError as error:
+            problems.setdefault(n, []).append((error.field or "", error.detail))
+        if current is not None and current.pk in stocked and row.tracks_lots not in (None, current.tracks_lots):
+            problems.setdefault(n, []).append(("tracks_lots", LOT_TRACKING_WITH_STOCK))
+        for code, _, key in row.barcodes:
+            owner = owners.get(key)
+            if owner is not None and owner[1] != row.sku:
+                problems.setdefault(n, []).append(("barcodes", f"barcode {taken(code, *owner)}"))
+    return ItemBatch(rows=rows, problems=problems, existing=existing, owners=owners)
+
+
+def _barcode_owners(org: Organization, keys: list[str]) -> dict[str, tuple[str, str]]:
+    """The barcode (as stored) and SKU that each of these scan keys belongs to already. Two indexed lookups
+    rather than a join: inside a big import's transaction the planner has no statistics for the rows just
+    written, and a join planned as a hash join would scan every item once per batch."""
+    found = list(ItemBarcode.objects.filter(organization=org, scan_key__any=keys)
+                 .values_list("scan_key", "code", "item_id"))
+    if not found:
+        return {}
+    sku_of = dict(Item.objects.filter(pk__any={item_id for _, _, item_id in found}).values_list("pk", "sku"))
+    return {key: (code, sku_of[item_id]) for key, code, item_id in found}
+
+
+def item_save_bulk(*, actor: Actor, batch: ItemBatch, audit_action: str | None = "item.save_bulk") -> dict[str, int]:
+    """Write a batch that `item_batch_check` passed (with `lock`, in this transaction): new items and their
+    barcodes with COPY, changed items with one bulk update. One audit row with the counts (`audit_action`;
+    None when the caller records the whole operation itself, as an import does). Refuses a batch with
+    problems. Returns the counts: created, updated, unchanged, barcodes_added."""
+    actor.require(CATALOG_MANAGE)
+    for n, row_problems in sorted(batch.problems.items())[:1]:
+        column, message = row_problems[0]
+        raise InvalidInput(f"{batch.rows[n].sku}: {message}", field=column or None)
+    org = actor.organization
+    now = timezone.now()
+    created, updated, unchanged, pairs = [], [], 0, []
+    with transaction.atomic(savepoint=False):
+        for row in batch.rows:
+            item = batch.existing.get(row.sku)
+            if item is None:
+                values = {}
+                for name in ITEM_FIELDS[1:]:
+                    value = getattr(row, name)
+                    values[name] = ITEM_DEFAULTS[name] if value is None else value
+                created.append({"organization_id": org.pk, "sku": row.sku, "name": row.name, **values,
+                                "created_at": now})
+            else:
+                changed = False
+                for name in ITEM_FIELDS:
+                    value = getattr(row, name)
+                    if value is not None and getattr(item, name) != value:
+                        setattr(item, name, value)
+                        changed = True
+                if changed:
+                    updated.append(item)
+                else:
+                    unchanged += 1
+            if row.barcodes:
+                pairs.append((row.sku, row.barcodes))
+        insert_rows(Item, created)
+        if updated:
+            Item.objects.bulk_update(updated, ITEM_FIELDS)
+        new_codes = [(sku, code, kind, key) for sku, codes in pairs for code, kind, key in codes
+                     if key not in batch.owners]
+        if new_codes:
+            ids = {item.sku: item.pk for item in batch.existing.values()}
+            missing = [sku for sku, _, _, _ in new_codes if sku not in ids]
+            if missing:
+                ids.update(Item.objects.filter(organization=org, sku__any=missing).values_list("sku", "pk"))
+            insert_rows(ItemBarcode, [{"organization_id": org.pk, "item_id": ids[sku], "code": code, "kind": kind,
+                                       "scan_key": key} for sku, code, kind, key in new_codes])
+        counts = {"created": len(created), "updated": len(updated), "unchanged": unchanged,
+                  "barcodes_added": len(new_codes)}
+        if audit_action:
+            AuditEvent.objects.create(**audit_values(
+                actor=actor, action=audit_action, object_type=Item._meta.label_lower, object_id="",
+                object_repr=f"items ({len(batch.rows)} rows)", after=counts))
+    return counts

@@ -8,7 +8,8 @@ updates, and do not deadlock.
 import functools
 import json
 import uuid
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -16,12 +17,14 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from stocktrace.audit.models import AuditEvent
 from stocktrace.audit.services import audit_record, audit_values
-from stocktrace.core.db import pg_execute
+from stocktrace.core.db import insert_rows, pg_execute
 from stocktrace.core.errors import Conflict, InvalidInput
 from stocktrace.inventory.models import Item, Location, OnHand, StockMovement
 from stocktrace.inventory.permissions import STOCK_ADJUST, STOCK_MOVE
 from stocktrace.inventory.quantities import QUANTITY_STEP, money, quantity
+from stocktrace.inventory.rules import lot_check, lot_expiry_check, posting_open
 from stocktrace.inventory.services.alerts import alert_for_count_discrepancy, alerts_for_levels
 from stocktrace.inventory.services.catalog import require_site
 from stocktrace.tenancy.actor import Actor
@@ -42,14 +45,7 @@ class Line:
 
 
 def _check_lot(item: Item, lot: str, expires_on: date | None, *, receiving: bool) -> str:
-    lot = (lot or "").strip()
-    if item.tracks_lots and not lot:
-        raise InvalidInput(f"{item.sku} is lot-tracked: give the lot", field="lot")
-    if not item.tracks_lots and lot:
-        raise InvalidInput(f"{item.sku} is not lot-tracked", field="lot")
-    if receiving and item.tracks_expiry and expires_on is None:
-        raise InvalidInput(f"{item.sku} tracks expiry: give the expiry date", field="expires_on")
-    return lot
+    return lot_check(item, lot, expires_on, receiving=receiving)
 
 
 # One statement per on-hand row: create it or add to it, and read back the result. The row stays locked
@@ -100,9 +96,7 @@ def _check_balance(org: Organization, line: Line, delta: Decimal, quantity: Deci
         raise Conflict(f"Only {quantity - delta} {line.item.unit} of {line.item.sku} at "
                        f"{line.location.code}{' lot ' + line.lot if line.lot else ''}; "
                        f"this would leave {quantity}", field="quantity")
-    if wanted_expiry is not None and expires_on != wanted_expiry:
-        raise Conflict(f"Lot {line.lot} at {line.location.code} expires on {expires_on}, not "
-                       f"{wanted_expiry}", field="expires_on")
+    lot_expiry_check(line.item, line.location, line.lot, expires_on, wanted_expiry)
 
 
 def post_lines(*, actor: Actor, lines: list[Line], reason: str = "", reference: str = "",
@@ -114,10 +108,7 @@ def post_lines(*, actor: Actor, lines: list[Line], reason: str = "", reference: 
     for line in lines:
         if line.item.organization_id != org.pk or line.location.organization_id != org.pk:
             raise InvalidInput("Item and location must belong to your organization")
-        if line.item.archived_at or line.location.archived_at:
-            raise Conflict(f"{line.item.sku if line.item.archived_at else line.location.code} is archived")
-        if line.location.site.archived_at:
-            raise Conflict(f"Site {line.location.site.code} is archived")
+        posting_open(line.item, line.location, line.location.site)
         require_site(actor, line.location.site)
     now = timezone.now()
     group = uuid.uuid4() if len(lines) > 1 else None
@@ -217,6 +208,170 @@ def _post_in_one_statement(actor: Actor, lines: list[Line], movements: list[Stoc
         movement.pk = movement_id
         movement.expires_on = balances[(line.item.pk, line.location.pk, line.lot)][1]
         movement._state.adding = False
+
+
+# Bulk receipts ---------------------------------------------------------------------------------------------
+
+BULK_BATCH = 2000  # lines per statement and per transaction of stock_receive_bulk
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """One line of a bulk receipt (`stock_receive_bulk`). `unit_cost` None: the item's."""
+    item: Item
+    location: Location
+    quantity: Decimal
+    lot: str = ""
+    expires_on: date | None = None
+    unit_cost: Decimal | None = None
+
+
+@dataclass
+class BulkReceived:
+    movements: int = 0
+    # (item id, site id) of the items with levels that the receipts touched, when the caller checks them
+    # itself (`check_levels=False`), with `stock_levels_check` once it is done.
+    levels_due: set[tuple[int, int]] = field(default_factory=set)
+
+
+def receipt_line(*, actor: Actor, receipt: Receipt) -> Line:
+    """The ledger line of one receipt, after the rules of a single receipt (`stock_receive`): the item and
+    location belong to the organization and are not archived, nor is the site; a positive quantity of at
+    most 3 places; the lot and expiry rules; the cost in money. Raises the first rule broken. The location's
+    `site` must be loaded (it is read, not queried, per line)."""
+    item, location = receipt.item, receipt.location
+    org_id = actor.organization.pk
+    if item.organization_id != org_id or location.organization_id != org_id:
+        raise InvalidInput("Item and location must belong to your organization")
+    posting_open(item, location, location.site)
+    amount = quantity(receipt.quantity)
+    if amount < 0:
+        raise InvalidInput("A receipt adds stock: the quantity must be positive", field="quantity")
+    lot = lot_check(item, receipt.lot, receipt.expires_on, receiving=True)
+    cost = item.unit_cost if receipt.unit_cost is None else money(receipt.unit_cost)
+    return Line(item, location, amount, Kind.RECEIPT, lot, receipt.expires_on if item.tracks_expiry else None, cost)
+
+
+def on_hand_expiries(*, organization: Organization,
+                     keys: set[tuple[int, int, str]]) -> dict[tuple[int, int, str], date]:
+    """The expiry of each of these (item, location, lot) that is in stock with one: what a receipt of the
+    lot there must agree with (`lot_expiry_check`)."""
+    if not keys:
+        return {}
+    rows = OnHand.objects.filter(
+        organization=organization, item_id__any={k[0] for k in keys}, location_id__any={k[1] for k in keys},
+        quantity__gt=0, expires_on__isnull=False).values_list("item_id", "location_id", "lot", "expires_on")
+    return {(i, loc, lot): day for i, loc, lot, day in rows if (i, loc, lot) in keys and day is not None}
+
+
+def stock_receive_bulk(*, actor: Actor, receipts: Iterable[Receipt], reason: str = "", reference: str = "",
+                       audit_action: str | None = "stock.receipt", check_levels: bool = True,
+                       batch_size: int = BULK_BATCH) -> BulkReceived:
+    """Receive many lines (opening stock, an import), `batch_size` at a time: per batch, the rules of a single
+    receipt for each line (`receipt_line`), one upsert of the batch's on-hand rows in (item, location, lot)
+    order (the locks of `post_lines`, in its order), the balances checked (negative stock, one expiry per
+    lot), the ledger lines written with COPY, and one audit row (`audit_action`; None when the caller records
+    the whole operation itself, as an import does). Lines of one lot in one batch must agree on the expiry.
+
+    Each batch is one transaction; inside the caller's transaction it is a part of it (no savepoint), so a
+    refusal, raised, takes back everything the caller did: the import's all-or-nothing. Level alerts are
+    checked per batch, or, with `check_levels=False`, left to the caller (`BulkReceived.levels_due`)."""
+    actor.require(STOCK_MOVE)
+    result = BulkReceived()
+    batch: list[Receipt] = []
+    for receipt in receipts:
+        batch.append(receipt)
+        if len(batch) >= batch_size:
+            _receive_batch(actor, batch, result, reason=reason, reference=reference, audit_action=audit_action,
+                           check_levels=check_levels)
+            batch = []
+    if batch:
+        _receive_batch(actor, batch, result, reason=reason, reference=reference, audit_action=audit_action,
+                       check_levels=check_levels)
+    return result
+
+
+def _receive_batch(actor: Actor, receipts: list[Receipt], result: BulkReceived, *, reason: str, reference: str,
+                   audit_action: str | None, check_levels: bool) -> None:
+    org = actor.organization
+    lines = [receipt_line(actor=actor, receipt=receipt) for receipt in receipts]
+    for site in {line.location.site for line in lines}:
+        require_site(actor, site)
+    first_expiry: dict[tuple[int, int, str], date] = {}
+    for line in lines:
+        if line.expires_on is not None:
+            key = (line.item.pk, line.location.pk, line.lot)
+            lot_expiry_check(line.item, line.location, line.lot,
+                             first_expiry.setdefault(key, line.expires_on), line.expires_on, " (an earlier line)")
+    now = timezone.now()
+    with transaction.atomic(savepoint=False):
+        if connection.vendor == "postgresql":
+            balances = _apply_to_on_hand_in_one_statement(org, lines, now)
+        else:
+            balances = _apply_to_on_hand(org, lines)
+        actor_id = actor.user.pk if actor.user else None
+        insert_rows(StockMovement, [{
+            "organization_id": org.pk, "item_id": line.item.pk, "location_id": line.location.pk,
+            "site_id": line.location.site_id, "lot": line.lot,
+            "expires_on": balances[(line.item.pk, line.location.pk, line.lot)][1], "kind": line.kind,
+            "quantity": line.delta, "unit_cost": line.unit_cost, "reason": reason[:200], "reference": reference[:100],
+            "group": None, "actor_id": actor_id, "created_at": now} for line in lines])
+        if audit_action:
+            AuditEvent.objects.create(**audit_values(
+                actor=actor, action=audit_action, object_type=StockMovement._meta.label_lower, object_id="",
+                object_repr=f"receipts ({len(lines)} lines)", after={"lines": len(lines), "reason": reason,
+                                                             "reference": reference}))
+        watched = {(line.item, line.location.site_id) for line in lines
+                   if line.item.min_level is not None or line.item.max_level is not None}
+        if check_levels:
+            alerts_for_levels(organization=org, pairs=watched)
+        else:
+            result.levels_due.update((item.pk, site_id) for item, site_id in watched)
+    result.movements += len(lines)
+
+
+UPSERT_ON_HAND_MANY = f"""
+INSERT INTO inventory_onhand (organization_id, item_id, location_id, site_id, lot, expires_on, quantity, updated_at)
+SELECT %(org)s, item_id, location_id, site_id, lot, expires_on, delta, %(now)s
+FROM unnest(%(items)s::bigint[], %(locations)s::bigint[], %(sites)s::bigint[], %(lots)s::text[],
+            %(expiries)s::date[], %(deltas)s::numeric[]) AS k (item_id, location_id, site_id, lot, expires_on, delta)
+ORDER BY item_id, location_id, lot
+{UPSERT_ON_HAND[UPSERT_ON_HAND.index("ON CONFLICT"):UPSERT_ON_HAND.index("RETURNING")]}
+RETURNING item_id, location_id, lot, quantity, expires_on
+"""
+
+
+def _apply_to_on_hand_in_one_statement(org: Organization, lines: list[Line],
+                                       now: datetime) -> dict[tuple[int, int, str], tuple[Decimal, date | None]]:
+    """PostgreSQL: `_apply_to_on_hand` for many rows in one statement (its INSERT takes the rows sorted, so
+    their locks come in the fixed order), the balances checked the same way."""
+    changes = _on_hand_changes(lines)
+    columns: list[list[Any]] = [[], [], [], [], [], []]
+    for (item_id, location_id, lot), (line, delta, expiry) in changes.items():
+        for values, value in zip(columns, (item_id, location_id, line.location.site_id, lot, expiry, delta),
+                                 strict=True):
+            values.append(value)
+    with connection.cursor() as cursor:
+        cursor.execute(UPSERT_ON_HAND_MANY, dict(zip(
+            ("items", "locations", "sites", "lots", "expiries", "deltas"), columns, strict=True), org=org.pk, now=now))
+        rows = cursor.fetchall()
+    balances = {(item_id, location_id, lot): (amount, expires_on)
+                for item_id, location_id, lot, amount, expires_on in rows}
+    for key, (line, delta, expiry) in changes.items():
+        amount, expires_on = balances[key]
+        _check_balance(org, line, delta, amount, expires_on, expiry)
+    return balances
+
+
+def stock_levels_check(*, actor: Actor, pairs: set[tuple[int, int]]) -> None:
+    """Check the levels of these (item id, site id) after a bulk posting that left it to the caller (the
+    alerts a posting raises or resolves), items loaded a batch at a time."""
+    ordered = sorted(pairs)
+    for start in range(0, len(ordered), BULK_BATCH):
+        chunk = ordered[start:start + BULK_BATCH]
+        items = Item.objects.filter(organization=actor.organization).in_bulk({item_id for item_id, _ in chunk})
+        alerts_for_levels(organization=actor.organization,
+                          pairs={(items[item_id], site_id) for item_id, site_id in chunk if item_id in items})
 
 
 @transaction.atomic

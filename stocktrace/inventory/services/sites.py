@@ -8,7 +8,7 @@ from stocktrace.core.errors import Conflict, InvalidInput
 from stocktrace.events.catalogue import event_publish
 from stocktrace.inventory.models import OnHand, Site
 from stocktrace.inventory.permissions import SITES_MANAGE
-from stocktrace.inventory.services.catalog import clean_code
+from stocktrace.inventory.rules import clean_code
 from stocktrace.tenancy.actor import Actor
 
 SITE_AUDITED = ["code", "name", "address", "archived_at"]
