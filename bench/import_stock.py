@@ -70,10 +70,10 @@ def child(folder: Path, rows: int) -> None:
     import django
 
     django.setup()
+    from stocktrace.accounts.services import site_create
     from stocktrace.imports.services import import_check, import_file_apply
     from stocktrace.inventory.models import OnHand, StockMovement
     from stocktrace.inventory.selectors import ledger_drift
-    from stocktrace.inventory.services.sites import site_create
     from stocktrace.tenancy.actor import Actor
     from stocktrace.tenancy.models import Organization
 

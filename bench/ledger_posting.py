@@ -206,9 +206,8 @@ SELECT coalesce(refused, 0), total, (SELECT count(*) FROM raised), (SELECT count
 def build_org(slug: str, min_level):
     """An organization with a site, LOCATIONS bins and ITEMS items, all through the services."""
     from stocktrace.accounts.models import User
-    from stocktrace.accounts.services import organization_create
+    from stocktrace.accounts.services import organization_create, site_create
     from stocktrace.inventory.services.catalog import item_create, location_create
-    from stocktrace.inventory.services.sites import site_create
     from stocktrace.tenancy.actor import Actor
 
     admin = User.objects.create_user(email=f"{slug}@bench.test", password=None)

@@ -6,11 +6,10 @@ response seen by alpha contains it.
 
 from dataclasses import dataclass, field
 
-from stocktrace.accounts.models import ApiToken, SiteAssignment, User
+from stocktrace.accounts.models import ApiToken, User
 from stocktrace.accounts.services import token_create
-from stocktrace.inventory.models import Site
 from stocktrace.tenancy.actor import Actor
-from stocktrace.tenancy.models import Membership, Organization
+from stocktrace.tenancy.models import Membership, Organization, Site, SiteAssignment
 from stocktrace.tenancy.roles import Role
 
 PASSWORD = "correct-horse-battery"

@@ -5,7 +5,7 @@ from django import forms
 from stocktrace.tenancy.roles import Role
 
 if TYPE_CHECKING:
-    from stocktrace.inventory.models import Site
+    from stocktrace.tenancy.models import Site
 
     _FormBase = forms.BaseForm
 else:
@@ -43,3 +43,9 @@ class TokenForm(forms.Form):
     expires_at = forms.DateTimeField(label="Expires", required=False,
                                      widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
                                      help_text="Leave empty for a token that does not expire.")
+
+
+class SiteForm(forms.Form):
+    code = forms.CharField(max_length=32)
+    name = forms.CharField(max_length=150)
+    address = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000)

@@ -64,17 +64,3 @@ class ApiToken(models.Model):
     def is_usable(self) -> bool:
         now = timezone.now()
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
-
-
-class SiteAssignment(models.Model):
-    membership = models.ForeignKey(
-        "tenancy.Membership", on_delete=models.CASCADE, related_name="site_assignments"
-    )
-    site = models.ForeignKey("inventory.Site", on_delete=models.CASCADE, related_name="assignments")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["membership", "site"], name="uniq_site_assignment")]
-
-    def __str__(self) -> str:
-        return f"{self.membership} @ {self.site}"

@@ -2,7 +2,8 @@ from django.contrib.auth.views import LogoutView
 from django.urls import path
 
 from stocktrace.accounts.permissions import MEMBERS_VIEW, ORG_MANAGE
-from stocktrace.accounts.views import auth, home, members, tokens
+from stocktrace.accounts.views import auth, home, members, sites, tokens
+from stocktrace.tenancy.permissions import SITES_VIEW
 from stocktrace.web.navigation import NavLink
 
 urlpatterns = [
@@ -19,12 +20,14 @@ urlpatterns = [
     path("members/invite/", members.member_invite, name="member_invite"),
     path("members/<int:member_id>/", members.member_detail, name="member_detail"),
     path("members/<int:member_id>/password-link/", members.member_password_link, name="member_password_link"),
+    path("sites/", sites.sites, name="sites"),
     path("tokens/", tokens.tokens, name="tokens"),
     path("tokens/<int:token_id>/revoke/", tokens.token_revoke, name="token_revoke"),
 ]
 
 NAVIGATION = [
     NavLink("Home", "web:home", None, 10),
+    NavLink("Sites", "web:sites", SITES_VIEW, 60),
     NavLink("Members", "web:members", MEMBERS_VIEW, 70),
     NavLink("Organization", "web:organization", ORG_MANAGE, 120),
     NavLink("API tokens", "web:tokens", None, 130),

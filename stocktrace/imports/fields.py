@@ -10,9 +10,9 @@ import re
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 
+from stocktrace.core.codes import clean_code
 from stocktrace.core.errors import InvalidInput
 from stocktrace.inventory.quantities import money, quantity
-from stocktrace.inventory.rules import clean_code
 
 _PLAIN_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 _TRUE = frozenset({"true", "yes", "y", "1"})

@@ -5,15 +5,9 @@ from django import forms
 from stocktrace.web.forms import SCAN_ATTRS, TEXT_ATTRS, DecimalTextField, FocusFirstMixin, scan_field, text_field
 
 if TYPE_CHECKING:
-    from stocktrace.inventory.models import Site
+    from stocktrace.tenancy.models import Site
 
 ADJUSTMENT_REASONS = ["damaged", "lost", "found", "expired", "correction"]
-
-
-class SiteForm(forms.Form):
-    code = forms.CharField(max_length=32)
-    name = forms.CharField(max_length=150)
-    address = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000)
 
 
 class _Posting(FocusFirstMixin, forms.Form):

@@ -1,7 +1,5 @@
 from stocktrace.tenancy.roles import EVERYONE, Role, permission
 
-SITES_VIEW = permission("sites.view", "See the sites one is assigned to", EVERYONE)
-SITES_MANAGE = permission("sites.manage", "Create, rename and archive sites", {Role.ADMIN})
 INVENTORY_VIEW = permission("inventory.view",
                             "See items, locations, stock on hand, movements and alerts (of one's sites)", EVERYONE)
 CATALOG_MANAGE = permission("catalog.manage", "Create and change items, barcodes and locations (of one's sites)",

@@ -3,21 +3,12 @@ the imports' row checks call these same functions, so an API posting and an impo
 the same reason with the same message. Each raises the domain error naming its field; none touches the
 database."""
 
-import re
 from datetime import date
 from decimal import Decimal
 
 from stocktrace.core.errors import Conflict, InvalidInput
-
-_SPACE = re.compile(r"\s")  # what str.isspace() calls a space, every Unicode one
-
-
-def clean_code(value: str, field: str, max_length: int = 64) -> str:
-    """A SKU, location code, site code or barcode: 1–max_length characters without spaces."""
-    value = (value or "").strip()
-    if not value or len(value) > max_length or _SPACE.search(value):
-        raise InvalidInput(f"{field} needs 1–{max_length} characters without spaces", field=field)
-    return value
+from stocktrace.inventory.models import OnHand
+from stocktrace.tenancy.models import Site
 
 
 def levels_check(low: Decimal | None, high: Decimal | None) -> None:
@@ -71,3 +62,9 @@ def lot_expiry_check(item, location, lot: str, current: date | None, wanted: dat
     if wanted is not None and current is not None and current != wanted:
         raise Conflict(f"Lot {lot or '-'} of {item.sku} at {location.code} expires on {current}{where}, "
                        f"not {wanted}", field="expires_on")
+
+
+def site_holds_no_stock(site: Site) -> None:
+    """A site is archived only once its stock is gone (checked by accounts' site_archive)."""
+    if OnHand.objects.filter(organization_id=site.organization_id, site=site).exclude(quantity=0).exists():
+        raise Conflict(f"Stock lies at site {site.code}; transfer it away before archiving")

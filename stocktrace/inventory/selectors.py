@@ -8,29 +8,11 @@ from django.db.models import Q, QuerySet, Sum
 from stocktrace.core.db import hydrated, pg_execute, select_list
 from stocktrace.core.errors import NotFound
 from stocktrace.inventory.barcodes import scan_key
-from stocktrace.inventory.models import Item, ItemBarcode, Location, OnHand, Site, StockAlert, StockMovement
-from stocktrace.inventory.permissions import INVENTORY_VIEW, SITES_VIEW
+from stocktrace.inventory.models import Item, ItemBarcode, Location, OnHand, StockAlert, StockMovement
+from stocktrace.inventory.permissions import INVENTORY_VIEW
 from stocktrace.inventory.quantities import QUANTITY_STEP
 from stocktrace.tenancy.actor import Actor
 from stocktrace.tenancy.models import Organization
-
-
-def sites_visible(*, actor: Actor, include_archived: bool = False) -> QuerySet[Site]:
-    """Admins see every site of the organization; everyone else only the sites they are assigned to."""
-    actor.require(SITES_VIEW)
-    sites = Site.objects.for_org(actor.organization)
-    if actor.site_ids is not None:
-        sites = sites.filter(pk__in=actor.site_ids)
-    if not include_archived:
-        sites = sites.filter(archived_at__isnull=True)
-    return sites
-
-
-def site_get(*, actor: Actor, site_id: int) -> Site:
-    site = sites_visible(actor=actor, include_archived=True).filter(pk=site_id).first()
-    if site is None:
-        raise NotFound("No such site")
-    return site
 
 
 def locations_visible(*, actor: Actor, site_id: int | None = None, under: Location | None = None,

@@ -1,11 +1,10 @@
 from django.urls import path
 
-from stocktrace.inventory.permissions import INVENTORY_VIEW, SITES_VIEW
-from stocktrace.inventory.views import sites, stock
+from stocktrace.inventory.permissions import INVENTORY_VIEW
+from stocktrace.inventory.views import stock
 from stocktrace.web.navigation import NavLink
 
 urlpatterns = [
-    path("sites/", sites.sites, name="sites"),
     path("stock/", stock.stock, name="stock"),
     path("stock/receive/", stock.stock_receive, name="stock_receive"),
     path("stock/issue/", stock.stock_issue, name="stock_issue"),
@@ -33,5 +32,4 @@ NAVIGATION = [
     NavLink("Items", "web:items", INVENTORY_VIEW, 30, sections=("item",)),
     NavLink("Locations", "web:locations", INVENTORY_VIEW, 40, sections=("location",)),
     NavLink("Alerts", "web:alerts", INVENTORY_VIEW, 50, sections=("alert",)),
-    NavLink("Sites", "web:sites", SITES_VIEW, 60),
 ]

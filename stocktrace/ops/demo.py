@@ -4,8 +4,7 @@ from django.db import transaction
 from django.test.utils import override_settings
 
 from stocktrace.accounts.models import User
-from stocktrace.accounts.services import member_invite, organization_create
-from stocktrace.inventory.services import site_create
+from stocktrace.accounts.services import member_invite, organization_create, site_create
 from stocktrace.ops.demo_inventory import demo_inventory_load
 from stocktrace.tenancy.actor import Actor
 from stocktrace.tenancy.models import Organization

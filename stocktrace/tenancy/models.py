@@ -52,3 +52,33 @@ class Membership(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.organization} as {self.role}"
+
+
+class Site(TenantOwned):
+    """A warehouse or store. Locations, counts and containers hang off a site."""
+
+    code = models.CharField(max_length=32)
+    name = models.CharField(max_length=150)
+    address = models.TextField(blank=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "code"], name="uniq_site_code")]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class SiteAssignment(models.Model):
+    membership = models.ForeignKey(
+        "tenancy.Membership", on_delete=models.CASCADE, related_name="site_assignments"
+    )
+    site = models.ForeignKey("tenancy.Site", on_delete=models.CASCADE, related_name="assignments")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["membership", "site"], name="uniq_site_assignment")]
+
+    def __str__(self) -> str:
+        return f"{self.membership} @ {self.site}"

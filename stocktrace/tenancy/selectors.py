@@ -2,7 +2,10 @@ from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
 
-from stocktrace.tenancy.models import Membership
+from stocktrace.core.errors import NotFound
+from stocktrace.tenancy.actor import Actor
+from stocktrace.tenancy.models import Membership, Site
+from stocktrace.tenancy.permissions import SITES_VIEW
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -32,3 +35,21 @@ def membership_for(user: "User | AnonymousUser", *, slug: str | None = None,
         if chosen:
             return chosen
     return memberships.first()
+
+
+def sites_visible(*, actor: Actor, include_archived: bool = False) -> QuerySet[Site]:
+    """Admins see every site of the organization; everyone else only the sites they are assigned to."""
+    actor.require(SITES_VIEW)
+    sites = Site.objects.for_org(actor.organization)
+    if actor.site_ids is not None:
+        sites = sites.filter(pk__in=actor.site_ids)
+    if not include_archived:
+        sites = sites.filter(archived_at__isnull=True)
+    return sites
+
+
+def site_get(*, actor: Actor, site_id: int) -> Site:
+    site = sites_visible(actor=actor, include_archived=True).filter(pk=site_id).first()
+    if site is None:
+        raise NotFound("No such site")
+    return site

@@ -3,10 +3,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from stocktrace.events.catalogue import event_publish
-from stocktrace.inventory.models import Site
 from stocktrace.jobs.registry import RetryPolicy, job, periodic
 from stocktrace.jobs.services import job_progress_report
-from stocktrace.tenancy.models import Organization
+from stocktrace.tenancy.models import Organization, Site
 from stocktrace.webhooks.delivery import DeliveryFailed, post_signed
 from stocktrace.webhooks.models import InboundDelivery, OutboundAttempt, OutboundDelivery
 

@@ -26,7 +26,18 @@ def _member(own, role, target) -> dict:
     return {"member_id": target.members[Role.VIEWER].pk}
 
 
+def _site(own, role, target) -> dict:
+    return {"site_id": target.sites[0].pk}
+
+
 API_CASES: dict[str, Case] = {
+    "GET /sites": Case(),
+    "POST /sites": Case(body=lambda *a: {"code": "NEW-1", "name": "New site"}, audit_action="site.create",
+                        success=201),
+    "GET /sites/{site_id}": Case(params=_site, crosses_tenants=True),
+    "PATCH /sites/{site_id}": Case(params=_site, body=lambda *a: {"name": "Renamed site"},
+                                   audit_action="site.update", crosses_tenants=True),
+    "POST /sites/{site_id}/archive": Case(params=_site, audit_action="site.archive", crosses_tenants=True),
     "GET /me": Case(),
     "GET /organizations": Case(),
     "GET /organization": Case(),
@@ -56,6 +67,7 @@ API_CASES: dict[str, Case] = {
 }
 
 PAGES: dict[str, Page] = {
+    "sites": Page(),
     "home": Page(),
     "organization": Page(),
     "members": Page(),
@@ -70,6 +82,8 @@ PAGES: dict[str, Page] = {
 
 # The most queries each list endpoint ("GET /path") and page (URL name) may make, whatever its number of rows.
 QUERY_BUDGETS: dict[str, int] = {
+    "GET /sites": 4,
+    "sites": 5,
     "GET /organizations": 4,
     "organization": 4,
     "home": 6,

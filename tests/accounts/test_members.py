@@ -5,12 +5,12 @@ from django.core import mail
 from django.db import connection
 from django.test import Client
 
-from stocktrace.accounts.models import SiteAssignment, User
+from stocktrace.accounts.models import User
 from stocktrace.accounts.services import member_invite, member_sites_set, member_update
 from stocktrace.audit.models import AuditEvent
 from stocktrace.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from stocktrace.tenancy.actor import Actor
-from stocktrace.tenancy.models import Membership
+from stocktrace.tenancy.models import Membership, SiteAssignment
 from stocktrace.tenancy.roles import Role
 from tests.conftest import api, database_state
 from tests.factories import make_world

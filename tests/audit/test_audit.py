@@ -3,8 +3,8 @@
 import pytest
 from django.db import connection, transaction
 
+from stocktrace.accounts.services import site_create
 from stocktrace.audit.models import AuditEvent
-from stocktrace.inventory.services import site_create
 
 
 @pytest.mark.django_db

@@ -7,9 +7,9 @@ from django.contrib.sessions.models import Session
 from django.core import mail
 from playwright.sync_api import Page, expect
 
-from stocktrace.accounts.models import ApiToken, SiteAssignment, User
+from stocktrace.accounts.models import ApiToken, User
 from stocktrace.audit.models import AuditEvent
-from stocktrace.tenancy.models import Membership
+from stocktrace.tenancy.models import Membership, SiteAssignment
 from tests.browser.conftest import login, shot
 from tests.conftest import database_state
 from tests.factories import PASSWORD

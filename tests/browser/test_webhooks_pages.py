@@ -6,7 +6,7 @@ from django_tasks_db.models import DBTaskResult
 from playwright.sync_api import Page, expect
 
 from stocktrace.audit.models import AuditEvent
-from stocktrace.inventory.models import Site
+from stocktrace.tenancy.models import Site
 from stocktrace.webhooks import signing
 from stocktrace.webhooks.models import InboundDelivery, OutboundAttempt, WebhookSource, WebhookSubscription
 from tests.browser.conftest import login, shot

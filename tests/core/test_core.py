@@ -60,7 +60,8 @@ def test_the_any_lookup_finds_what_in_finds_with_one_array_parameter_on_postgres
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from stocktrace.inventory.models import Item, Site
+    from stocktrace.inventory.models import Item
+    from stocktrace.tenancy.models import Site
     from tests.factories import stocked
 
     item, location = stocked(world.alpha)

@@ -18,12 +18,13 @@ from django.db import transaction
 from django.test import Client
 from openpyxl import Workbook, load_workbook
 
+from stocktrace.accounts.services import site_archive
 from stocktrace.audit.models import AuditEvent
 from stocktrace.core.errors import Conflict, DomainError, InvalidInput, PermissionDenied
 from stocktrace.imports import engine
 from stocktrace.imports.models import ImportRun
 from stocktrace.imports.services import import_check, import_file_apply, import_upload, stored_path
-from stocktrace.inventory.models import Item, ItemBarcode, Location, OnHand, Site, StockAlert, StockMovement
+from stocktrace.inventory.models import Item, ItemBarcode, Location, OnHand, StockAlert, StockMovement
 from stocktrace.inventory.selectors import ledger_drift
 from stocktrace.inventory.services.catalog import (
     ItemRow,
@@ -35,10 +36,9 @@ from stocktrace.inventory.services.catalog import (
     location_create,
 )
 from stocktrace.inventory.services.ledger import stock_issue, stock_receive
-from stocktrace.inventory.services.sites import site_archive
 from stocktrace.jobs.models import JobProgress
 from stocktrace.tenancy.actor import Actor
-from stocktrace.tenancy.models import Organization
+from stocktrace.tenancy.models import Organization, Site
 from stocktrace.tenancy.roles import Role
 from tests.conftest import api, database_state, state_without
 from tests.factories import stocked

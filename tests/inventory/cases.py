@@ -4,11 +4,11 @@ the convention)."""
 import itertools
 import uuid
 
-from stocktrace.accounts.models import SiteAssignment
+from stocktrace.accounts.services import site_create
 from stocktrace.inventory.models import Item, ItemBarcode, Location, StockAlert
-from stocktrace.inventory.services import site_create
 from stocktrace.inventory.services.catalog import item_create, location_create
 from stocktrace.inventory.services.ledger import stock_receive
+from stocktrace.tenancy.models import SiteAssignment
 from stocktrace.tenancy.roles import Role
 from tests.cases import Case, Page
 from tests.factories import Tenant, stocked
@@ -16,10 +16,6 @@ from tests.factories import Tenant, stocked
 
 def target_barcode(target: Tenant) -> str:
     return ItemBarcode.objects.get(item=stocked(target)[0]).code
-
-
-def _site(own, role, target) -> dict:
-    return {"site_id": target.sites[0].pk}
 
 
 def _location(own, role, target) -> dict:
@@ -86,13 +82,6 @@ def _empty_item(own, role, target) -> dict:
 
 
 API_CASES: dict[str, Case] = {
-    "GET /sites": Case(),
-    "POST /sites": Case(body=lambda *a: {"code": "NEW-1", "name": "New site"}, audit_action="site.create",
-                        success=201),
-    "GET /sites/{site_id}": Case(params=_site, crosses_tenants=True),
-    "PATCH /sites/{site_id}": Case(params=_site, body=lambda *a: {"name": "Renamed site"},
-                                   audit_action="site.update", crosses_tenants=True),
-    "POST /sites/{site_id}/archive": Case(params=_site, audit_action="site.archive", crosses_tenants=True),
     "GET /locations": Case(),
     "POST /locations": Case(body=lambda own, role, target: {"site_id": target.sites[0].pk, "code": "B-07"},
                             audit_action="location.create", crosses_tenants=True, success=201),
@@ -134,7 +123,6 @@ API_CASES: dict[str, Case] = {
 }
 
 PAGES: dict[str, Page] = {
-    "sites": Page(),
     "stock": Page(),
     "stock_receive": Page("POST", data=lambda own, role, target: _scan(target, quantity="2", lot="",
                                                                         reference="PO-1")),
@@ -164,13 +152,11 @@ PAGES: dict[str, Page] = {
 
 # The most queries each list endpoint ("GET /path") and page (URL name) may make, whatever its number of rows.
 QUERY_BUDGETS: dict[str, int] = {
-    "GET /sites": 4,
     "GET /locations": 4,
     "GET /items": 5,
     "GET /items/{item_id}/movements": 5,
     "GET /stock": 4,
     "GET /alerts": 4,
-    "sites": 5,
     "stock": 6,
     "items": 6,
     "item": 11,

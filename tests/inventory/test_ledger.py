@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.db import DatabaseError, connection, transaction
 
+from stocktrace.accounts.services import site_archive
 from stocktrace.audit.models import AuditEvent
 from stocktrace.core.errors import Conflict, DomainError, PermissionDenied
 from stocktrace.inventory.models import Location, OnHand, StockAlert, StockMovement
@@ -21,7 +22,6 @@ from stocktrace.inventory.services.ledger import (
     stock_receive_bulk,
     stock_transfer,
 )
-from stocktrace.inventory.services.sites import site_archive
 from stocktrace.tenancy.roles import Role
 from tests.conftest import database_state
 from tests.factories import make_world

@@ -9,10 +9,10 @@ from django.db import transaction
 from django.test import Client
 from django_tasks_db.models import DBTaskResult
 
+from stocktrace.accounts.services import site_create
 from stocktrace.audit.models import AuditEvent
-from stocktrace.inventory.models import Site
-from stocktrace.inventory.services import site_create
 from stocktrace.jobs.models import DeadLetter
+from stocktrace.tenancy.models import Site
 from stocktrace.tenancy.roles import Role
 from stocktrace.webhooks import signing
 from stocktrace.webhooks.models import InboundDelivery, OutboundAttempt, OutboundDelivery, OutboundEvent

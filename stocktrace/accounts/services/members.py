@@ -17,15 +17,14 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from stocktrace.accounts.models import ApiToken, SiteAssignment, User
+from stocktrace.accounts.models import ApiToken, User
 from stocktrace.accounts.permissions import MEMBERS_MANAGE, TOKENS_OWN
 from stocktrace.audit.services import audit_record, snapshot
 from stocktrace.core.db import hydrated, pg_execute, select_list
 from stocktrace.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from stocktrace.events.catalogue import event_publish
-from stocktrace.inventory.models import Site
 from stocktrace.tenancy.actor import Actor
-from stocktrace.tenancy.models import Membership, Organization
+from stocktrace.tenancy.models import Membership, Organization, Site, SiteAssignment
 from stocktrace.tenancy.roles import Role
 
 MEMBERSHIP_AUDITED = ["role", "is_active"]

@@ -9,7 +9,7 @@ from stocktrace.accounts import services as account_services
 from stocktrace.accounts.forms import InviteForm, MemberForm, OrganizationForm
 from stocktrace.accounts.permissions import MEMBERS_MANAGE, MEMBERS_VIEW, ORG_MANAGE
 from stocktrace.core.errors import DomainError
-from stocktrace.inventory import selectors as site_selectors
+from stocktrace.tenancy import selectors as site_selectors
 from stocktrace.web.actions import announce
 from stocktrace.web.decorators import page_requires
 from stocktrace.web.forms import show_domain_error

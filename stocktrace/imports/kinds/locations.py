@@ -6,7 +6,8 @@ from stocktrace.core.errors import InvalidInput
 from stocktrace.imports import fields
 from stocktrace.imports.engine import Importer, Row
 from stocktrace.imports.hashset import HashSet
-from stocktrace.inventory.models import Location, Site
+from stocktrace.inventory.models import Location
+from stocktrace.tenancy.models import Site
 
 KINDS = tuple(Location.Kind.values)
 

@@ -8,8 +8,9 @@ from stocktrace.core.errors import DomainError
 from stocktrace.imports import fields
 from stocktrace.imports.engine import Importer, Row
 from stocktrace.inventory import rules
-from stocktrace.inventory.models import Item, Location, OnHand, Site, StockMovement
+from stocktrace.inventory.models import Item, Location, OnHand, StockMovement
 from stocktrace.inventory.services.ledger import Receipt, on_hand_expiries, stock_levels_check, stock_receive_bulk
+from stocktrace.tenancy.models import Site
 
 REASON = "opening stock"
 

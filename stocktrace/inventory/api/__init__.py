@@ -1,3 +1,3 @@
-from stocktrace.inventory.api import sites, stock
+from stocktrace.inventory.api import stock
 
-ROUTES = [("/sites", sites.router), ("", stock.router)]
+ROUTES = [("", stock.router)]

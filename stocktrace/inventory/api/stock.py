@@ -268,7 +268,7 @@ class LookupOut(Schema):
 
 
 def _site(request, site_id):
-    from stocktrace.inventory.selectors import site_get
+    from stocktrace.tenancy.selectors import site_get
 
     return site_get(actor=request.auth, site_id=site_id)
 

@@ -11,15 +11,16 @@ from django.utils import timezone
 
 from stocktrace.audit.models import AuditEvent
 from stocktrace.audit.services import audit_record, audit_values, snapshot
+from stocktrace.core.codes import clean_code
 from stocktrace.core.db import insert_rows
 from stocktrace.core.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from stocktrace.inventory.barcodes import classify, scan_key, taken
-from stocktrace.inventory.models import Item, ItemBarcode, Location, OnHand, Site
+from stocktrace.inventory.models import Item, ItemBarcode, Location, OnHand
 from stocktrace.inventory.permissions import CATALOG_MANAGE
 from stocktrace.inventory.quantities import money, quantity
-from stocktrace.inventory.rules import clean_code, levels_check
+from stocktrace.inventory.rules import levels_check
 from stocktrace.tenancy.actor import Actor
-from stocktrace.tenancy.models import Organization
+from stocktrace.tenancy.models import Organization, Site
 
 LOCATION_AUDITED = ["site", "parent", "kind", "code", "name", "barcode", "archived_at"]
 LOT_TRACKING_WITH_STOCK = "Lot tracking can change only while the item has no stock"

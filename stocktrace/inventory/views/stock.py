@@ -34,6 +34,7 @@ from stocktrace.inventory.models import StockAlert
 from stocktrace.inventory.permissions import ALERTS_MANAGE, CATALOG_MANAGE, INVENTORY_VIEW, STOCK_ADJUST, STOCK_MOVE
 from stocktrace.inventory.services import alerts as alert_services
 from stocktrace.inventory.services import catalog, ledger
+from stocktrace.tenancy import selectors as site_selectors
 from stocktrace.web.actions import announce, followed_job
 from stocktrace.web.decorators import page_requires
 from stocktrace.web.forms import show_domain_error
@@ -219,7 +220,7 @@ def stock_transfer(request):
 def stock(request):
     actor = request.actor
     form = StockFilterForm(request.GET or None)
-    form.set_site_choices(selectors.sites_visible(actor=actor).order_by("code"))
+    form.set_site_choices(site_selectors.sites_visible(actor=actor).order_by("code"))
     page: dict[str, Any]
     page, totals, item = {"items": [], "next_cursor": None}, None, None
     if not form.is_bound or form.is_valid():
@@ -378,9 +379,9 @@ def _tree(locations) -> list[tuple]:
 
 def _locations_page(request, *, form=None, status: int = 200):
     actor = request.actor
-    sites = selectors.sites_visible(actor=actor).order_by("code")
+    sites = site_selectors.sites_visible(actor=actor).order_by("code")
     site_id = request.GET.get("site", "")
-    site = selectors.site_get(actor=actor, site_id=int(site_id)) if site_id.isdigit() else sites.first()
+    site = site_selectors.site_get(actor=actor, site_id=int(site_id)) if site_id.isdigit() else sites.first()
     under_id = request.GET.get("under", "")
     under = selectors.location_get(actor=actor, location_id=int(under_id)) if under_id.isdigit() else None
     if under is not None:
@@ -415,7 +416,7 @@ def locations(request):
 def location_create(request):
     actor = request.actor
     form = LocationForm(request.POST)
-    form.set_site_choices(selectors.sites_visible(actor=actor))
+    form.set_site_choices(site_selectors.sites_visible(actor=actor))
     if form.is_valid():
         data = form.cleaned_data
         parent = _resolve(form, "parent", lambda code: location_by_code(actor, code, data["site"]))
@@ -492,7 +493,7 @@ def location_archive(request, location_id: int):
 @require_GET
 def alerts(request):
     actor = request.actor
-    form = AlertFilterForm(request.GET or None, sites=selectors.sites_visible(actor=actor).order_by("code"))
+    form = AlertFilterForm(request.GET or None, sites=site_selectors.sites_visible(actor=actor).order_by("code"))
     page: dict[str, Any] = {"items": [], "next_cursor": None}
     if not form.is_bound or form.is_valid():
         data = form.cleaned_data if form.is_bound else {}

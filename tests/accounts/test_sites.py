@@ -5,11 +5,12 @@ from decimal import Decimal
 
 import pytest
 
+from stocktrace.accounts.services import site_archive, site_create
 from stocktrace.core.errors import Conflict, InvalidInput
-from stocktrace.inventory.models import Location, OnHand, Site
-from stocktrace.inventory.services import site_archive, site_create
+from stocktrace.inventory.models import Location, OnHand
 from stocktrace.inventory.services.catalog import item_create, location_create
 from stocktrace.inventory.services.ledger import stock_issue, stock_receive
+from stocktrace.tenancy.models import Site
 from stocktrace.tenancy.roles import Role
 from tests.api.test_api_input import assert_problem
 from tests.conftest import api, database_state

@@ -3,11 +3,12 @@ from datetime import datetime
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
+from stocktrace.accounts import services
 from stocktrace.api.pagination import Page, keyset_page
 from stocktrace.api.permissions import requires
 from stocktrace.api.schemas import Input, ObjectId
-from stocktrace.inventory import selectors, services
-from stocktrace.inventory.permissions import SITES_MANAGE, SITES_VIEW
+from stocktrace.tenancy import selectors
+from stocktrace.tenancy.permissions import SITES_MANAGE, SITES_VIEW
 
 router = Router(tags=["sites"])
 

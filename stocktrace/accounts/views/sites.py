@@ -4,11 +4,11 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from stocktrace.accounts import services as site_services
+from stocktrace.accounts.forms import SiteForm
 from stocktrace.core.errors import DomainError
-from stocktrace.inventory import selectors as site_selectors
-from stocktrace.inventory import services as site_services
-from stocktrace.inventory.forms import SiteForm
-from stocktrace.inventory.permissions import SITES_MANAGE, SITES_VIEW
+from stocktrace.tenancy import selectors as site_selectors
+from stocktrace.tenancy.permissions import SITES_MANAGE, SITES_VIEW
 from stocktrace.web.decorators import page_requires
 from stocktrace.web.forms import show_domain_error
 
@@ -30,4 +30,4 @@ def sites(request):
                 messages.success(request, f"Site {site.code} created.")
                 return redirect("web:sites")
     visible = site_selectors.sites_visible(actor=request.actor).order_by("code")
-    return render(request, "inventory/sites.html", {"sites": visible, "form": form})
+    return render(request, "accounts/sites.html", {"sites": visible, "form": form})
