@@ -24,7 +24,7 @@ What it does (PostgreSQL at 127.0.0.1:5432, user postgres, trust auth):
      its statement and COMMIT) doing the work of stocktrace's statement: on-hand upsert, movement, audit row,
      and the balance check in SQL (see ONE_ON_HAND). On its own organizations `onestmtplain` and
      `onestmtlevels`; for `onestmtlevels` the same statement also does the level check, the alert upsert and
-     the resolve that stocktrace's alerts_for_levels does (see ONE_LEVELS). Its alerts must end up identical to
+     the resolve that stocktrace's level_alerts_check does (see ONE_LEVELS). Its alerts must end up identical to
      stocktrace's `levels` organization's, and each of its postings must leave one audit row.
    - raw (product tables), "raw 2-stmt": psycopg on its own autocommit connection, psycopg's defaults (prepared after 5
      executions), on the product's own tables with their deferred foreign keys (checked at COMMIT), their
@@ -47,7 +47,7 @@ What it does (PostgreSQL at 127.0.0.1:5432, user postgres, trust auth):
 5. Statements per posting on the stocktrace side, seen by Django's execute wrapper AND by a wrapper around
    `stocktrace.core.db._run` (which is what `pg_execute` calls; Django's wrappers and CaptureQueriesContext
    do not see those), printed for one posting; then the time per posting inside the statements (both
-   paths), inside COMMIT (Django's connection `_commit` wrapped) and inside `alerts_for_levels`.
+   paths), inside COMMIT (Django's connection `_commit` wrapped) and inside `level_alerts_check`.
 6. Concurrent: 2 processes per side posting at once to the same 10 hot item × location pairs, 3 rounds per
    side alternating (median reported), for stocktrace and the three raw sides; after each round the on-hand of
    each pair must equal what it held before plus everything the processes posted (no lost updates).
@@ -130,7 +130,7 @@ PT_UPSERT = ("INSERT INTO inventory_onhand AS on_hand (organization_id, item_id,
 # the key order; the row stays locked until the statement commits), the movement row with the on-hand row's
 # expiry, the audit row (same columns, JSON `after` built per posting in Python as stocktrace builds it), and
 # the balance check, here in SQL (raw_refuse raises, the statement and so the posting roll back). For items with
-# a minimum (`levels`) the same statement also does what stocktrace's alerts_for_levels does in its further
+# a minimum (`levels`) the same statement also does what stocktrace's level_alerts_check does in its further
 # statements: the item's total at the site, the alert upsert on the open-level-alert index when below the
 # minimum, and the resolve of the open level alerts no longer due.
 RAW_REFUSE = """
@@ -354,7 +354,7 @@ def recording():
     """Every statement the stocktrace side sends in this process, with the time spent sending it: Django's
     (its execute wrapper) and those `pg_execute` sends on its own psycopg cursor (`stocktrace.core.db._run`
     wrapped, which Django's wrappers never see); also the time in COMMIT (the connection's `_commit`) and in
-    `alerts_for_levels` (its statements included)."""
+    `level_alerts_check` (its statements included)."""
     from django.db import connections
 
     from stocktrace.core import db as core_db
@@ -372,7 +372,7 @@ def recording():
             rec["statement_s"] += clock() - t
             rec["statements"].append(("django", sql))
 
-    run, commit, alerts = core_db._run, connection._commit, ledger.alerts_for_levels
+    run, commit, alerts = core_db._run, connection._commit, ledger.level_alerts_check
 
     def pg_run(sql, params):
         t = clock()
@@ -397,12 +397,12 @@ def recording():
         finally:
             rec["alerts_s"] += clock() - t
 
-    core_db._run, connection._commit, ledger.alerts_for_levels = pg_run, timed_commit, timed_alerts
+    core_db._run, connection._commit, ledger.level_alerts_check = pg_run, timed_commit, timed_alerts
     try:
         with connection.execute_wrapper(django_execute):
             yield rec
     finally:
-        core_db._run, ledger.alerts_for_levels = run, alerts
+        core_db._run, ledger.level_alerts_check = run, alerts
         del connection._commit  # back to the class's method
 
 
@@ -414,7 +414,7 @@ def statements_of_one_posting(poster: StPoster, item_index: int, location_index:
 
 def time_split(poster: StPoster, postings) -> dict:
     """Per posting, in us: wall, inside the statements (Django's and pg_execute's), inside COMMIT, inside
-    alerts_for_levels; and the statements per posting."""
+    level_alerts_check; and the statements per posting."""
     began = time.perf_counter()
     with recording() as rec:
         for p in postings:
@@ -431,7 +431,7 @@ def print_split(label: str, s: dict) -> None:
           f"{s['statements_us']:.0f} us inside the statements ({s['statements_us'] / s['wall']:.0%}), "
           f"{s['commit']:.0f} us in COMMIT ({s['commit'] / s['wall']:.0%}), "
           f"{python:.0f} us Python around them ({python / s['wall']:.0%}); "
-          f"alerts_for_levels {s['alerts']:.0f} us (its statements included)")
+          f"level_alerts_check {s['alerts']:.0f} us (its statements included)")
 
 
 # ------------------------------------------------------------------------------------------ concurrent
@@ -755,7 +755,7 @@ def main() -> None:
               f"{below:.0%} of the timed `levels` receipts left their item below the minimum")
         for via, sql in stmts_existing:
             print(f"    [{via}] {' '.join(sql.split())[:150]}")
-        print("  and for an item below its minimum, in addition (alerts_for_levels -> alert_raise):")
+        print("  and for an item below its minimum, in addition (level_alerts_check -> alert_raise):")
         plain_heads = {sql[:40] for _, sql in stmts_existing}
         for via, sql in stmts_low:
             if sql[:40] not in plain_heads:

@@ -226,7 +226,7 @@ def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
-def summary(run: ImportRun) -> str:
+def import_run_summary(run: ImportRun) -> str:
     rows = _count(run.rows_total, "row")
     if run.status == Status.APPLIED:
         counts = ", ".join(f"{value:,} {name.replace('_', ' ')}" for name, value in run.result.items())
@@ -273,8 +273,8 @@ class _JobProgress:
             connection.close()
 
     def final(self, run: ImportRun) -> None:
-        job_progress_report(task_id=self.task_id, done=run.rows_total, total=run.rows_total, message=summary(run),
-                            organization_id=self.organization_id)
+        job_progress_report(task_id=self.task_id, done=run.rows_total, total=run.rows_total,
+                            message=import_run_summary(run), organization_id=self.organization_id)
 
 
 def import_run_execute(*, organization_id: int, run_id: int, task_id: uuid.UUID | str | None = None,
@@ -282,7 +282,7 @@ def import_run_execute(*, organization_id: int, run_id: int, task_id: uuid.UUID 
     """The job's body: run an uploaded import to its end (valid, invalid, applied or failed)."""
     run = ImportRun.objects.select_related("organization").get(pk=run_id, organization_id=organization_id)
     if run.finished:
-        return {"status": run.status, "summary": summary(run)}
+        return {"status": run.status, "summary": import_run_summary(run)}
     reporter = _JobProgress(task_id, organization_id) if task_id else None
     try:
         actor = _actor_of(run)
@@ -301,7 +301,7 @@ def import_run_execute(*, organization_id: int, run_id: int, task_id: uuid.UUID 
         raise
     if reporter is not None:
         reporter.final(run)
-    return {"status": run.status, "summary": summary(run), "rows": run.rows_total, "rows_bad": run.rows_bad}
+    return {"status": run.status, "summary": import_run_summary(run), "rows": run.rows_total, "rows_bad": run.rows_bad}
 
 
 def import_check(*, actor: Actor, kind: str, path: Path, fmt: str, on_error: ErrorCallback | None = None,

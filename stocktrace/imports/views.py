@@ -82,7 +82,8 @@ def imports_upload(request):
 def import_run(request, run_id: int):
     run = selectors.import_run_get(actor=request.actor, run_id=run_id)
     return render(request, "imports/run.html", {
-        "run": run, "summary": services.summary(run), "running": not run.finished and run.task_id is not None,
+        "run": run, "summary": services.import_run_summary(run),
+        "running": not run.finished and run.task_id is not None,
         "error_count": len(run.errors) + run.errors_omitted, "columns": COLUMNS[run.kind],
         "result": [(name.replace("_", " "), value) for name, value in run.result.items()]
         if run.status == ImportRun.Status.APPLIED else []})

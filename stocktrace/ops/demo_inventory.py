@@ -13,7 +13,7 @@ from django.utils import timezone
 from stocktrace.audit.services import audit_record
 from stocktrace.inventory.barcodes import gs1_check_digit
 from stocktrace.inventory.models import Item, ItemBarcode, Location, OnHand, StockMovement
-from stocktrace.inventory.services.alerts import alerts_expiry_scan, alerts_for_levels
+from stocktrace.inventory.services.alerts import alerts_expiry_scan, level_alerts_check
 from stocktrace.tenancy.actor import Actor
 
 ADJECTIVES = ["Steel", "Brass", "Nylon", "Heavy", "Light", "Blue", "Red", "Compact", "Long", "Short", "Sealed",
@@ -85,7 +85,7 @@ def demo_inventory_load(*, organization, sites, items: int = 10_000, seed: int =
                                            reference="DEMO"))
     OnHand.objects.bulk_create(on_hand, batch_size=2000)
     StockMovement.objects.bulk_create(movements, batch_size=2000)
-    alerts_for_levels(organization=organization,
+    level_alerts_check(organization=organization,
                       pairs={(row.item, row.site_id) for row in on_hand if row.item.min_level is not None})
     expiry = alerts_expiry_scan(organization=organization)
     summary = {"locations": sum(len(b) for b in bins_by_site.values()), "items": len(catalogue),

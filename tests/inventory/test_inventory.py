@@ -483,11 +483,11 @@ def test_a_check_that_cannot_run_is_reported_not_raised(monkeypatch):
 @pytest.mark.parametrize("lines", [2, 101])  # PostgreSQL: one statement up to 100 lines, the general path above
 def test_a_posting_of_many_lines_is_written_whole_with_one_audit_row(shop, lines):
     from stocktrace.audit.models import AuditEvent
-    from stocktrace.inventory.services.ledger import Line, post_lines
+    from stocktrace.inventory.services.ledger import Line, stock_lines_post
 
     actor, site, bins, item = shop
     extra = [location_create(actor=actor, site=site, code=f"M-{n}") for n in range(lines)]
-    posted = post_lines(actor=actor, action="stock.receipt", reference="PO-9",
+    posted = stock_lines_post(actor=actor, action="stock.receipt", reference="PO-9",
                         lines=[Line(item, location, Decimal(n + 1), StockMovement.Kind.RECEIPT)
                                for n, location in enumerate(extra)])
     assert [m.pk for m in posted] == sorted(m.pk for m in posted)

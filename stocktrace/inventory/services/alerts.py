@@ -103,7 +103,7 @@ LEVEL_KINDS: tuple[str, ...] = (Kind.STOCKOUT, Kind.LOW_STOCK, Kind.EXCESS)
 EXPIRY_KINDS: tuple[str, ...] = (Kind.EXPIRING, Kind.EXPIRED)
 
 
-def alerts_for_levels(*, organization: Organization, pairs: Iterable[tuple[Item, int]]) -> None:
+def level_alerts_check(*, organization: Organization, pairs: Iterable[tuple[Item, int]]) -> None:
     """After movements: compare each touched item's total at the site with its minimum and maximum; raise
     (or refresh) the alerts that are due and resolve the open ones that no longer are. Sorted, so two
     postings touching the same alerts lock them in the same order."""
@@ -172,7 +172,7 @@ def discrepancy_severity(expected: Decimal, counted: Decimal) -> str:
     return Severity.CRITICAL
 
 
-def alert_for_count_discrepancy(*, organization: Organization, item: Item, location: Location, lot: str,
+def discrepancy_alert_raise(*, organization: Organization, item: Item, location: Location, lot: str,
                                 expected: Decimal, counted: Decimal) -> StockAlert:
     """A count found other than the books: one open discrepancy alert per item × location × lot, refreshed
     by later counts; the correction itself is the ledger's."""
@@ -253,7 +253,7 @@ def alerts_recheck(*, organization: Organization,
                 _resolve_level_alerts(organization, item, site_id, kinds=LEVEL_KINDS,
                                       resolution="the item has no minimum or maximum any more")
             else:
-                alerts_for_levels(organization=organization, pairs=[(item, site_id)])
+                level_alerts_check(organization=organization, pairs=[(item, site_id)])
         done += 1
         if progress and (done % 200 == 0 or done == total):
             progress(done, total)

@@ -28,7 +28,7 @@ ITEM_AUDITED = ["sku", "name", "unit", "unit_cost", "min_level", "max_level", "t
                 "archived_at"]
 
 
-def require_site(actor: Actor, site: Site) -> None:
+def site_access_require(actor: Actor, site: Site) -> None:
     """Non-admins act on their assigned sites only."""
     if actor.site_ids is not None and site.pk not in actor.site_ids:
         raise PermissionDenied(f"You are not assigned to site {site.code}")
@@ -52,7 +52,7 @@ def _generated_barcode(site: Site, code: str) -> str:
 def location_create(*, actor: Actor, site: Site, code: str, kind: str = Location.Kind.BIN, name: str = "",
                     parent: Location | None = None, barcode: str = "") -> Location:
     actor.require(CATALOG_MANAGE)
-    require_site(actor, site)
+    site_access_require(actor, site)
     code = clean_code(code, "code")
     if kind not in Location.Kind.values:
         raise InvalidInput(f"kind is one of {', '.join(Location.Kind.values)}", field="kind")
@@ -78,7 +78,7 @@ def location_create(*, actor: Actor, site: Site, code: str, kind: str = Location
 def location_update(*, actor: Actor, location: Location, name: str | None = None, kind: str | None = None,
                     barcode: str | None = None) -> Location:
     actor.require(CATALOG_MANAGE)
-    require_site(actor, location.site)
+    site_access_require(actor, location.site)
     location = Location.objects.select_for_update().get(pk=location.pk)
     before = snapshot(location, LOCATION_AUDITED)
     if name is not None:
@@ -105,7 +105,7 @@ def location_move(*, actor: Actor, location: Location, parent: Location | None) 
     """Hang a location (and everything under it) under another parent of the same site, or at the top.
     Its stock and history stay with it."""
     actor.require(CATALOG_MANAGE)
-    require_site(actor, location.site)
+    site_access_require(actor, location.site)
     location = Location.objects.select_for_update().get(pk=location.pk)
     if parent is not None:
         if parent.site_id != location.site_id:
@@ -132,7 +132,7 @@ def location_move(*, actor: Actor, location: Location, parent: Location | None) 
 def location_archive(*, actor: Actor, location: Location) -> Location:
     """Archive a location and everything under it. Refused while stock lies there: move it out first."""
     actor.require(CATALOG_MANAGE)
-    require_site(actor, location.site)
+    site_access_require(actor, location.site)
     subtree = Location.objects.filter(organization=actor.organization, path__startswith=location.path)
     if OnHand.objects.filter(location__in=subtree).exclude(quantity=0).exists():
         raise Conflict("Stock lies in this location or under it; transfer it away before archiving")

@@ -25,8 +25,8 @@ from stocktrace.inventory.models import Item, Location, OnHand, StockMovement
 from stocktrace.inventory.permissions import STOCK_ADJUST, STOCK_MOVE
 from stocktrace.inventory.quantities import QUANTITY_STEP, money, quantity
 from stocktrace.inventory.rules import lot_check, lot_expiry_check, posting_open
-from stocktrace.inventory.services.alerts import alert_for_count_discrepancy, alerts_for_levels
-from stocktrace.inventory.services.catalog import require_site
+from stocktrace.inventory.services.alerts import discrepancy_alert_raise, level_alerts_check
+from stocktrace.inventory.services.catalog import site_access_require
 from stocktrace.tenancy.actor import Actor
 from stocktrace.tenancy.models import Organization
 
@@ -99,7 +99,7 @@ def _check_balance(org: Organization, line: Line, delta: Decimal, quantity: Deci
     lot_expiry_check(line.item, line.location, line.lot, expires_on, wanted_expiry)
 
 
-def post_lines(*, actor: Actor, lines: list[Line], reason: str = "", reference: str = "",
+def stock_lines_post(*, actor: Actor, lines: list[Line], reason: str = "", reference: str = "",
                action: str) -> list[StockMovement]:
     """Apply movements atomically: update the affected on-hand rows (locked, in a fixed order), refuse
     negative stock unless the organization allows it, write the ledger lines and the audit row, then raise
@@ -109,7 +109,7 @@ def post_lines(*, actor: Actor, lines: list[Line], reason: str = "", reference: 
         if line.item.organization_id != org.pk or line.location.organization_id != org.pk:
             raise InvalidInput("Item and location must belong to your organization")
         posting_open(line.item, line.location, line.location.site)
-        require_site(actor, line.location.site)
+        site_access_require(actor, line.location.site)
     now = timezone.now()
     group = uuid.uuid4() if len(lines) > 1 else None
     movements = [StockMovement(
@@ -127,7 +127,7 @@ def post_lines(*, actor: Actor, lines: list[Line], reason: str = "", reference: 
             movement.expires_on = balances[(line.item.pk, line.location.pk, line.lot)][1]
         StockMovement.objects.bulk_create(movements)
         audit_record(actor=actor, action=action, obj=movements[0], after=audit_after)
-    alerts_for_levels(organization=org, pairs={(ln.item, ln.location.site_id) for ln in lines})
+    level_alerts_check(organization=org, pairs={(ln.item, ln.location.site_id) for ln in lines})
     return movements
 
 
@@ -269,7 +269,7 @@ def stock_receive_bulk(*, actor: Actor, receipts: Iterable[Receipt], reason: str
                        batch_size: int = BULK_BATCH) -> BulkReceived:
     """Receive many lines (opening stock, an import), `batch_size` at a time: per batch, the rules of a single
     receipt for each line (`receipt_line`), one upsert of the batch's on-hand rows in (item, location, lot)
-    order (the locks of `post_lines`, in its order), the balances checked (negative stock, one expiry per
+    order (the locks of `stock_lines_post`, in its order), the balances checked (negative stock, one expiry per
     lot), the ledger lines written with COPY, and one audit row (`audit_action`; None when the caller records
     the whole operation itself, as an import does). Lines of one lot in one batch must agree on the expiry.
 
@@ -296,7 +296,7 @@ def _receive_batch(actor: Actor, receipts: list[Receipt], result: BulkReceived, 
     org = actor.organization
     lines = [receipt_line(actor=actor, receipt=receipt) for receipt in receipts]
     for site in {line.location.site for line in lines}:
-        require_site(actor, site)
+        site_access_require(actor, site)
     first_expiry: dict[tuple[int, int, str], date] = {}
     for line in lines:
         if line.expires_on is not None:
@@ -324,7 +324,7 @@ def _receive_batch(actor: Actor, receipts: list[Receipt], result: BulkReceived, 
         watched = {(line.item, line.location.site_id) for line in lines
                    if line.item.min_level is not None or line.item.max_level is not None}
         if check_levels:
-            alerts_for_levels(organization=org, pairs=watched)
+            level_alerts_check(organization=org, pairs=watched)
         else:
             result.levels_due.update((item.pk, site_id) for item, site_id in watched)
     result.movements += len(lines)
@@ -370,7 +370,7 @@ def stock_levels_check(*, actor: Actor, pairs: set[tuple[int, int]]) -> None:
     for start in range(0, len(ordered), BULK_BATCH):
         chunk = ordered[start:start + BULK_BATCH]
         items = Item.objects.filter(organization=actor.organization).in_bulk({item_id for item_id, _ in chunk})
-        alerts_for_levels(organization=actor.organization,
+        level_alerts_check(organization=actor.organization,
                           pairs={(items[item_id], site_id) for item_id, site_id in chunk if item_id in items})
 
 
@@ -385,7 +385,7 @@ def stock_receive(*, actor: Actor, item: Item, location: Location, quantity_rece
     lot = _check_lot(item, lot, expires_on, receiving=True)
     cost = item.unit_cost if unit_cost is None else money(unit_cost)
     line = Line(item, location, amount, Kind.RECEIPT, lot, expires_on if item.tracks_expiry else None, cost)
-    return post_lines(actor=actor, lines=[line], reason=reason, reference=reference, action="stock.receipt")[0]
+    return stock_lines_post(actor=actor, lines=[line], reason=reason, reference=reference, action="stock.receipt")[0]
 
 
 @transaction.atomic
@@ -397,7 +397,7 @@ def stock_issue(*, actor: Actor, item: Item, location: Location, quantity_issued
         raise InvalidInput("An issue takes stock out: the quantity must be positive", field="quantity")
     lot = _check_lot(item, lot, None, receiving=False)
     line = Line(item, location, -amount, Kind.ISSUE, lot, None, item.unit_cost)
-    return post_lines(actor=actor, lines=[line], reason=reason, reference=reference, action="stock.issue")[0]
+    return stock_lines_post(actor=actor, lines=[line], reason=reason, reference=reference, action="stock.issue")[0]
 
 
 @transaction.atomic
@@ -411,7 +411,7 @@ def stock_adjust(*, actor: Actor, item: Item, location: Location, delta: object,
     lot = _check_lot(item, lot, expires_on if amount > 0 else None, receiving=amount > 0)
     line = Line(item, location, amount, Kind.ADJUSTMENT, lot, expires_on if item.tracks_expiry else None,
                 item.unit_cost)
-    return post_lines(actor=actor, lines=[line], reason=reason.strip(), reference=reference,
+    return stock_lines_post(actor=actor, lines=[line], reason=reason.strip(), reference=reference,
                       action="stock.adjustment")[0]
 
 
@@ -431,7 +431,7 @@ def stock_transfer(*, actor: Actor, item: Item, source: Location, destination: L
               .first())
     lines = [Line(item, source, -amount, Kind.TRANSFER_OUT, lot, None, item.unit_cost),
              Line(item, destination, amount, Kind.TRANSFER_IN, lot, expiry, item.unit_cost)]
-    return post_lines(actor=actor, lines=lines, reason=reason, reference=reference, action="stock.transfer")
+    return stock_lines_post(actor=actor, lines=lines, reason=reason, reference=reference, action="stock.transfer")
 
 
 @transaction.atomic
@@ -450,8 +450,8 @@ def stock_count_correct(*, actor: Actor, item: Item, location: Location, counted
     if delta == 0:
         return None
     line = Line(item, location, delta, Kind.COUNT_CORRECTION, lot, None, item.unit_cost)
-    movement = post_lines(actor=actor, lines=[line], reason=reason, reference=reference,
+    movement = stock_lines_post(actor=actor, lines=[line], reason=reason, reference=reference,
                           action="stock.count_correction")[0]
-    alert_for_count_discrepancy(organization=actor.organization, item=item, location=location, lot=lot,
+    discrepancy_alert_raise(organization=actor.organization, item=item, location=location, lot=lot,
                                 expected=current.quantize(QUANTITY_STEP), counted=counted_quantity)
     return movement

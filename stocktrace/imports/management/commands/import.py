@@ -8,7 +8,7 @@ from stocktrace.core.errors import DomainError
 from stocktrace.imports.kinds import IMPORTERS
 from stocktrace.imports.models import ImportRun
 from stocktrace.imports.progress import Progress
-from stocktrace.imports.services import format_for, import_check, import_file_apply, summary
+from stocktrace.imports.services import format_for, import_check, import_file_apply, import_run_summary
 from stocktrace.tenancy.actor import Actor
 from stocktrace.tenancy.models import Organization
 
@@ -69,7 +69,7 @@ class Command(BaseCommand):
                     run = import_file_apply(actor=actor, kind=kind, path=path, fmt=fmt, on_error=on_error,
                                             on_progress=progress)
                 progress.end()
-                self.stdout.write(summary(run))
+                self.stdout.write(import_run_summary(run))
                 if run.status != ImportRun.Status.APPLIED:
                     raise CommandError(f"{run.rows_bad:,} bad row(s); nothing was applied")
                 return
