@@ -1,9 +1,8 @@
-from django.db import transaction
 from ninja import Router
 
 from stocktrace.api.permissions import requires
-from stocktrace.events.catalogue import event_publish
 from tests.example_domain.permissions import EXAMPLE_VIEW
+from tests.example_domain.services import example_ping
 
 router = Router(tags=["example"])
 ROUTES = [("/example", router)]
@@ -11,7 +10,5 @@ ROUTES = [("/example", router)]
 
 @router.post("/ping")
 @requires(EXAMPLE_VIEW)
-def example_ping(request):
-    with transaction.atomic():
-        event_publish(organization=request.auth.organization, name="example.pinged", payload={"by": request.auth.role})
-    return {"pong": True}
+def example_ping_endpoint(request):
+    return example_ping(actor=request.auth)
