@@ -1,4 +1,4 @@
-"""Run by tests/test_adding_a_domain.py with DJANGO_SETTINGS_MODULE=tests.example_domain.settings."""
+"""Run by tests/core/test_adding_a_domain.py with DJANGO_SETTINGS_MODULE=tests.example_domain.settings."""
 
 import json
 
