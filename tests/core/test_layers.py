@@ -61,6 +61,12 @@ def test_the_layer_check_reads_the_contract():
     assert _may_use("config", "stocktrace.webhooks")
 
 
+def test_every_app_has_its_place_in_the_layers():
+    """An app missing from the contract would be checked by nothing."""
+    named = set().union(*_layers())
+    assert [app for app in settings.STOCKTRACE_APPS if app not in named] == []
+
+
 def test_dotted_paths_in_the_code_point_down():
     found = 0
     for path, app in _sources():
