@@ -20,6 +20,44 @@ def clean_code(value: str, field: str, max_length: int = 64) -> str:
     return value
 
 
+LOCATION_KINDS = ("zone", "aisle", "rack", "bin", "other")  # Location.Kind's values; a test keeps them equal
+LOCATION_BARCODE_MAX = 64  # Location.barcode's max_length
+
+
+def location_kind_check(kind: str) -> str:
+    if kind not in LOCATION_KINDS:
+        raise InvalidInput(f"{kind!r} is not a kind; the kinds are {', '.join(LOCATION_KINDS)}", field="kind")
+    return kind
+
+
+def location_barcode_default(site_code: str, code: str) -> str:
+    """The barcode a new location gets when none is given: `<SITE>-<CODE>` in capitals."""
+    barcode = f"{site_code}-{code}".upper()
+    if len(barcode) > LOCATION_BARCODE_MAX:
+        raise InvalidInput(f"The generated barcode {barcode} is longer than {LOCATION_BARCODE_MAX} characters; "
+                           "give one", field="barcode")
+    # Site codes with spaces predate the rule that refuses them; their locations need a barcode given.
+    if _SPACE.search(barcode):
+        raise InvalidInput(f"The generated barcode {barcode!r} would contain spaces (from the site code); "
+                           "give one", field="barcode")
+    return barcode
+
+
+def location_barcode_free(barcode: str, holder: str | None) -> None:
+    """A location barcode is unique in the organization: `holder` is the code of another location that has
+    it (None when none does)."""
+    if holder is not None:
+        raise Conflict(f"Barcode {barcode} belongs to location {holder}", field="barcode")
+
+
+def location_parent_check(parent, site_id: int) -> None:
+    """A new location's parent: a location of the same site, not archived."""
+    if parent.site_id != site_id:
+        raise InvalidInput("The parent must be a location of the same site", field="parent_id")
+    if parent.archived_at:
+        raise InvalidInput(f"The parent location {parent.code} is archived", field="parent_id")
+
+
 def levels_check(low: Decimal | None, high: Decimal | None) -> None:
     """An item's minimum and maximum levels (already parsed quantities): not negative, minimum ≤ maximum."""
     if low is not None and low < 0:

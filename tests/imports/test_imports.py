@@ -490,7 +490,7 @@ BAD_FILES = {
         (4, "parent_code", "no location LATER in site ALPHA-1, nor on an earlier line of the file"),
         (6, "parent_code", "a location cannot be its own parent"),
         (9, "code", "location TWICE of site ALPHA-1 appears more than once in the file"),
-        (10, "barcode", "barcode ALPHA-1-A-01 belongs to location A-01"),
+        (10, "barcode", "Barcode ALPHA-1-A-01 belongs to location A-01"),
         (11, "parent_code", "location UNDER-Z1 exists under Z1; an import does not move locations (use Move)"),
         (13, "barcode", "barcode SHARED appears more than once in the file"),
         (14, "", "this row has more values than the header has columns (6)"),
