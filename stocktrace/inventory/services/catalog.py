@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q, Value
@@ -454,6 +454,7 @@ def location_batch_check(*, actor: Actor, rows: list[LocationRow], lock: bool = 
     barcodes: list[str] = []
     earlier: set[LocationKey] = set()
     moved: list[tuple[int, Location]] = []
+    site_refusals: dict[int, DomainError | None] = {}  # by site: the same for each of its rows
 
     def refuse(n: int, name: str, error: DomainError) -> None:
         problems.setdefault(n, []).append((name, error.detail))
@@ -461,11 +462,15 @@ def location_batch_check(*, actor: Actor, rows: list[LocationRow], lock: bool = 
     for n, row in enumerate(rows):
         site, key = row.site, (row.site.pk, row.code)
         current = known.get(key)
-        try:
-            require_site(actor, site)
-            site_open(site)
-        except DomainError as error:
-            refuse(n, "site", error)
+        if site.pk not in site_refusals:
+            try:
+                require_site(actor, site)
+                site_open(site)
+                site_refusals[site.pk] = None
+            except DomainError as error:
+                site_refusals[site.pk] = error
+        if site_refusals[site.pk] is not None:
+            refuse(n, "site", cast(DomainError, site_refusals[site.pk]))
         try:
             clean_code(row.code, "code")
             if current is not None:
