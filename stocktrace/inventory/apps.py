@@ -7,6 +7,6 @@ class InventoryConfig(AppConfig):
 
     def ready(self) -> None:
         from stocktrace.accounts.services import site_archive_check_add
-        from stocktrace.inventory.rules import site_holds_no_stock
+        from stocktrace.inventory.services.ledger import site_without_stock_check
 
-        site_archive_check_add(site_holds_no_stock)
+        site_archive_check_add(site_without_stock_check)

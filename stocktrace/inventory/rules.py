@@ -6,9 +6,45 @@ database."""
 from datetime import date
 from decimal import Decimal
 
+from stocktrace.core.codes import WHITESPACE
 from stocktrace.core.errors import Conflict, InvalidInput
-from stocktrace.inventory.models import OnHand
-from stocktrace.tenancy.models import Site
+
+LOCATION_KINDS = ("zone", "aisle", "rack", "bin", "other")  # Location.Kind's values; a test keeps them equal
+LOCATION_BARCODE_MAX = 64  # Location.barcode's max_length
+
+
+def location_kind_check(kind: str) -> str:
+    if kind not in LOCATION_KINDS:
+        raise InvalidInput(f"{kind!r} is not a kind; the kinds are {', '.join(LOCATION_KINDS)}", field="kind")
+    return kind
+
+
+def location_barcode_default(site_code: str, code: str) -> str:
+    """The barcode a new location gets when none is given: `<SITE>-<CODE>` in capitals."""
+    barcode = f"{site_code}-{code}".upper()
+    if len(barcode) > LOCATION_BARCODE_MAX:
+        raise InvalidInput(f"The generated barcode {barcode} is longer than {LOCATION_BARCODE_MAX} characters; "
+                           "give one", field="barcode")
+    # Site codes with spaces predate the rule that refuses them; their locations need a barcode given.
+    if WHITESPACE.search(barcode):
+        raise InvalidInput(f"The generated barcode {barcode!r} would contain spaces (from the site code); "
+                           "give one", field="barcode")
+    return barcode
+
+
+def location_barcode_free(barcode: str, holder: str | None) -> None:
+    """A location barcode is unique in the organization: `holder` is the code of another location that has
+    it (None when none does)."""
+    if holder is not None:
+        raise Conflict(f"Barcode {barcode} belongs to location {holder}", field="barcode")
+
+
+def location_parent_check(parent, site_id: int) -> None:
+    """A new location's parent: a location of the same site, not archived."""
+    if parent.site_id != site_id:
+        raise InvalidInput("The parent must be a location of the same site", field="parent_id")
+    if parent.archived_at:
+        raise InvalidInput(f"The parent location {parent.code} is archived", field="parent_id")
 
 
 def levels_check(low: Decimal | None, high: Decimal | None) -> None:
@@ -62,9 +98,3 @@ def lot_expiry_check(item, location, lot: str, current: date | None, wanted: dat
     if wanted is not None and current is not None and current != wanted:
         raise Conflict(f"Lot {lot or '-'} of {item.sku} at {location.code} expires on {current}{where}, "
                        f"not {wanted}", field="expires_on")
-
-
-def site_holds_no_stock(site: Site) -> None:
-    """A site is archived only once its stock is gone (checked by accounts' site_archive)."""
-    if OnHand.objects.filter(organization_id=site.organization_id, site=site).exclude(quantity=0).exists():
-        raise Conflict(f"Stock lies at site {site.code}; transfer it away before archiving")

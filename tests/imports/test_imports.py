@@ -28,12 +28,15 @@ from stocktrace.inventory.models import Item, ItemBarcode, Location, OnHand, Sto
 from stocktrace.inventory.selectors import ledger_drift
 from stocktrace.inventory.services.catalog import (
     ItemRow,
+    LocationRow,
     item_batch_check,
     item_create,
     item_save_bulk,
     item_update,
     location_archive,
+    location_batch_check,
     location_create,
+    location_save_bulk,
 )
 from stocktrace.inventory.services.ledger import stock_issue, stock_receive
 from stocktrace.jobs.models import JobProgress
@@ -418,6 +421,106 @@ def test_the_catalog_s_bulk_save_refuses_a_batch_its_check_refused(world):
         ("items (1 rows)", {"created": 1, "updated": 0, "unchanged": 0, "barcodes_added": 1})]
 
 
+def test_locations_rows_are_refused_by_the_catalog_s_rules_with_the_single_path_s_messages(world, tmp_path):
+    actor = world.alpha.actor()
+    _, a01 = stocked(world.alpha)  # A-01 in ALPHA-1, barcode ALPHA-1-A-01
+    here = world.alpha.sites[0]
+    spare = location_archive(actor=actor, location=location_create(actor=actor, site=here, code="SPARE"))
+    long_site = Site.objects.create(organization=world.alpha.organization, code="S" * 32, name="Long")
+    spaced = Site.objects.create(organization=world.alpha.organization, code="OLD SITE", name="Legacy")
+    closed = world.alpha.sites[1]
+    site_archive(actor=actor, site=closed)
+    closed.refresh_from_db()
+    path = make_file(tmp_path, "csv", [
+        LOCATIONS,
+        ["ALPHA-1", "GOOD", "", "", "", ""],
+        ["ALPHA-1", "TAKEN", "", "", "", "ALPHA-1-A-01"],  # A-01's barcode
+        ["S" * 32, "L" * 32, "", "", "", ""],  # a generated barcode of 65 characters
+        ["OLD SITE", "A-01", "", "", "", ""],  # a generated barcode with a space
+        ["ALPHA-1", "UNDER-SPARE", "", "", "SPARE", ""],  # an archived parent
+        ["ALPHA-1", "ORPHAN", "", "", "NOPE", ""],  # an unknown parent
+        [closed.code, "C-09", "", "", "", ""],  # an archived site
+        ["ALPHA-1", "SHELF", "shelf", "", "", ""],  # an unknown kind
+        ["ALPHA-1", "A-01", "", "", "", "ALPHA-1-GOOD"],  # existing A-01 takes a barcode the file gives GOOD
+    ])
+    single = [
+        _refusal(lambda: location_create(actor=actor, site=here, code="TAKEN", barcode="ALPHA-1-A-01")),
+        _refusal(lambda: location_create(actor=actor, site=long_site, code="L" * 32)),
+        _refusal(lambda: location_create(actor=actor, site=spaced, code="A-01")),
+        _refusal(lambda: location_create(actor=actor, site=here, code="UNDER-SPARE", parent=spare)),
+        _refusal(lambda: location_create(actor=actor, site=closed, code="C-09")),
+        _refusal(lambda: location_create(actor=actor, site=here, code="SHELF", kind="shelf")),
+    ]
+    assert single == [
+        "Barcode ALPHA-1-A-01 belongs to location A-01",
+        f"The generated barcode {'S' * 32}-{'L' * 32} is longer than 64 characters; give one",
+        "The generated barcode 'OLD SITE-A-01' would contain spaces (from the site code); give one",
+        "The parent location SPARE is archived",
+        f"Site {closed.code} is archived",
+        "'shelf' is not a kind; the kinds are zone, aisle, rack, bin, other",
+    ]
+    before = database_state(ignore=[RUNS])
+    outcome = check(world.alpha, "locations", path)
+    expected = [
+        (3, "barcode", single[0]), (4, "barcode", single[1]), (5, "barcode", single[2]),
+        (6, "parent_code", single[3]),
+        (7, "parent_code", "no location NOPE in site ALPHA-1, nor on an earlier line of the file"),
+        (8, "site_code", single[4]), (9, "kind", single[5]),
+        (10, "barcode", "barcode ALPHA-1-GOOD appears more than once in the file"),
+    ]
+    assert errors_of(outcome) == expected
+    assert database_state(ignore=[RUNS]) == before
+    run = apply(world.alpha, "locations", path)
+    assert (run.status, run.rows_ok, run.rows_bad, run.result) == ("invalid", 1, 8, {})
+    assert [(e["line"], e["column"], e["reason"]) for e in run.errors] == expected
+    assert database_state(ignore=[RUNS]) == before
+    a01.refresh_from_db()
+    assert (a01.barcode, Location.objects.filter(code__in=["GOOD", "TAKEN"]).exists()) == ("ALPHA-1-A-01", False)
+
+
+def test_the_catalog_s_location_bulk_save_applies_the_single_path_s_rules(world):
+    actor = world.alpha.actor()
+    _, a01 = stocked(world.alpha)
+    here, there = world.alpha.sites
+    batch = location_batch_check(actor=actor, rows=[
+        LocationRow(site=here, code="OK-1"), LocationRow(site=here, code="BAD-1", barcode="ALPHA-1-A-01"),
+        LocationRow(site=here, code="OK-1")])
+    assert batch.problems == {1: [("barcode", "Barcode ALPHA-1-A-01 belongs to location A-01")],
+                              2: [("code", "Location OK-1 of site ALPHA-1 is given twice")]}
+    before = database_state()
+    with pytest.raises(InvalidInput, match="^BAD-1: Barcode ALPHA-1-A-01 belongs to location A-01$"):
+        location_save_bulk(actor=actor, batch=batch)
+    assert database_state() == before
+    with pytest.raises(PermissionDenied):
+        location_batch_check(actor=world.alpha.actor(Role.VIEWER), rows=[LocationRow(site=here, code="OK-1")])
+    supervisor = world.alpha.actor(Role.SUPERVISOR)  # assigned to the first site only
+    assert location_batch_check(actor=supervisor, rows=[LocationRow(site=there, code="OK-1")]).problems == {
+        0: [("site", f"You are not assigned to site {there.code}")]}
+    good = location_batch_check(actor=actor, lock=True, rows=[
+        LocationRow(site=here, code="Z", kind="zone", name=" Zone "),
+        LocationRow(site=here, code="Z-1", parent_code="Z", barcode="ZED-1"),
+        LocationRow(site=here, code="Z-1-1", kind="bin", parent_code="Z-1"),
+        LocationRow(site=here, code="UNDER-A01", parent_code="A-01"),
+        LocationRow(site=here, code="A-01", name="Renamed", parent_code=""),
+    ])
+    assert good.clean
+    assert location_save_bulk(actor=actor, batch=good) == {"created": 4, "updated": 1, "unchanged": 0}
+    found = {loc.code: loc for loc in Location.objects.filter(organization=world.alpha.organization)}
+    z, z1, z11, under = found["Z"], found["Z-1"], found["Z-1-1"], found["UNDER-A01"]
+    assert [(loc.kind, loc.name, loc.barcode, loc.parent_id, loc.path) for loc in (z, z1, z11, under)] == [
+        ("zone", "Zone", "ALPHA-1-Z", None, f"/{z.pk}/"),
+        ("bin", "", "ZED-1", z.pk, f"/{z.pk}/{z1.pk}/"),
+        ("bin", "", "ALPHA-1-Z-1-1", z1.pk, f"/{z.pk}/{z1.pk}/{z11.pk}/"),
+        ("bin", "", "ALPHA-1-UNDER-A01", a01.pk, f"{a01.path}{under.pk}/"),
+    ]
+    assert found["A-01"].name == "Renamed"
+    assert list(AuditEvent.objects.filter(action="location.save_bulk").values_list("object_repr", "after")) == [
+        ("locations (5 rows)", {"created": 4, "updated": 1, "unchanged": 0})]
+    # A location created after this one by the single path follows the same sequence of ids.
+    after = location_create(actor=actor, site=here, code="LATER")
+    assert after.pk > z11.pk and after.path == f"/{after.pk}/"
+
+
 # Bad rows ---------------------------------------------------------------------------------------------------
 
 def _bad_world(world):
@@ -490,7 +593,7 @@ BAD_FILES = {
         (4, "parent_code", "no location LATER in site ALPHA-1, nor on an earlier line of the file"),
         (6, "parent_code", "a location cannot be its own parent"),
         (9, "code", "location TWICE of site ALPHA-1 appears more than once in the file"),
-        (10, "barcode", "barcode ALPHA-1-A-01 belongs to location A-01"),
+        (10, "barcode", "Barcode ALPHA-1-A-01 belongs to location A-01"),
         (11, "parent_code", "location UNDER-Z1 exists under Z1; an import does not move locations (use Move)"),
         (13, "barcode", "barcode SHARED appears more than once in the file"),
         (14, "", "this row has more values than the header has columns (6)"),

@@ -33,7 +33,7 @@ from stocktrace.inventory.services.ledger import (
 from stocktrace.tenancy.actor import Actor
 from stocktrace.tenancy.roles import Role
 from tests.conftest import database_state
-from tests.factories import make_world
+from tests.factories import make_world, stocked
 
 
 def on_hand(item, location, lot="") -> Decimal:
@@ -545,3 +545,27 @@ def test_the_ledger_stays_exact_and_no_answered_posting_is_lost_when_the_server_
     moved = sum(1 for kinds in by_reference.values() if len(kinds) == 2)
     on_hand = dict(OnHand.objects.filter(item=item).values_list("location_id", "quantity"))
     assert (on_hand[bin_a.pk], on_hand.get(bin_b.pk, 0)) == (10 + received - moved, moved)
+
+
+def test_a_location_barcode_is_one_location_s_on_create_and_update_with_one_message(world):
+    from stocktrace.inventory import rules
+    from stocktrace.inventory.services.catalog import location_update
+
+    assert rules.LOCATION_KINDS == tuple(Location.Kind.values)
+    assert rules.LOCATION_BARCODE_MAX == Location._meta.get_field("barcode").max_length
+    actor = world.alpha.actor()
+    _, a01 = stocked(world.alpha)  # barcode ALPHA-1-A-01
+    b01 = location_create(actor=actor, site=world.alpha.sites[1], code="B-01")  # another site, same organization
+    before = database_state()
+    with pytest.raises(Conflict, match="^Barcode ALPHA-1-A-01 belongs to location A-01$") as refused:
+        location_create(actor=actor, site=world.alpha.sites[1], code="B-02", barcode="ALPHA-1-A-01")
+    assert refused.value.field == "barcode"
+    with pytest.raises(Conflict, match="^Barcode ALPHA-2-B-01 belongs to location B-01$"):
+        location_update(actor=actor, location=a01, barcode="ALPHA-2-B-01")
+    with pytest.raises(InvalidInput, match="^'shelf' is not a kind; the kinds are zone, aisle, rack, bin, other$"):
+        location_update(actor=actor, location=a01, kind="shelf")
+    assert database_state() == before
+    # Its own barcode again is no clash; another location of the same code elsewhere is not either.
+    assert location_update(actor=actor, location=a01, barcode="ALPHA-1-A-01", name="A1").name == "A1"
+    assert location_create(actor=actor, site=world.alpha.sites[1], code="A-01").barcode == "ALPHA-2-A-01"
+    assert b01.pk

@@ -1,11 +1,12 @@
 """Locations, items and barcodes."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from django.db import IntegrityError, transaction
-from django.db.models import F, Value
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q, Value
 from django.db.models.functions import Concat, Length, Substr
 from django.utils import timezone
 
@@ -18,7 +19,15 @@ from stocktrace.inventory.barcodes import classify, scan_key, taken
 from stocktrace.inventory.models import Item, ItemBarcode, Location, OnHand
 from stocktrace.inventory.permissions import CATALOG_MANAGE
 from stocktrace.inventory.quantities import money, quantity
-from stocktrace.inventory.rules import levels_check
+from stocktrace.inventory.rules import (
+    levels_check,
+    location_barcode_default,
+    location_barcode_free,
+    location_kind_check,
+    location_open,
+    location_parent_check,
+    site_open,
+)
 from stocktrace.tenancy.actor import Actor
 from stocktrace.tenancy.models import Organization, Site
 
@@ -34,18 +43,10 @@ def site_access_require(actor: Actor, site: Site) -> None:
         raise PermissionDenied(f"You are not assigned to site {site.code}")
 
 
-def _generated_barcode(site: Site, code: str) -> str:
-    barcode = f"{site.code}-{code}".upper()
-    max_length = Location._meta.get_field("barcode").max_length
-    assert max_length is not None  # a CharField's
-    if len(barcode) > max_length:
-        raise InvalidInput(f"The generated barcode {barcode} is longer than 64 characters; give one",
-                           field="barcode")
-    # Site codes with spaces predate the rule that refuses them; their locations need a barcode given.
-    if any(c.isspace() for c in barcode):
-        raise InvalidInput(f"The generated barcode {barcode!r} would contain spaces (from the site code); "
-                           "give one", field="barcode")
-    return barcode
+def _barcode_holder(org: Organization, barcode: str, *, other_than: Q) -> str | None:
+    """The code of the location (other than those `other_than` matches) that has this barcode, if any."""
+    return (Location.objects.filter(organization=org, barcode=barcode).exclude(other_than)
+            .values_list("code", flat=True).first())
 
 
 @transaction.atomic
@@ -54,13 +55,13 @@ def location_create(*, actor: Actor, site: Site, code: str, kind: str = Location
     actor.require(CATALOG_MANAGE)
     site_access_require(actor, site)
     code = clean_code(code, "code")
-    if kind not in Location.Kind.values:
-        raise InvalidInput(f"kind is one of {', '.join(Location.Kind.values)}", field="kind")
-    if site.archived_at:
-        raise Conflict("The site is archived")
-    if parent is not None and (parent.site_id != site.pk or parent.archived_at):
-        raise InvalidInput("The parent must be an active location of the same site", field="parent_id")
-    barcode = clean_code(barcode, "barcode") if barcode else _generated_barcode(site, code)
+    location_kind_check(kind)
+    site_open(site)
+    if parent is not None:
+        location_parent_check(parent, site.pk)
+    barcode = clean_code(barcode, "barcode") if barcode else location_barcode_default(site.code, code)
+    # The location with this code in this site, if any, fails on the code below.
+    location_barcode_free(barcode, _barcode_holder(actor.organization, barcode, other_than=Q(site=site, code=code)))
     try:
         with transaction.atomic():
             location = Location.objects.create(organization=actor.organization, site=site, parent=parent, kind=kind,
@@ -84,11 +85,12 @@ def location_update(*, actor: Actor, location: Location, name: str | None = None
     if name is not None:
         location.name = name.strip()
     if kind is not None:
-        if kind not in Location.Kind.values:
-            raise InvalidInput(f"kind is one of {', '.join(Location.Kind.values)}", field="kind")
-        location.kind = kind
+        location.kind = location_kind_check(kind)
     if barcode is not None:
         location.barcode = clean_code(barcode, "barcode")
+        if location.barcode != before["barcode"]:
+            location_barcode_free(location.barcode, _barcode_holder(actor.organization, location.barcode,
+                                                                    other_than=Q(pk=location.pk)))
     after = snapshot(location, LOCATION_AUDITED)
     if after != before:
         try:
@@ -395,3 +397,237 @@ def item_save_bulk(*, actor: Actor, batch: ItemBatch, audit_action: str | None =
                 actor=actor, action=audit_action, object_type=Item._meta.label_lower, object_id="",
                 object_repr=f"items ({len(batch.rows)} rows)", after=counts))
     return counts
+
+
+# Bulk: many locations at once (imports) ---------------------------------------------------------------------
+
+LocationKey = tuple[int, str]  # (site id, code)
+
+
+@dataclass(slots=True)
+class LocationRow:
+    """One location of a bulk save, by site and code: created, or updated where it exists. `kind` and `name`
+    left None (and `barcode` left empty) stay as they are; on a new location: `bin`, no name, and the
+    generated barcode. `parent_code` names a location of the same site that exists or comes on an earlier
+    row; `parent_earlier` says it comes on an earlier row of the same operation that was checked in an
+    earlier batch (a dry run of a file, which writes nothing). A bulk save does not move a location."""
+    site: Site
+    code: str
+    kind: str | None = None
+    name: str | None = None
+    parent_code: str = ""
+    barcode: str = ""
+    parent_earlier: bool = False
+
+
+@dataclass
+class LocationBatch:
+    """A checked batch of `LocationRow`s: what the rows that break a rule break (row index -> [(field,
+    message)], fields named as in `LocationRow`), the barcode each row ends up with ("" where it has none
+    that is valid), and the locations the check found (the rows' and their parents, by site and code) for
+    `location_save_bulk` to write without looking them up again."""
+    rows: list[LocationRow]
+    problems: dict[int, list[tuple[str, str]]]
+    barcodes: list[str]
+    known: dict[LocationKey, Location]
+
+    @property
+    def clean(self) -> bool:
+        return not self.problems
+
+
+def location_batch_check(*, actor: Actor, rows: list[LocationRow], lock: bool = False) -> LocationBatch:
+    """The rules of `location_create` / `location_update` for a batch of rows (up to a few thousand): the
+    actor's sites, no archived site, the code, the kind, the parent (same site, not archived, not the
+    location itself, not another parent than an existing location's), the barcode (given, or the existing
+    one, or the generated one) not another location's in the organization, and no archived location updated.
+    With `lock`, the locations found are locked (in pk order) until the transaction ends, for
+    `location_save_bulk` to write."""
+    actor.require(CATALOG_MANAGE)
+    org = actor.organization
+    codes = {r.code for r in rows} | {r.parent_code for r in rows if r.parent_code}
+    found = Location.objects.filter(organization=org, site_id__any={r.site.pk for r in rows}, code__any=codes)
+    if lock:
+        found = found.select_for_update().order_by("pk")
+    known = {(loc.site_id, loc.code): loc for loc in found}
+    problems: dict[int, list[tuple[str, str]]] = {}
+    barcodes: list[str] = []
+    earlier: set[LocationKey] = set()
+    moved: list[tuple[int, Location]] = []
+    site_refusals: dict[int, DomainError | None] = {}  # by site: the same for each of its rows
+
+    def refuse(n: int, name: str, error: DomainError) -> None:
+        problems.setdefault(n, []).append((name, error.detail))
+
+    for n, row in enumerate(rows):
+        site, key = row.site, (row.site.pk, row.code)
+        current = known.get(key)
+        if site.pk not in site_refusals:
+            try:
+                site_access_require(actor, site)
+                site_open(site)
+                site_refusals[site.pk] = None
+            except DomainError as error:
+                site_refusals[site.pk] = error
+        if site_refusals[site.pk] is not None:
+            refuse(n, "site", cast(DomainError, site_refusals[site.pk]))
+        try:
+            clean_code(row.code, "code")
+            if current is not None:
+                location_open(current)
+            if row.kind is not None:
+                location_kind_check(row.kind)
+        except DomainError as error:
+            refuse(n, error.field or "code", error)
+        if row.parent_code:
+            _parent_check(n, row, known, earlier, current, moved, refuse)
+        barcode = ""
+        try:
+            barcode = (clean_code(row.barcode, "barcode") if row.barcode
+                       else current.barcode if current is not None else location_barcode_default(site.code, row.code))
+        except DomainError as error:
+            refuse(n, "barcode", error)
+        if key in earlier:
+            refuse(n, "code", Conflict(f"Location {row.code} of site {site.code} is given twice"))
+            barcode = ""  # the row is refused for its code; its barcode is the first row's
+        barcodes.append(barcode)
+        earlier.add(key)
+    if moved:
+        _refuse_moves(moved, refuse)
+    _barcodes_check(org, rows, barcodes, refuse)
+    return LocationBatch(rows=rows, problems=problems, barcodes=barcodes, known=known)
+
+
+def _parent_check(n: int, row: LocationRow, known: dict[LocationKey, Location], earlier: set[LocationKey],
+                  current: Location | None, moved: list[tuple[int, Location]],
+                  refuse: Callable[[int, str, DomainError], None]) -> None:
+    if row.parent_code == row.code:
+        refuse(n, "parent_code", InvalidInput("a location cannot be its own parent"))
+        return
+    parent = known.get((row.site.pk, row.parent_code))
+    if parent is None:
+        if (row.site.pk, row.parent_code) not in earlier and not row.parent_earlier:
+            refuse(n, "parent_code", NotFound(f"no location {row.parent_code} in site {row.site.code}, "
+                                              "nor on an earlier line of the file"))
+    elif current is None:
+        try:
+            location_parent_check(parent, row.site.pk)
+        except DomainError as error:
+            refuse(n, "parent_code", error)
+    if current is not None and (parent is None or current.parent_id != parent.pk):
+        moved.append((n, current))
+
+
+def _refuse_moves(moved: list[tuple[int, Location]], refuse: Callable[[int, str, DomainError], None]) -> None:
+    """Rows that would hang an existing location under another parent."""
+    parent_codes = dict(Location.objects.filter(pk__any={loc.parent_id for _, loc in moved if loc.parent_id})
+                        .values_list("pk", "code"))
+    for n, current in moved:
+        where = f"under {parent_codes[current.parent_id]}" if current.parent_id else "at the top of the site"
+        refuse(n, "parent_code", InvalidInput(f"location {current.code} exists {where}; an import does not "
+                                              "move locations (use Move)"))
+
+
+def _barcodes_check(org: Organization, rows: list[LocationRow], barcodes: list[str],
+                    refuse: Callable[[int, str, DomainError], None]) -> None:
+    """Each row's barcode: not another location's, nor given twice in the batch."""
+    holders: dict[str, LocationKey] = {
+        barcode: (site_id, code) for barcode, site_id, code in Location.objects.filter(
+            organization=org, barcode__any=[b for b in barcodes if b]).values_list("barcode", "site_id", "code")}
+    seen: set[str] = set()
+    for n, (row, barcode) in enumerate(zip(rows, barcodes, strict=True)):
+        if not barcode:
+            continue
+        holder = holders.get(barcode)
+        try:
+            location_barcode_free(barcode, holder[1] if holder and holder != (row.site.pk, row.code) else None)
+            if barcode in seen:
+                raise Conflict(f"Barcode {barcode} is given twice", field="barcode")
+        except DomainError as error:
+            refuse(n, "barcode", error)
+        seen.add(barcode)
+
+
+def location_save_bulk(*, actor: Actor, batch: LocationBatch,
+                       audit_action: str | None = "location.save_bulk") -> dict[str, int]:
+    """Write a batch that `location_batch_check` passed (with `lock`, in this transaction): new locations
+    with their parent and materialized path in one insert (COPY on PostgreSQL), changed ones (kind, name,
+    barcode) with one bulk update. One audit row with the counts (`audit_action`; None when the caller
+    records the whole operation itself, as an import does). Refuses a batch with problems. Returns the
+    counts: created, updated, unchanged."""
+    actor.require(CATALOG_MANAGE)
+    for n, row_problems in sorted(batch.problems.items())[:1]:
+        column, message = row_problems[0]
+        raise InvalidInput(f"{batch.rows[n].code}: {message}", field=column or None)
+    org = actor.organization
+    placed = {key: (loc.pk, loc.path) for key, loc in batch.known.items()}
+    new: list[tuple[LocationRow, str]] = []
+    updated: list[Location] = []
+    unchanged = 0
+    with transaction.atomic(savepoint=False):
+        for row, barcode in zip(batch.rows, batch.barcodes, strict=True):
+            current = batch.known.get((row.site.pk, row.code))
+            if current is None:
+                new.append((row, barcode))
+                continue
+            before = (current.kind, current.name, current.barcode)
+            current.kind = row.kind or current.kind
+            current.name = row.name.strip() if row.name else current.name
+            current.barcode = barcode
+            if (current.kind, current.name, current.barcode) != before:
+                updated.append(current)
+            else:
+                unchanged += 1
+        _locations_insert(org, new, placed)
+        if updated:
+            Location.objects.bulk_update(updated, ["kind", "name", "barcode"])
+        counts = {"created": len(new), "updated": len(updated), "unchanged": unchanged}
+        if audit_action:
+            AuditEvent.objects.create(**audit_values(
+                actor=actor, action=audit_action, object_type=Location._meta.label_lower, object_id="",
+                object_repr=f"locations ({len(batch.rows)} rows)", after=counts))
+    return counts
+
+
+def _locations_insert(org: Organization, new: list[tuple[LocationRow, str]],
+                      placed: dict[LocationKey, tuple[int, str]]) -> None:
+    """Insert new locations, parents on earlier rows than their children. The path holds the location's own
+    id: on PostgreSQL the ids are taken from the table's sequence first, so each row goes in whole with one
+    COPY; elsewhere the rows go in with their parents left empty, then get parent and path in one update."""
+    if not new:
+        return
+    missing = {(row.site.pk, row.parent_code) for row, _ in new if row.parent_code} - placed.keys()
+    if missing:  # parents written by an earlier batch that the check did not find (it ran before they were)
+        for loc in Location.objects.filter(organization=org, site_id__any={s for s, _ in missing},
+                                           code__any={c for _, c in missing}):
+            placed.setdefault((loc.site_id, loc.code), (loc.pk, loc.path))
+    now = timezone.now()
+    locations = [Location(organization=org, site=row.site, code=row.code, kind=row.kind or Location.Kind.BIN,
+                          name=(row.name or "").strip(), barcode=barcode, path="/", created_at=now)
+                 for row, barcode in new]
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                           [Location._meta.db_table, len(locations)])
+            for location, (pk,) in zip(locations, sorted(cursor.fetchall()), strict=True):
+                location.pk = pk
+    else:
+        Location.objects.bulk_create(locations)
+    for location, (row, _) in zip(locations, new, strict=True):
+        parent_id, parent_path = None, "/"
+        if row.parent_code:
+            if (row.site.pk, row.parent_code) not in placed:
+                raise NotFound(f"{row.code}: no location {row.parent_code} in site {row.site.code}",
+                               field="parent_code")
+            parent_id, parent_path = placed[(row.site.pk, row.parent_code)]
+        location.parent_id = parent_id
+        location.path = f"{parent_path}{location.pk}/"
+        placed[(row.site.pk, row.code)] = (location.pk, location.path)
+    if postgres:
+        insert_rows(Location, [{"id": loc.pk, "organization_id": org.pk, "site_id": loc.site_id,
+                                "parent_id": loc.parent_id, "kind": loc.kind, "code": loc.code, "name": loc.name,
+                                "barcode": loc.barcode, "path": loc.path, "archived_at": None, "created_at": now}
+                               for loc in locations])
+    else:
+        Location.objects.bulk_update(locations, ["parent", "path"])

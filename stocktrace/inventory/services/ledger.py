@@ -28,7 +28,7 @@ from stocktrace.inventory.rules import lot_check, lot_expiry_check, posting_open
 from stocktrace.inventory.services.alerts import discrepancy_alert_raise, level_alerts_check
 from stocktrace.inventory.services.catalog import site_access_require
 from stocktrace.tenancy.actor import Actor
-from stocktrace.tenancy.models import Organization
+from stocktrace.tenancy.models import Organization, Site
 
 Kind = StockMovement.Kind
 
@@ -455,3 +455,9 @@ def stock_count_correct(*, actor: Actor, item: Item, location: Location, counted
     discrepancy_alert_raise(organization=actor.organization, item=item, location=location, lot=lot,
                                 expected=current.quantize(QUANTITY_STEP), counted=counted_quantity)
     return movement
+
+
+def site_without_stock_check(site: Site) -> None:
+    """A site is archived only once its stock is gone (checked by accounts' site_archive)."""
+    if OnHand.objects.filter(organization_id=site.organization_id, site=site).exclude(quantity=0).exists():
+        raise Conflict(f"Stock lies at site {site.code}; transfer it away before archiving")
