@@ -11,12 +11,20 @@ from stocktrace.core.errors import Conflict, InvalidInput
 
 LOCATION_KINDS = ("zone", "aisle", "rack", "bin", "other")  # Location.Kind's values; a test keeps them equal
 LOCATION_BARCODE_MAX = 64  # Location.barcode's max_length
+LOCATION_NAME_MAX = 150  # Location.name's max_length
 
 
 def location_kind_check(kind: str) -> str:
     if kind not in LOCATION_KINDS:
         raise InvalidInput(f"{kind!r} is not a kind; the kinds are {', '.join(LOCATION_KINDS)}", field="kind")
     return kind
+
+
+def location_name_check(name: str) -> str:
+    name = (name or "").strip()
+    if len(name) > LOCATION_NAME_MAX:
+        raise InvalidInput(f"A location's name has at most {LOCATION_NAME_MAX} characters", field="name")
+    return name
 
 
 def location_barcode_default(site_code: str, code: str) -> str:

@@ -553,6 +553,7 @@ def test_a_location_barcode_is_one_location_s_on_create_and_update_with_one_mess
 
     assert rules.LOCATION_KINDS == tuple(Location.Kind.values)
     assert rules.LOCATION_BARCODE_MAX == Location._meta.get_field("barcode").max_length
+    assert rules.LOCATION_NAME_MAX == Location._meta.get_field("name").max_length
     actor = world.alpha.actor()
     _, a01 = stocked(world.alpha)  # barcode ALPHA-1-A-01
     b01 = location_create(actor=actor, site=world.alpha.sites[1], code="B-01")  # another site, same organization
@@ -569,3 +570,21 @@ def test_a_location_barcode_is_one_location_s_on_create_and_update_with_one_mess
     assert location_update(actor=actor, location=a01, barcode="ALPHA-1-A-01", name="A1").name == "A1"
     assert location_create(actor=actor, site=world.alpha.sites[1], code="A-01").barcode == "ALPHA-2-A-01"
     assert b01.pk
+
+
+def test_a_location_name_over_150_characters_is_refused_by_create_update_and_the_bulk_check(world):
+    from stocktrace.inventory.services.catalog import LocationRow, location_batch_check, location_update
+
+    actor = world.alpha.actor()
+    _, a01 = stocked(world.alpha)
+    before = database_state()
+    for call in (lambda: location_create(actor=actor, site=world.alpha.sites[0], code="LONG", name="n" * 151),
+                 lambda: location_update(actor=actor, location=a01, name="n" * 151)):
+        with pytest.raises(InvalidInput) as refused:
+            call()
+        assert (refused.value.field, refused.value.detail) == ("name", "A location's name has at most 150 characters")
+    assert database_state() == before
+    long_name = LocationRow(site=world.alpha.sites[0], code="LONG", name="n" * 151)
+    batch = location_batch_check(actor=actor, rows=[long_name])
+    assert batch.problems == {0: [("name", "A location's name has at most 150 characters")]}
+    assert location_update(actor=actor, location=a01, name=" " + "n" * 150 + " ").name == "n" * 150

@@ -24,6 +24,7 @@ from stocktrace.inventory.rules import (
     location_barcode_default,
     location_barcode_free,
     location_kind_check,
+    location_name_check,
     location_open,
     location_parent_check,
     site_open,
@@ -56,6 +57,7 @@ def location_create(*, actor: Actor, site: Site, code: str, kind: str = Location
     site_access_require(actor, site)
     code = clean_code(code, "code")
     location_kind_check(kind)
+    name = location_name_check(name)
     site_open(site)
     if parent is not None:
         location_parent_check(parent, site.pk)
@@ -65,7 +67,7 @@ def location_create(*, actor: Actor, site: Site, code: str, kind: str = Location
     try:
         with transaction.atomic():
             location = Location.objects.create(organization=actor.organization, site=site, parent=parent, kind=kind,
-                                               code=code, name=name.strip(), barcode=barcode, path="/")
+                                               code=code, name=name, barcode=barcode, path="/")
     except IntegrityError as error:
         raise Conflict(f"Code {code!r} exists in this site, or barcode {barcode!r} in the organization",
                        field="code") from error
@@ -83,7 +85,7 @@ def location_update(*, actor: Actor, location: Location, name: str | None = None
     location = Location.objects.select_for_update().get(pk=location.pk)
     before = snapshot(location, LOCATION_AUDITED)
     if name is not None:
-        location.name = name.strip()
+        location.name = location_name_check(name)
     if kind is not None:
         location.kind = location_kind_check(kind)
     if barcode is not None:
@@ -477,6 +479,8 @@ def location_batch_check(*, actor: Actor, rows: list[LocationRow], lock: bool = 
                 location_open(current)
             if row.kind is not None:
                 location_kind_check(row.kind)
+            if row.name is not None:
+                location_name_check(row.name)
         except DomainError as error:
             refuse(n, error.field or "code", error)
         if row.parent_code:
