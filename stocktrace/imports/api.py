@@ -216,7 +216,7 @@ def imports_apply(request, run_id: ObjectId):
     return Status(202, services.import_apply(actor=request.auth, run=run))
 
 
-EXPORT_DOC = {"responses": {"200": {"description": "The file, in the columns the import reads", "content": {
+EXPORT_DOC = {"responses": {200: {"description": "The file, in the columns the import reads", "content": {
     "text/csv": {"schema": {"type": "string"}},
     CONTENT_TYPES["xlsx"]: {"schema": {"type": "string", "format": "binary"}},
 }}}}
