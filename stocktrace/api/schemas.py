@@ -31,8 +31,23 @@ def _iso_text_only(value):
 
 
 # ISO 8601 with a time zone: a bare number (Unix time) or a zone-less time is refused, never guessed.
-# Converted to UTC: PostgreSQL refuses offsets beyond ±15:59 that ISO 8601 (and pydantic) allow.
-Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso_text_only), AfterValidator(lambda v: v.astimezone(UTC))]
+TIMESTAMP_YEARS = (1900, 9998)  # a sane range; 9999-12-31 with a negative offset is past what a datetime holds
+
+
+def _to_utc(value: datetime) -> datetime:
+    """Converted to UTC: PostgreSQL refuses offsets beyond ±15:59 that ISO 8601 (and pydantic) allow. A time whose
+    conversion leaves the range a datetime holds, or outside TIMESTAMP_YEARS, is refused (422), not a 500."""
+    try:
+        converted = value.astimezone(UTC)
+    except OverflowError:
+        converted = None
+    low, high = TIMESTAMP_YEARS
+    if converted is None or not low <= converted.year <= high:
+        raise ValueError(f"Give a time between the years {low} and {high}")
+    return converted
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso_text_only), AfterValidator(_to_utc)]
 
 
 class StartedOut(Schema):

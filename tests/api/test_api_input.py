@@ -190,3 +190,24 @@ def test_json_numbers_in_a_body_are_read_exactly_not_as_floats(admin, world):
     assert (received.status_code, received.json()["quantity"]) == (201, "99999999999.999")
     received = _receipt(admin, f"{item.pk}.0", location.pk, "2")
     assert (received.status_code, received.json()["quantity"]) == (201, "2.000")
+
+
+@pytest.mark.parametrize("moment", ["9999-12-31T23:59:59-00:01", "0001-01-01T00:00:00+23:59",
+                                    "0001-01-01T00:00:00+00:01", "1899-12-31T23:59:59Z", "9999-01-01T00:00:00Z"])
+def test_times_outside_a_sane_range_are_422_not_a_500(admin, moment):
+    before = database_state()
+    created = api(admin, "POST", "/tokens", {"name": "far future", "expires_at": moment})
+    assert created.status_code == 422, created.content
+    assert created["Content-Type"] == "application/problem+json"
+    assert created.json()["errors"] == [{"path": "expires_at",
+                                         "message": "Value error, Give a time between the years 1900 and 9998"}]
+    for bound in ("since", "until"):
+        searched = admin.get("/api/v1/audit", {bound: moment})
+        assert (searched.status_code, searched.json()["errors"][0]["path"]) == (422, bound)
+    assert database_state() == before
+
+
+def test_times_at_the_edges_of_the_range_are_taken_in_utc(admin):
+    created = api(admin, "POST", "/tokens", {"name": "long lived", "expires_at": "9998-12-31T23:00:00-00:59"})
+    assert created.status_code == 201, created.content
+    assert created.json()["expires_at"] == "9998-12-31T23:59:00Z"
