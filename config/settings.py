@@ -84,6 +84,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "stocktrace.core.middleware.RequestLogMiddleware",
     "stocktrace.core.middleware.RefuseNulMiddleware",
+    "stocktrace.core.middleware.ProblemFallbackMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -6,7 +6,7 @@ from urllib.parse import unquote_to_bytes
 import structlog
 from django.core.exceptions import RequestDataTooBig
 
-from stocktrace.core.problems import problem
+from stocktrace.core.problems import CONTENT_TYPE, problem
 
 log = structlog.get_logger("stocktrace.request")
 # A proxy's request id is kept only when it is short and plain, so it cannot flood or forge log lines.
@@ -68,3 +68,32 @@ class RefuseNulMiddleware:
             return False  # uploads are parsed (and checked) by their own code, without loading them whole
         body = request.body
         return b"\x00" in body or b"\\u0000" in body
+
+
+class ProblemFallbackMiddleware:
+    """For /api/ and /hooks/, what would otherwise reach a machine as Django's HTML: a method the path does not
+    have (405, with its Allow header) and an error no handler caught (500, the trace logged, the request id in
+    the answer so an operator can find it) become problem documents."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (response.status_code == 405 and request.path_info.startswith(GUARDED)
+                and not response.get("Content-Type", "").startswith(CONTENT_TYPE)):
+            allowed = response.get("Allow", "")
+            refused = problem(405, "method_not_allowed", "Method not allowed",
+                              f"{request.method} is not a method of {request.path}; use {allowed}")
+            refused["Allow"] = allowed
+            return refused
+        return response
+
+    def process_exception(self, request, exception):
+        if not request.path_info.startswith(GUARDED):
+            return None
+        request_id = structlog.contextvars.get_contextvars().get("request_id", "")
+        log.exception("unhandled error", method=request.method, path=request.path, exc_info=exception)
+        return problem(500, "server_error", "Server error",
+                       "Something failed on our side; nothing you sent was wrong. Quote the request id to report it.",
+                       request_id=request_id)

@@ -17,6 +17,7 @@ HOOKS_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "stocktrace.core.middleware.RequestLogMiddleware",
     "stocktrace.core.middleware.RefuseNulMiddleware",
+    "stocktrace.core.middleware.ProblemFallbackMiddleware",
 ]
 
 

@@ -211,3 +211,35 @@ def test_times_at_the_edges_of_the_range_are_taken_in_utc(admin):
     created = api(admin, "POST", "/tokens", {"name": "long lived", "expires_at": "9998-12-31T23:00:00-00:59"})
     assert created.status_code == 201, created.content
     assert created.json()["expires_at"] == "9998-12-31T23:59:00Z"
+
+
+@pytest.mark.parametrize("method, path, allowed", [("post", "/api/v1/organizations", "GET"),
+                                                   ("put", "/api/v1/me", "GET"),
+                                                   ("delete", "/api/v1/sites", "GET, POST")])
+def test_a_method_the_path_does_not_have_is_a_problem_405(admin, method, path, allowed):
+    before = database_state()
+    refused = getattr(admin, method)(path, data="{}", content_type="application/json")
+    body = assert_problem(refused, 405)
+    assert refused["Allow"] == allowed
+    assert body["detail"] == f"{method.upper()} is not a method of {path}; use {allowed}"
+    assert database_state() == before
+
+
+def test_a_push_with_another_method_than_post_is_a_problem_405(world):
+    refused = Client().get("/hooks/alpha/erp")
+    assert_problem(refused, 405)
+    assert refused["Allow"] == "POST"
+
+
+def test_an_error_no_handler_catches_is_a_problem_500_with_the_request_id(admin, monkeypatch):
+    from stocktrace.accounts.api import organizations
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(organizations, "active_memberships", broken)
+    admin.raise_request_exception = False
+    failed = admin.get("/api/v1/organizations", headers={"X-Request-ID": "req-42"})
+    body = assert_problem(failed, 500)
+    assert (body["request_id"], failed["X-Request-ID"]) == ("req-42", "req-42")
+    assert "a bug" not in failed.content.decode()
