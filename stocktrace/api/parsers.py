@@ -4,6 +4,8 @@ from decimal import Decimal
 
 from ninja.parser import Parser
 
+from stocktrace.core.jsonlimits import json_depth_check
+
 
 def _exact_number(text: str) -> Decimal:
     number = Decimal(text)
@@ -19,4 +21,6 @@ class DecimalJSONParser(Parser):
     keeps its places (and is refused for them), 123456789012345.123 keeps its digits. Integers stay ints."""
 
     def parse_body(self, request):
-        return json.loads(request.body, parse_float=_exact_number)
+        text = request.body.decode("utf-8")
+        json_depth_check(text)
+        return json.loads(text, parse_float=_exact_number)

@@ -6,7 +6,7 @@ from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 
-from stocktrace.core.errors import DomainError
+from stocktrace.core.errors import DomainError, Malformed
 from stocktrace.core.problems import CONTENT_TYPE, domain_problem, problem
 
 
@@ -59,8 +59,10 @@ def install(api) -> None:
 
     @api.exception_handler(HttpError)
     def _http_error(request, exc: HttpError):
-        if exc.status_code == 400:
-            return problem(400, "malformed", "Malformed request", "The body is not valid JSON")
+        if exc.status_code == 400:  # ninja's wrapping of any error of the body's parser
+            cause = exc.__cause__
+            detail = cause.detail if isinstance(cause, Malformed) else "The body is not valid JSON"
+            return problem(400, "malformed", "Malformed request", detail)
         return problem(exc.status_code, "error", str(exc))
 
 

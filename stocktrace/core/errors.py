@@ -12,6 +12,12 @@ class DomainError(Exception):
         self.field = field
 
 
+class Malformed(DomainError):
+    status = 400
+    code = "malformed"
+    title = "Malformed request"
+
+
 class NotFound(DomainError):
     status = 404
     code = "not_found"

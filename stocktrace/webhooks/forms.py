@@ -3,6 +3,8 @@ from typing import cast
 
 from django import forms
 
+from stocktrace.core.errors import Malformed
+from stocktrace.core.jsonlimits import json_depth_check
 from stocktrace.events.catalogue import event_catalogue
 from stocktrace.events.inbound import HANDLERS
 
@@ -45,10 +47,12 @@ class WebhookDryRunForm(forms.Form):
 
     def clean_payload(self):
         try:
+            json_depth_check(self.cleaned_data["payload"])
             return json.loads(self.cleaned_data["payload"])
+        except Malformed as error:
+            raise forms.ValidationError(f"{error.detail}.") from error
         except json.JSONDecodeError as error:
             raise forms.ValidationError(
                 f"This is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})."
             ) from error
-        except RecursionError as error:
-            raise forms.ValidationError("This JSON is nested too deeply.") from error
+

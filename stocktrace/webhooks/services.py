@@ -16,6 +16,7 @@ from django_tasks_db.utils import exclusive_transaction
 from stocktrace.audit.services import audit_record, audited_update, snapshot
 from stocktrace.core import ratelimit
 from stocktrace.core.errors import Conflict, InvalidInput, RateLimited, Unauthenticated
+from stocktrace.core.jsonlimits import json_depth_check
 from stocktrace.events.catalogue import event_catalogue
 from stocktrace.events.inbound import HANDLERS, PayloadRejected
 from stocktrace.tenancy.actor import Actor
@@ -145,8 +146,12 @@ def inbound_receive(*, source: WebhookSource, headers: dict[str, Any], body: byt
         raise InvalidInput(f"{signing.DELIVERY_HEADER} (1–100 characters) is required", field=signing.DELIVERY_HEADER)
     try:
         text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidInput("The body must be UTF-8 JSON", field="body") from error
+    json_depth_check(text)
+    try:
         json.loads(text)
-    except (UnicodeDecodeError, ValueError) as error:
+    except ValueError as error:
         raise InvalidInput("The body must be UTF-8 JSON", field="body") from error
     verdict = ratelimit.hit(f"webhook-source:{source.pk}", limit=source.rate_limit_per_minute)
     if not verdict.allowed:

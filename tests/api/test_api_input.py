@@ -243,3 +243,12 @@ def test_an_error_no_handler_catches_is_a_problem_500_with_the_request_id(admin,
     body = assert_problem(failed, 500)
     assert (body["request_id"], failed["X-Request-ID"]) == ("req-42", "req-42")
     assert "a bug" not in failed.content.decode()
+
+
+@pytest.mark.parametrize("depth", [65, 1000])
+def test_a_body_nested_too_deep_is_a_problem_400_and_changes_nothing(admin, depth):
+    before = database_state()
+    body = '{"code": "DEEP", "name": ' + "[" * depth + "]" * depth + "}"
+    refused = admin.post("/api/v1/sites", data=body, content_type="application/json")
+    assert assert_problem(refused, 400)["detail"] == "The JSON is nested more than 64 levels deep"
+    assert database_state() == before

@@ -1016,3 +1016,16 @@ def test_the_webhooks_page_lists_the_event_catalogue_and_only_events_to_come_as_
     planned = {"count.completed", "count_area.approved", "bill.finalized", "container.scanned"}
     assert planned - set(EVENTS) <= to_come, "a planned event is neither in the catalogue nor under Not built yet"
     assert not to_come & set(EVENTS), "an event that exists now belongs in the event list, not under Not built yet"
+
+
+@pytest.mark.parametrize("depth", [65, 1000])
+def test_a_push_nested_too_deep_is_a_problem_400_and_nothing_is_stored(source, depth):
+    before = database_state()
+    refused = push(source, None, raw=b'{"sites": ' + b"[" * depth + b"]" * depth + b"}")
+    assert (refused.status_code, refused["Content-Type"]) == (400, "application/problem+json")
+    assert refused.json()["detail"] == "The JSON is nested more than 64 levels deep"
+    assert database_state() == before
+
+
+def test_a_push_nested_64_deep_is_accepted(source):
+    assert push(source, None, raw=b'{"sites": ' + b"[" * 63 + b"]" * 63 + b"}").status_code == 202
