@@ -1,6 +1,7 @@
 import re
 import time
 import uuid
+from http import HTTPStatus
 from urllib.parse import unquote_to_bytes
 
 import structlog
@@ -71,29 +72,34 @@ class RefuseNulMiddleware:
 
 
 class ProblemFallbackMiddleware:
-    """For /api/ and /hooks/, what would otherwise reach a machine as Django's HTML: a method the path does not
-    have (405, with its Allow header) and an error no handler caught (500, the trace logged, the request id in
-    the answer so an operator can find it) become problem documents."""
+    """For /api/ and /hooks/, an error answer that is not a problem document yet (Django's own HTML: a method the
+    path does not have, a body its parser refuses, an error no handler caught) becomes one with the same status.
+    A 405 keeps its Allow header; a 500 carries the request id (Django has logged the trace under it)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         response = self.get_response(request)
-        if (response.status_code == 405 and request.path_info.startswith(GUARDED)
+        if (response.status_code >= 400 and request.path_info.startswith(GUARDED)
                 and not response.get("Content-Type", "").startswith(CONTENT_TYPE)):
-            allowed = response.get("Allow", "")
-            refused = problem(405, "method_not_allowed", "Method not allowed",
-                              f"{request.method} is not a method of {request.path}; use {allowed}")
-            refused["Allow"] = allowed
-            return refused
+            return self._problem(request, response)
         return response
 
-    def process_exception(self, request, exception):
-        if not request.path_info.startswith(GUARDED):
-            return None
-        request_id = structlog.contextvars.get_contextvars().get("request_id", "")
-        log.exception("unhandled error", method=request.method, path=request.path, exc_info=exception)
-        return problem(500, "server_error", "Server error",
-                       "Something failed on our side; nothing you sent was wrong. Quote the request id to report it.",
-                       request_id=request_id)
+    @staticmethod
+    def _problem(request, response):
+        status = response.status_code
+        if status == 405:
+            allowed = response.get("Allow", "")
+            answer = problem(405, "method_not_allowed", "Method not allowed",
+                             f"{request.method} is not a method of {request.path}; use {allowed}")
+            answer["Allow"] = allowed
+            return answer
+        if status >= 500:
+            request_id = structlog.contextvars.get_contextvars().get("request_id", "")
+            return problem(status, "server_error", "Server error", "Something failed on our side; nothing you "
+                           "sent was wrong. Quote the request id to report it.", request_id=request_id)
+        if status == 400:
+            return problem(400, "malformed", "Malformed request", "The request could not be read (its body or "
+                           "Content-Type)")
+        return problem(status, "error", HTTPStatus(status).phrase)
