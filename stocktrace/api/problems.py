@@ -5,6 +5,7 @@ from django.http import Http404, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
+from ninja.openapi.schema import OpenAPISchema
 
 from stocktrace.core.errors import DomainError, Malformed
 from stocktrace.core.problems import CONTENT_TYPE, domain_problem, problem
@@ -101,11 +102,28 @@ ERROR_RESPONSES = {
 }
 
 
+class SchemaNameClash(Exception):
+    pass
+
+
+class UniquelyNamedSchema(OpenAPISchema):
+    """ninja keeps the last of two different schemas of one name (two `Status` enums, two `AttemptOut`), so a
+    generated client would check one against the other's rules; this refuses to build such a document."""
+
+    def add_schema_definitions(self, definitions: dict) -> None:
+        for name, definition in definitions.items():
+            if self.schemas.get(name, definition) != definition:
+                raise SchemaNameClash(f"Two different schemas are named {name!r}; give one a more specific name")
+        super().add_schema_definitions(definitions)
+
+
 class ProblemDocumentingAPI(NinjaAPI):
     """Declares the problem responses every operation can give, so clients (and fuzzers) know them."""
 
-    def get_openapi_schema(self, *args, **kwargs):
-        schema = super().get_openapi_schema(*args, **kwargs)
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        if path_prefix is None:
+            path_prefix = self.get_root_path(path_params or {})
+        schema = UniquelyNamedSchema(self, path_prefix)
         schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
         content = {CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
         for operations in schema["paths"].values():

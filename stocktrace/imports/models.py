@@ -4,6 +4,27 @@ from django.db import models
 from stocktrace.tenancy.models import TenantOwned
 
 
+class ImportKind(models.TextChoices):
+    ITEMS = "items"
+    LOCATIONS = "locations"
+    STOCK = "stock"
+
+
+class ImportFormat(models.TextChoices):
+    CSV = "csv"
+    XLSX = "xlsx"
+
+
+class ImportStatus(models.TextChoices):
+    UPLOADED = "uploaded"
+    VALIDATING = "validating"
+    VALID = "valid"
+    INVALID = "invalid"
+    APPLYING = "applying"
+    APPLIED = "applied"
+    FAILED = "failed"
+
+
 class ImportRun(TenantOwned):
     """One uploaded file and what became of it: checked (a dry run), then applied in one transaction.
 
@@ -11,23 +32,9 @@ class ImportRun(TenantOwned):
     it as a stream, row by row, which a BinaryField (loaded whole) would not allow. Runs of the CLI read
     the operator's file in place and store nothing."""
 
-    class Kind(models.TextChoices):
-        ITEMS = "items"
-        LOCATIONS = "locations"
-        STOCK = "stock"
-
-    class Format(models.TextChoices):
-        CSV = "csv"
-        XLSX = "xlsx"
-
-    class Status(models.TextChoices):
-        UPLOADED = "uploaded"
-        VALIDATING = "validating"
-        VALID = "valid"
-        INVALID = "invalid"
-        APPLYING = "applying"
-        APPLIED = "applied"
-        FAILED = "failed"
+    Kind = ImportKind
+    Format = ImportFormat
+    Status = ImportStatus
 
     kind = models.CharField(max_length=10, choices=Kind.choices)
     format = models.CharField(max_length=4, choices=Format.choices)

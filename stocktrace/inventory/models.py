@@ -16,15 +16,18 @@ QUANTITY: _DecimalOptions = {"max_digits": 18, "decimal_places": 3}
 MONEY: _DecimalOptions = {"max_digits": 18, "decimal_places": 4}
 
 
+class LocationKind(models.TextChoices):
+    ZONE = "zone"
+    AISLE = "aisle"
+    RACK = "rack"
+    BIN = "bin"
+    OTHER = "other"
+
+
 class Location(TenantOwned):
     """A place in a site where stock lies: zones hold aisles, aisles racks, racks bins — any depth."""
 
-    class Kind(models.TextChoices):
-        ZONE = "zone"
-        AISLE = "aisle"
-        RACK = "rack"
-        BIN = "bin"
-        OTHER = "other"
+    Kind = LocationKind
 
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="locations")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
@@ -85,13 +88,16 @@ class ScanKeyField(models.CharField):  # type: ignore[type-arg]  # generic in th
         return value
 
 
+class BarcodeKind(models.TextChoices):
+    EAN8 = "ean8"
+    EAN13 = "ean13"
+    UPCA = "upca"
+    GTIN14 = "gtin14"
+    INTERNAL = "internal"
+
+
 class ItemBarcode(TenantOwned):
-    class Kind(models.TextChoices):
-        EAN8 = "ean8"
-        EAN13 = "ean13"
-        UPCA = "upca"
-        GTIN14 = "gtin14"
-        INTERNAL = "internal"
+    Kind = BarcodeKind
 
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="barcodes")
     code = models.CharField(max_length=64)
@@ -137,18 +143,21 @@ class LedgerQuerySet(TenantQuerySet["StockMovement"]):
         raise TypeError("The stock ledger is append-only: post a correcting movement")
 
 
+class MovementKind(models.TextChoices):
+    RECEIPT = "receipt"
+    ISSUE = "issue"
+    TRANSFER_OUT = "transfer_out"
+    TRANSFER_IN = "transfer_in"
+    ADJUSTMENT = "adjustment"
+    COUNT_CORRECTION = "count_correction"
+
+
 class StockMovement(TenantOwned):
     """One line of the append-only ledger. A transfer is two lines sharing a `group`. Never updated or deleted
     (the ORM refuses both, a database trigger refuses UPDATE, see migration 0004): another movement corrects
     a mistake."""
 
-    class Kind(models.TextChoices):
-        RECEIPT = "receipt"
-        ISSUE = "issue"
-        TRANSFER_OUT = "transfer_out"
-        TRANSFER_IN = "transfer_in"
-        ADJUSTMENT = "adjustment"
-        COUNT_CORRECTION = "count_correction"
+    Kind = MovementKind
 
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="movements")
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="movements")
@@ -186,25 +195,32 @@ class StockMovement(TenantOwned):
         raise TypeError("The stock ledger is append-only: post a correcting movement")
 
 
+class AlertKind(models.TextChoices):
+    LOW_STOCK = "low_stock"
+    STOCKOUT = "stockout"
+    EXPIRING = "expiring"
+    EXPIRED = "expired"
+    EXCESS = "excess"
+    DISCREPANCY = "discrepancy"
+
+
+class AlertSeverity(models.TextChoices):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class AlertStatus(models.TextChoices):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
 class StockAlert(TenantOwned):
-    class Kind(models.TextChoices):
-        LOW_STOCK = "low_stock"
-        STOCKOUT = "stockout"
-        EXPIRING = "expiring"
-        EXPIRED = "expired"
-        EXCESS = "excess"
-        DISCREPANCY = "discrepancy"
-
-    class Severity(models.TextChoices):
-        LOW = "low"
-        MEDIUM = "medium"
-        HIGH = "high"
-        CRITICAL = "critical"
-
-    class Status(models.TextChoices):
-        OPEN = "open"
-        ACKNOWLEDGED = "acknowledged"
-        RESOLVED = "resolved"
+    Kind = AlertKind
+    Severity = AlertSeverity
+    Status = AlertStatus
 
     kind = models.CharField(max_length=12, choices=Kind.choices)
     severity = models.CharField(max_length=8, choices=Severity.choices)

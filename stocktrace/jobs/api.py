@@ -42,7 +42,7 @@ class StatsOut(Schema):
     workers_alive: int
 
 
-class AttemptOut(Schema):
+class DeadLetterAttemptOut(Schema):
     attempt: int
     failed_at: datetime
     exception_class: str
@@ -66,7 +66,7 @@ class DeadLetterOut(Schema):
 
 class DeadLetterDetail(DeadLetterOut):
     args_kwargs: dict
-    errors: list[AttemptOut]
+    errors: list[DeadLetterAttemptOut]
 
 
 class DeadLetterPage(Page):

@@ -23,13 +23,16 @@ class JobFailure(models.Model):
         return f"{self.task_path} attempt {self.attempt}: {self.exception_class}"
 
 
+class DeadLetterStatus(models.TextChoices):
+    DEAD = "dead"
+    REPLAYED = "replayed"
+    DISCARDED = "discarded"
+
+
 class DeadLetter(models.Model):
     """A job that failed for good: everything needed to understand it and to run it again."""
 
-    class Status(models.TextChoices):
-        DEAD = "dead"
-        REPLAYED = "replayed"
-        DISCARDED = "discarded"
+    Status = DeadLetterStatus
 
     organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.CASCADE,
                                      related_name="+")

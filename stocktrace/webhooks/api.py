@@ -136,7 +136,7 @@ class SubscriptionPatch(Input):
     is_active: Flag | None = None
 
 
-class AttemptOut(Schema):
+class DeliveryAttemptOut(Schema):
     attempted_at: datetime
     status_code: int | None
     response_ms: float
@@ -158,7 +158,7 @@ class OutboundOut(Schema):
 
 class OutboundDetail(OutboundOut):
     payload: dict = Field(alias="event.payload")
-    attempt_log: list[AttemptOut]
+    attempt_log: list[DeliveryAttemptOut]
 
     @staticmethod
     def resolve_attempt_log(obj):

@@ -50,14 +50,17 @@ class WebhookSource(TenantOwned, SigningSecret):
         return self.name
 
 
+class InboundStatus(models.TextChoices):
+    RECEIVED = "received"
+    PROCESSED = "processed"
+    FAILED = "failed"
+    DEAD = "dead"
+
+
 class InboundDelivery(TenantOwned):
     """One request from a source, stored as received (body and headers) before anything is done with it."""
 
-    class Status(models.TextChoices):
-        RECEIVED = "received"
-        PROCESSED = "processed"
-        FAILED = "failed"
-        DEAD = "dead"
+    Status = InboundStatus
 
     # No index of its own: the unique (source, delivery_id) index leads with it. Every push writes each index.
     source = models.ForeignKey(WebhookSource, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
@@ -110,12 +113,15 @@ class OutboundEvent(TenantOwned):
         return self.name
 
 
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    DEAD = "dead"
+
+
 class OutboundDelivery(TenantOwned):
-    class Status(models.TextChoices):
-        PENDING = "pending"
-        DELIVERED = "delivered"
-        FAILED = "failed"
-        DEAD = "dead"
+    Status = DeliveryStatus
 
     event = models.ForeignKey(OutboundEvent, on_delete=models.CASCADE, related_name="deliveries")
     subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries")
