@@ -7,7 +7,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 from ninja.openapi.schema import OpenAPISchema
 
-from stocktrace.core.errors import DomainError, Malformed
+from stocktrace.core.errors import DomainError
 from stocktrace.core.problems import CONTENT_TYPE, domain_problem, problem
 
 
@@ -62,8 +62,9 @@ def install(api) -> None:
     def _http_error(request, exc: HttpError):
         if exc.status_code == 400:  # ninja's wrapping of any error of the body's parser
             cause = exc.__cause__
-            detail = cause.detail if isinstance(cause, Malformed) else "The body is not valid JSON"
-            return problem(400, "malformed", "Malformed request", detail)
+            if isinstance(cause, DomainError):  # too deep (400), not JSON at all (415)
+                return domain_problem(cause)
+            return problem(400, "malformed", "Malformed request", "The body is not valid JSON")
         return problem(exc.status_code, "error", str(exc))
 
 
@@ -97,6 +98,7 @@ ERROR_RESPONSES = {
     "404": "No such object in your organization",
     "409": "Conflicts with the current state",
     "413": "Body too large",
+    "415": "The body is not sent as application/json",
     "422": "Invalid input; `errors[].path` names each field",
     "429": "Too many requests; see Retry-After",
 }
@@ -129,5 +131,7 @@ class ProblemDocumentingAPI(NinjaAPI):
         for operations in schema["paths"].values():
             for operation in operations.values():
                 for code, description in ERROR_RESPONSES.items():
+                    if code in ("413", "415") and "requestBody" not in operation:
+                        continue
                     operation["responses"].setdefault(code, {"description": description, "content": content})
         return schema

@@ -5,7 +5,7 @@ from pydantic import Field
 
 from stocktrace.api.pagination import Page, keyset_page
 from stocktrace.api.permissions import requires
-from stocktrace.api.schemas import ObjectId, Timestamp
+from stocktrace.api.schemas import Cursor, Filters, ObjectId, Timestamp
 from stocktrace.audit.permissions import AUDIT_VIEW
 from stocktrace.audit.selectors import audit_events_matching
 
@@ -33,7 +33,7 @@ class AuditPage(Page):
     items: list[AuditEventOut]
 
 
-class AuditFilters(Schema):
+class AuditFilters(Filters):
     object_type: str | None = Field(None, max_length=64, description="e.g. tenancy.membership")
     object_id: str | None = Field(None, max_length=64)
     actor_id: ObjectId | None = None
@@ -41,7 +41,7 @@ class AuditFilters(Schema):
     action: str | None = Field(None, max_length=64, description="exact, or a prefix ending in '.'")
     since: Timestamp | None = None
     until: Timestamp | None = None
-    cursor: str | None = Field(None, max_length=64)
+    cursor: Cursor | None = None
     limit: int = Field(50, ge=1, le=200)
 
 

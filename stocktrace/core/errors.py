@@ -18,6 +18,12 @@ class Malformed(DomainError):
     title = "Malformed request"
 
 
+class UnsupportedMediaType(DomainError):
+    status = 415
+    code = "unsupported_media_type"
+    title = "Unsupported media type"
+
+
 class NotFound(DomainError):
     status = 404
     code = "not_found"

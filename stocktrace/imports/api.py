@@ -19,8 +19,8 @@ from pydantic import ValidationError as PydanticValidationError
 from stocktrace.accounts.authentication import api_auth
 from stocktrace.api.pagination import Page, keyset_page
 from stocktrace.api.permissions import requires
-from stocktrace.api.schemas import Flag, Input, ObjectId
-from stocktrace.core.errors import InvalidInput
+from stocktrace.api.schemas import Cursor, Filters, Flag, Input, ObjectId
+from stocktrace.core.errors import InvalidInput, UnsupportedMediaType
 from stocktrace.imports import selectors, services
 from stocktrace.imports.exports import CONTENT_TYPES, csv_chunks, write_xlsx
 from stocktrace.imports.models import ImportRun
@@ -80,10 +80,10 @@ class ImportRunPage(Page):
     items: list[ImportRunOut]
 
 
-class ImportFilters(Schema):
+class ImportFilters(Filters):
     status: ImportRun.Status | None = None
     kind: ImportRun.Kind | None = None
-    cursor: str | None = Field(None, max_length=64)
+    cursor: Cursor | None = None
     limit: int = Field(50, ge=1, le=200)
 
 
@@ -94,7 +94,7 @@ class ImportInline(Input):
     dry_run: Flag = True
 
 
-class ExportFilters(Schema):
+class ExportFilters(Filters):
     format: FormatName = "csv"
 
 
@@ -184,7 +184,7 @@ def imports_create(request):
     elif request.content_type == "application/json":
         upload = _upload_from_json(request)
     else:
-        raise InvalidInput("Send the file as multipart/form-data, or CSV text as application/json", field="file")
+        raise UnsupportedMediaType("Send the file as multipart/form-data, or CSV text as application/json")
     run = services.import_upload(actor=request.auth, **upload)
     return Status(202, run)
 

@@ -14,7 +14,7 @@ from stocktrace.core.codes import clean_code
 from stocktrace.core.errors import InvalidInput
 from stocktrace.inventory.quantities import money, quantity
 
-_PLAIN_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+_PLAIN_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")  # ASCII digits only: \d takes any script's
 _TRUE = frozenset({"true", "yes", "y", "1"})
 _FALSE = frozenset({"false", "no", "n", "0"})
 

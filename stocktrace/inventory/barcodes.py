@@ -6,12 +6,14 @@ scanners send it as its 8 digits, and an 8-digit code may be a UPC-E, whose UPC-
 
 import re
 
+from stocktrace.core.codes import CODE_CHARACTERS
 from stocktrace.core.errors import InvalidInput
 
 GS1_LENGTHS = {8: "ean8", 12: "upca", 13: "ean13", 14: "gtin14"}
 _LENGTH_OF_KIND = {kind: length for length, kind in GS1_LENGTHS.items()}
-_INTERNAL = re.compile(r"[\x21-\x7e]{1,64}")  # printable ASCII, no spaces: what scanners send reliably
+_INTERNAL = re.compile(rf"{CODE_CHARACTERS}{{1,64}}")  # printable ASCII, no spaces: what scanners send reliably
 _PADDABLE_GTIN = re.compile(r"[0-9]{12,14}")
+_DIGITS = re.compile(r"[0-9]+")  # str.isdigit() would take full-width and other scripts' digits
 
 
 def gs1_check_digit(body: str) -> int:
@@ -41,7 +43,7 @@ def classify(code: str, kind: str | None = None) -> tuple[str, str]:
     """Return (code, kind) for a valid barcode, or raise InvalidInput saying what is wrong."""
     code = (code or "").strip()
     if kind is None:
-        kind = GS1_LENGTHS.get(len(code), "internal") if code.isdigit() else "internal"
+        kind = GS1_LENGTHS.get(len(code), "internal") if _DIGITS.fullmatch(code) else "internal"
     if kind == "internal":
         if not _INTERNAL.fullmatch(code):
             raise InvalidInput("An internal code is 1–64 printable characters without spaces", field="barcode")
@@ -49,7 +51,7 @@ def classify(code: str, kind: str | None = None) -> tuple[str, str]:
     expected_length = _LENGTH_OF_KIND.get(kind)
     if expected_length is None:
         raise InvalidInput(f"Unknown barcode kind {kind!r}", field="barcode")
-    if not code.isdigit() or len(code) != expected_length:
+    if not _DIGITS.fullmatch(code) or len(code) != expected_length:
         raise InvalidInput(f"{kind.upper()} has {expected_length} digits", field="barcode")
     if gs1_check_digit(code[:-1]) != int(code[-1]):
         raise InvalidInput(f"{code} has a wrong check digit (expected {gs1_check_digit(code[:-1])})", field="barcode")

@@ -2,23 +2,24 @@
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from stocktrace.core.decimals import DECIMAL_LIMIT, is_plain_decimal
 from stocktrace.core.errors import InvalidInput
 
 QUANTITY_STEP = Decimal("0.001")
 MONEY_STEP = Decimal("0.0001")
-# 100 billion: with 3 decimals that is 14 significant digits, which SQLite (it stores decimals as doubles)
-# keeps exactly; PostgreSQL's numeric(18, 3) could hold more.
-LIMIT = Decimal("1e11")
 
 
 def _decimal(value: object, *, field: str, step: Decimal) -> Decimal:
     if isinstance(value, float):
         raise InvalidInput("Send decimals as strings or integers, never floating point", field=field)
+    if isinstance(value, str) and not is_plain_decimal(value):
+        raise InvalidInput(f"{value!r} is not a number: write ASCII digits with an optional minus sign and decimal "
+                           "point, e.g. 12 or -0.5", field=field)
     try:
         number = Decimal(str(value)) if not isinstance(value, Decimal) else value
     except (InvalidOperation, ValueError) as error:
         raise InvalidInput(f"{value!r} is not a number", field=field) from error
-    if not number.is_finite() or abs(number) >= LIMIT:
+    if not number.is_finite() or abs(number) >= DECIMAL_LIMIT:
         raise InvalidInput(f"{number} is out of range (quantities and money stay under 100 billion)", field=field)
     if number != number.quantize(step, rounding=ROUND_HALF_UP):
         raise InvalidInput(f"{value} has more than {-int(step.as_tuple().exponent)} decimal places", field=field)

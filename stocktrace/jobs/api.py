@@ -6,7 +6,7 @@ from pydantic import Field
 
 from stocktrace.api.pagination import Page, keyset_page
 from stocktrace.api.permissions import requires
-from stocktrace.api.schemas import Input, ObjectId
+from stocktrace.api.schemas import Cursor, Filters, Input, ObjectId
 from stocktrace.jobs import selectors, services
 from stocktrace.jobs.models import DeadLetter
 from stocktrace.jobs.permissions import JOBS_MANAGE, JOBS_VIEW
@@ -55,7 +55,7 @@ class DeadLetterOut(Schema):
     task_id: UUID
     task_path: str
     queue_name: str
-    status: str
+    status: DeadLetter.Status
     attempts: int
     first_failed_at: datetime
     last_failed_at: datetime
@@ -73,10 +73,10 @@ class DeadLetterPage(Page):
     items: list[DeadLetterOut]
 
 
-class DeadLetterFilters(Schema):
+class DeadLetterFilters(Filters):
     status: DeadLetter.Status | None = DeadLetter.Status.DEAD
     task_path: str | None = Field(None, max_length=255)
-    cursor: str | None = Field(None, max_length=64)
+    cursor: Cursor | None = None
     limit: int = Field(50, ge=1, le=200)
 
 

@@ -36,7 +36,7 @@ def parse_decimal(text: str):
         if "." in text or text.count(",") > 1 or re.fullmatch(r"[+-]?[1-9]\d{0,2},\d{3}", text):
             raise forms.ValidationError(f"Is {text} a decimal or thousands? Type it with a point, e.g. 1000 or 1.5.")
         text = text.replace(",", ".")
-    if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", text):  # no exponents, no NaN or Infinity
+    if not re.fullmatch(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)", text):  # ASCII digits; no exponents, NaN or Infinity
         raise forms.ValidationError(f"{text!r} is not a number; type e.g. 12 or 0.5.")
     return Decimal(text)
 

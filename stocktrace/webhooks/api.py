@@ -1,12 +1,12 @@
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from ninja import Query, Router, Schema, Status
 from pydantic import Field, StrictInt
 
 from stocktrace.api.pagination import Page, keyset_page
 from stocktrace.api.permissions import requires
-from stocktrace.api.schemas import Flag, Input, ObjectId, StartedOut
+from stocktrace.api.schemas import NOT_BLANK, Cursor, Filters, Flag, Input, ObjectId, StartedOut, one_of
 from stocktrace.events.catalogue import event_catalogue
 from stocktrace.events.inbound import HANDLERS
 from stocktrace.webhooks import selectors, services
@@ -43,18 +43,27 @@ class SourceWithSecret(SourceOut):
     secret: str = Field(description="The signing secret. Shown when created or rotated; store it now.")
 
 
+# The slug in the source's URL is made of the name (or the slug given): either needs a letter or digit.
+_SLUGGABLE = "[A-Za-z0-9]"
+
+
+def _handlers():
+    return HANDLERS
+
+
 class SourceIn(Input):
-    name: str = Field(min_length=1, max_length=100)
-    slug: str = Field("", max_length=60)
-    handler: str = Field(max_length=64, description="one of the handlers in GET /webhooks/catalogue")
-    rate_limit_per_minute: int = Field(100, ge=1, le=100_000)
+    name: str = Field(min_length=1, max_length=100, pattern=_SLUGGABLE, description="with a letter or digit (A-Z, 0-9)")
+    slug: str = Field("", max_length=60, pattern=f"^$|{_SLUGGABLE}",
+                      description="the last part of the source's URL; made of the name when empty")
+    handler: str = one_of(_handlers, description="one of the handlers in GET /webhooks/catalogue")
+    rate_limit_per_minute: StrictInt = Field(100, ge=1, le=100_000)
 
 
 class SourcePatch(Input):
-    name: str | None = Field(None, min_length=1, max_length=100)
-    handler: str | None = Field(None, max_length=64)
-    is_active: Flag | None = None
-    rate_limit_per_minute: int | None = Field(None, ge=1, le=100_000)
+    name: str = Field(None, min_length=1, max_length=100, pattern=NOT_BLANK)
+    handler: str = one_of(_handlers, default=None)
+    is_active: Flag = None
+    rate_limit_per_minute: StrictInt = Field(None, ge=1, le=100_000)
 
 
 class RotateIn(Input):
@@ -97,9 +106,15 @@ class InboundPage(Page):
     items: list[InboundOut]
 
 
-class DeliveryFilters(Schema):
-    status: str | None = Field(None, max_length=12)
-    cursor: str | None = Field(None, max_length=64)
+class InboundFilters(Filters):
+    status: InboundDelivery.Status | None = None
+    cursor: Cursor | None = None
+    limit: int = Field(50, ge=1, le=200)
+
+
+class DeliveryFilters(Filters):
+    status: OutboundDelivery.Status | None = None
+    cursor: Cursor | None = None
     limit: int = Field(50, ge=1, le=200)
 
 
@@ -123,17 +138,21 @@ class SubscriptionWithSecret(SubscriptionOut):
     secret: str = Field(description="The signing secret. Shown when created or rotated; store it now.")
 
 
+_URL = "^https?://[^\\u0000]+$"
+EventName = Annotated[str, one_of(event_catalogue)]
+
+
 class SubscriptionIn(Input):
-    url: str = Field(min_length=8, max_length=500)
-    events: list[str] = Field(min_length=1, max_length=50)
+    url: str = Field(min_length=8, max_length=500, pattern=_URL, description="http:// or https://")
+    events: list[EventName] = Field(min_length=1, max_length=50)
     description: str = Field("", max_length=200)
 
 
 class SubscriptionPatch(Input):
-    url: str | None = Field(None, min_length=8, max_length=500)
-    events: list[str] | None = Field(None, min_length=1, max_length=50)
-    description: str | None = Field(None, max_length=200)
-    is_active: Flag | None = None
+    url: str = Field(None, min_length=8, max_length=500, pattern=_URL, description="http:// or https://")
+    events: list[EventName] = Field(None, min_length=1, max_length=50)
+    description: str = Field(None, max_length=200)
+    is_active: Flag = None
 
 
 class DeliveryAttemptOut(Schema):
@@ -226,7 +245,7 @@ def sources_dry_run(request, source_id: ObjectId, payload: DryRunIn):
 
 @router.get("/sources/{source_id}/deliveries", response=InboundPage)
 @requires(WEBHOOKS_MANAGE)
-def sources_deliveries(request, source_id: ObjectId, filters: Query[DeliveryFilters]):
+def sources_deliveries(request, source_id: ObjectId, filters: Query[InboundFilters]):
     source = selectors.source_get(actor=request.auth, source_id=source_id)
     deliveries = selectors.inbound_deliveries_of(actor=request.auth, source=source, status=filters.status)
     return keyset_page(deliveries, cursor=filters.cursor, limit=filters.limit)

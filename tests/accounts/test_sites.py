@@ -25,7 +25,7 @@ def admin(world, client_as):
 @pytest.mark.parametrize("code", ["WH EAST", "WH\tEAST", " ", "W" * 33])
 def test_a_site_code_with_spaces_or_too_long_is_refused(world, admin, code):
     before = database_state()
-    with pytest.raises(InvalidInput, match="code needs 1–32 characters without spaces"):
+    with pytest.raises(InvalidInput, match="code needs 1–32 characters without spaces: A–Z, a–z, 0–9 and ASCII"):
         site_create(actor=world.alpha.actor(), code=code, name="East")
     problem = assert_problem(api(admin, "POST", "/sites", {"code": code, "name": "East"}), 422)
     assert [e["path"] for e in problem["errors"]] == ["code"]
@@ -35,7 +35,8 @@ def test_a_site_code_with_spaces_or_too_long_is_refused(world, admin, code):
 def test_the_sites_page_shows_a_refused_code_on_its_field(world, admin):
     before = database_state()
     response = admin.post("/sites/", {"code": "WH EAST", "name": "East"})
-    assert response.context["form"].errors == {"code": ["code needs 1–32 characters without spaces"]}
+    assert response.context["form"].errors == {
+        "code": ["code needs 1–32 characters without spaces: A–Z, a–z, 0–9 and ASCII punctuation"]}
     assert database_state() == before
 
 

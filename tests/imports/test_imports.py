@@ -555,7 +555,7 @@ BAD_FILES = {
         ["EXTRA", "x", None, None, None, None, None, None, None, "surplus"],
     ], [
         (2, "sku", "required"),
-        (3, "sku", "sku needs 1–64 characters without spaces"),
+        (3, "sku", "sku needs 1–64 characters without spaces: A–Z, a–z, 0–9 and ASCII punctuation"),
         (4, "name", "at most 200 characters (this has 201)"),
         (5, "unit_cost", "1.23456 has more than 4 decimal places"),
         (6, "unit_cost", "Money cannot be negative"),

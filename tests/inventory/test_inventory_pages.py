@@ -445,7 +445,8 @@ def test_creating_an_item_and_its_barcodes_and_levels(world, client_as):
 
 @pytest.mark.parametrize(("path", "data", "context", "field", "error"), [
     ("/items/new/", {"sku": "ALPHA-SKU-1", "name": "Again"}, "form", "sku", "SKU 'ALPHA-SKU-1' exists already"),
-    ("/items/new/", {"sku": "has space", "name": "X"}, "form", "sku", "sku needs 1–64 characters without spaces"),
+    ("/items/new/", {"sku": "has space", "name": "X"}, "form", "sku",
+     "sku needs 1–64 characters without spaces: A–Z, a–z, 0–9 and ASCII punctuation"),
     ("/items/new/", {"sku": "N-1", "name": "X", "barcodes": "4006381333932"}, "form", "barcodes",
      "4006381333932 has a wrong check digit (expected 1)"),
     ("/items/new/", {"sku": "N-1", "name": "X", "min_level": "5", "max_level": "2"}, "form", None,

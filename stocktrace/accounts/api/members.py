@@ -7,7 +7,7 @@ from stocktrace.accounts import selectors, services
 from stocktrace.accounts.permissions import MEMBERS_MANAGE, MEMBERS_VIEW
 from stocktrace.api.pagination import Page, keyset_page
 from stocktrace.api.permissions import requires
-from stocktrace.api.schemas import Flag, Input, ObjectId
+from stocktrace.api.schemas import Cursor, Email, Filters, Flag, Input, ObjectId, ObjectRef
 from stocktrace.tenancy.roles import Role
 
 router = Router(tags=["members"])
@@ -33,18 +33,18 @@ class MemberPage(Page):
     items: list[MemberOut]
 
 
-class MemberFilters(Schema):
+class MemberFilters(Filters):
     without_site: bool = False
     role: Role | None = None
-    cursor: str | None = Field(None, max_length=64)
+    cursor: Cursor | None = None
     limit: int = Field(50, ge=1, le=200)
 
 
 class InviteIn(Input):
-    email: str = Field(max_length=254)
+    email: Email
     full_name: str = Field("", max_length=150)
     role: Role
-    site_ids: list[ObjectId] = Field(default_factory=list, max_length=500)
+    site_ids: list[ObjectRef] = Field(default_factory=list, max_length=500)
 
 
 class InviteOut(MemberOut):
@@ -57,7 +57,7 @@ class MemberPatch(Input):
 
 
 class SitesIn(Input):
-    site_ids: list[ObjectId] = Field(max_length=500)
+    site_ids: list[ObjectRef] = Field(max_length=500)
 
 
 class SitesOut(Schema):

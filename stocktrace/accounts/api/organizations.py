@@ -1,10 +1,9 @@
 from ninja import Router, Schema
-from pydantic import Field
 
 from stocktrace.accounts import services
 from stocktrace.accounts.permissions import ORG_MANAGE, ORG_VIEW
 from stocktrace.api.permissions import AUTHENTICATED, requires
-from stocktrace.api.schemas import Flag, Input
+from stocktrace.api.schemas import Flag, Input, name_field
 from stocktrace.tenancy.roles import all_permissions
 from stocktrace.tenancy.selectors import active_memberships
 
@@ -19,7 +18,7 @@ class OrganizationOut(Schema):
 
 
 class OrganizationPatch(Input):
-    name: str | None = Field(None, min_length=1, max_length=150)
+    name: str | None = name_field(150, None)
     allow_negative_stock: Flag | None = None
 
 

@@ -6,7 +6,7 @@ from pydantic import Field
 from stocktrace.accounts import services
 from stocktrace.api.pagination import Page, keyset_page
 from stocktrace.api.permissions import requires
-from stocktrace.api.schemas import Input, ObjectId
+from stocktrace.api.schemas import Cursor, Filters, Input, ObjectId, code_field, name_field
 from stocktrace.tenancy import selectors
 from stocktrace.tenancy.permissions import SITES_MANAGE, SITES_VIEW
 
@@ -26,20 +26,20 @@ class SitePage(Page):
     items: list[SiteOut]
 
 
-class SiteFilters(Schema):
+class SiteFilters(Filters):
     include_archived: bool = False
-    cursor: str | None = Field(None, max_length=64)
+    cursor: Cursor | None = None
     limit: int = Field(50, ge=1, le=200)
 
 
 class SiteIn(Input):
-    code: str = Field(min_length=1, max_length=32)
-    name: str = Field(min_length=1, max_length=150)
+    code: str = code_field(32)
+    name: str = name_field(150)
     address: str = Field("", max_length=2000)
 
 
 class SitePatch(Input):
-    name: str | None = Field(None, min_length=1, max_length=150)
+    name: str | None = name_field(150, None)
     address: str | None = Field(None, max_length=2000)
 
 

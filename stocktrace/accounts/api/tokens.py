@@ -6,7 +6,7 @@ from pydantic import Field
 from stocktrace.accounts import selectors, services
 from stocktrace.accounts.permissions import TOKENS_OWN
 from stocktrace.api.permissions import requires
-from stocktrace.api.schemas import Input, ObjectId, Timestamp
+from stocktrace.api.schemas import Input, ObjectId, Timestamp, name_field
 
 router = Router(tags=["tokens"])
 
@@ -26,8 +26,8 @@ class TokenCreated(TokenOut):
 
 
 class TokenIn(Input):
-    name: str = Field(min_length=1, max_length=100)
-    expires_at: Timestamp | None = None
+    name: str = name_field(100)
+    expires_at: Timestamp | None = Field(None, description="in the future; null for a token that does not expire")
 
 
 @router.get("", response=list[TokenOut])

@@ -7,27 +7,41 @@ from pydantic import Field
 
 from stocktrace.api.pagination import Page, keyset_page
 from stocktrace.api.permissions import requires
-from stocktrace.api.schemas import Flag, Input, ObjectId, StartedOut
+from stocktrace.api.schemas import (
+    Cursor,
+    Filters,
+    Flag,
+    Input,
+    Level,
+    Money,
+    ObjectId,
+    ObjectRef,
+    PlainDate,
+    Quantity,
+    SignedQuantity,
+    StartedOut,
+    code_field,
+    name_field,
+)
+from stocktrace.core.codes import code_pattern
 from stocktrace.core.errors import NotFound
 from stocktrace.inventory import selectors
-from stocktrace.inventory.models import Location, StockAlert, StockMovement
+from stocktrace.inventory.models import ItemBarcode, Location, StockAlert, StockMovement
 from stocktrace.inventory.permissions import ALERTS_MANAGE, CATALOG_MANAGE, INVENTORY_VIEW, STOCK_ADJUST, STOCK_MOVE
 from stocktrace.inventory.services import alerts as alert_services
 from stocktrace.inventory.services import catalog, ledger
 
 router = Router()
 
-Quantity = Decimal  # JSON numbers or strings; more than 3 decimal places is refused
-Code = Field(min_length=1, max_length=64)
 # In a path as `{path:code}`: internal codes may hold "/" (`PAL/0001`), sent as %2F or as it is.
-ScannedCode = Annotated[str, Field(min_length=1, max_length=64)]
+ScannedCode = Annotated[str, code_field()]
 
 
 class LocationOut(Schema):
     id: int
     site_id: int
     parent_id: int | None
-    kind: str
+    kind: Location.Kind
     code: str
     name: str
     barcode: str
@@ -39,31 +53,32 @@ class LocationPage(Page):
     items: list[LocationOut]
 
 
-class LocationFilters(Schema):
+class LocationFilters(Filters):
     site_id: ObjectId | None = None
     under_id: ObjectId | None = Field(None, description="only this location and everything under it")
     include_archived: bool = False
-    cursor: str | None = Field(None, max_length=64)
+    cursor: Cursor | None = None
     limit: int = Field(100, ge=1, le=200)
 
 
 class LocationIn(Input):
-    site_id: ObjectId
-    code: str = Code
+    site_id: ObjectRef
+    code: str = code_field()
     kind: Location.Kind = Location.Kind.BIN
     name: str = Field("", max_length=150)
-    parent_id: ObjectId | None = None
-    barcode: str = Field("", max_length=64, description="generated as <SITE>-<CODE> when empty")
+    parent_id: ObjectRef | None = None
+    barcode: str = Field("", pattern=f"^$|{code_pattern(64)}", max_length=64,
+                         description="generated as <SITE>-<CODE> when empty")
 
 
 class LocationPatch(Input):
-    name: str | None = Field(None, max_length=150)
-    kind: Location.Kind | None = None
-    barcode: str | None = Field(None, min_length=1, max_length=64)
+    name: str = Field(None, max_length=150)
+    kind: Location.Kind = None
+    barcode: str = code_field(default=None)
 
 
 class LocationMove(Input):
-    parent_id: ObjectId | None = Field(description="the new parent, or null for the top of the site")
+    parent_id: ObjectRef | None = Field(description="the new parent, or null for the top of the site")
 
 
 class ItemOut(Schema):
@@ -89,38 +104,41 @@ class ItemPage(Page):
     items: list[ItemOut]
 
 
-class ItemFilters(Schema):
+class ItemFilters(Filters):
     search: str | None = Field(None, max_length=64, description="SKU prefix or part of the name")
     include_archived: bool = False
-    cursor: str | None = Field(None, max_length=64)
+    cursor: Cursor | None = None
     limit: int = Field(50, ge=1, le=200)
 
 
 class ItemIn(Input):
-    sku: str = Code
-    name: str = Field(min_length=1, max_length=200)
-    unit: str = Field("ea", min_length=1, max_length=16)
-    unit_cost: Decimal = Field(Decimal(0), ge=0, max_digits=18, decimal_places=4)
-    min_level: Decimal | None = Field(None, ge=0, max_digits=18, decimal_places=3)
-    max_level: Decimal | None = Field(None, ge=0, max_digits=18, decimal_places=3)
+    sku: str = code_field()
+    name: str = name_field(200)
+    unit: str = name_field(16, "ea")
+    unit_cost: Money = Decimal(0)
+    min_level: Level | None = None
+    max_level: Level | None = None
     tracks_lots: Flag = False
     tracks_expiry: Flag = False
-    barcodes: list[str] = Field(default_factory=list, max_length=50)
+    barcodes: list[Annotated[str, code_field()]] = Field(default_factory=list, max_length=50,
+                                                   description="GTINs (with their check digit) or internal codes")
 
 
 class ItemPatch(Input):
-    name: str | None = Field(None, min_length=1, max_length=200)
-    unit: str | None = Field(None, min_length=1, max_length=16)
-    unit_cost: Decimal | None = Field(None, ge=0, max_digits=18, decimal_places=4)
-    min_level: Decimal | None = Field(None, ge=0, max_digits=18, decimal_places=3)
-    max_level: Decimal | None = Field(None, ge=0, max_digits=18, decimal_places=3)
-    tracks_lots: Flag | None = None
-    tracks_expiry: Flag | None = None
+    """Only the fields sent change; null clears a level."""
+
+    name: str = name_field(200, None)
+    unit: str = name_field(16, None)
+    unit_cost: Money = None
+    min_level: Level | None = None
+    max_level: Level | None = None
+    tracks_lots: Flag = None
+    tracks_expiry: Flag = None
 
 
 class BarcodeIn(Input):
-    code: str = Code
-    kind: str | None = Field(None, description="ean8, ean13, upca, gtin14 or internal; guessed when omitted")
+    code: str = code_field()
+    kind: ItemBarcode.Kind = Field(None, description="guessed from the code when omitted")
 
 
 class OnHandOut(Schema):
@@ -139,13 +157,13 @@ class OnHandPage(Page):
     items: list[OnHandOut]
 
 
-class OnHandFilters(Schema):
+class OnHandFilters(Filters):
     site_id: ObjectId | None = None
     location_id: ObjectId | None = Field(None, description="this location and everything under it")
     item_id: ObjectId | None = None
     lot: str | None = Field(None, max_length=64)
     include_zero: bool = False
-    cursor: str | None = Field(None, max_length=64)
+    cursor: Cursor | None = None
     limit: int = Field(100, ge=1, le=200)
 
 
@@ -178,41 +196,41 @@ class MovementPage(Page):
     items: list[MovementOut]
 
 
-class HistoryFilters(Schema):
+class HistoryFilters(Filters):
     location_id: ObjectId | None = None
-    cursor: str | None = Field(None, max_length=64)
+    cursor: Cursor | None = None
     limit: int = Field(100, ge=1, le=200)
 
 
 class Posting(Input):
-    item_id: ObjectId
-    location_id: ObjectId
-    quantity: Quantity = Field(gt=0, max_digits=18, decimal_places=3)
+    item_id: ObjectRef
+    location_id: ObjectRef
+    quantity: Quantity
     lot: str = Field("", max_length=64)
     reference: str = Field("", max_length=100)
     reason: str = Field("", max_length=200)
 
 
 class ReceiptIn(Posting):
-    expires_on: date | None = None
-    unit_cost: Decimal | None = Field(None, ge=0, max_digits=18, decimal_places=4)
+    expires_on: PlainDate | None = None
+    unit_cost: Money | None = Field(None, description="the item's unit cost when omitted or null")
 
 
 class AdjustmentIn(Input):
-    item_id: ObjectId
-    location_id: ObjectId
-    delta: Quantity = Field(max_digits=18, decimal_places=3, description="signed: +found, -damaged/lost")
-    reason: str = Field(min_length=1, max_length=200)
+    item_id: ObjectRef
+    location_id: ObjectRef
+    delta: SignedQuantity
+    reason: str = name_field(200)
     lot: str = Field("", max_length=64)
-    expires_on: date | None = None
+    expires_on: PlainDate | None = None
     reference: str = Field("", max_length=100)
 
 
 class TransferIn(Input):
-    item_id: ObjectId
-    from_location_id: ObjectId
-    to_location_id: ObjectId
-    quantity: Quantity = Field(gt=0, max_digits=18, decimal_places=3)
+    item_id: ObjectRef
+    from_location_id: ObjectRef
+    to_location_id: ObjectRef
+    quantity: Quantity
     lot: str = Field("", max_length=64)
     reference: str = Field("", max_length=100)
     reason: str = Field("", max_length=200)
@@ -252,13 +270,13 @@ class AlertPage(Page):
     items: list[AlertOut]
 
 
-class AlertFilters(Schema):
+class AlertFilters(Filters):
     status: StockAlert.Status | None = None
     kind: StockAlert.Kind | None = None
     severity: StockAlert.Severity | None = None
     site_id: ObjectId | None = None
     item_id: ObjectId | None = None
-    cursor: str | None = Field(None, max_length=64)
+    cursor: Cursor | None = None
     limit: int = Field(50, ge=1, le=200)
 
 
