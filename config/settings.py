@@ -160,10 +160,17 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# Argon2id at OWASP's parameters (19 MiB, t=2, p=1); it also verifies, and upgrades at sign-in, hashes made with
+# Django's default Argon2 (100 MiB) or PBKDF2. Never list Django's Argon2PasswordHasher next to it: both are
+# "argon2", and the later one would verify every hash without the memory bound (ADR 0012).
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "stocktrace.accounts.hashers.Argon2idHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+# Password hashes run at most this many at a time per process (each Argon2 hash holds 19 MiB while it runs);
+# more wait their turn, and one that waits longer than the timeout is answered 429.
+STOCKTRACE_PASSWORD_HASH_CONCURRENCY = max(1, int(os.environ.get("STOCKTRACE_PASSWORD_HASH_CONCURRENCY", "2")))
+STOCKTRACE_PASSWORD_HASH_WAIT_SECONDS = float(os.environ.get("STOCKTRACE_PASSWORD_HASH_WAIT_SECONDS", "10"))
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},

@@ -1,10 +1,14 @@
 """Writing an export as it is read: CSV line by line, XLSX through openpyxl's write-only workbook (which
-keeps one row in memory and spools the sheet to a temporary file until it is zipped)."""
+keeps one row in memory and spools the sheet to a temporary file until it is zipped).
+
+Text never becomes a formula (formulas.py): in CSV it gets a leading apostrophe where a spreadsheet would
+run it; in XLSX it is a text cell, which no spreadsheet runs, so it is written exactly as it is. Numbers and
+dates come typed from the selectors and are never escaped."""
 
 import csv
 from collections.abc import Iterable, Iterator
-from datetime import date
-from decimal import Decimal
+
+from stocktrace.imports.formulas import csv_escape
 
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -12,27 +16,31 @@ CONTENT_TYPES = {
 }
 
 
-def _text(value) -> str:
+def _csv_cell(value) -> str:
     if value is None:
         return ""
+    if isinstance(value, str):
+        return csv_escape(value)
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, Decimal | date):
-        return str(value)
-    return value
+    return str(value)  # Decimal, int, date
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
+class _Lines:
+    """The csv writer's file: hands each line back, ending in "\n". The writer is told lines end in "\r\n"
+    because it quotes a cell only for the characters of its line end: a carriage return inside a text must be
+    quoted too, or a spreadsheet breaks the row there and the import refuses the file."""
+
+    def write(self, line: str) -> str:
+        return line[:-2] + "\n"
 
 
 def csv_chunks(columns: Iterable[str], rows: Iterable[tuple], *, lines_per_chunk: int = 500) -> Iterator[str]:
-    writer = csv.writer(_Echo(), lineterminator="\n")
+    writer = csv.writer(_Lines(), lineterminator="\r\n")
     yield writer.writerow(columns)
     chunk = []
     for row in rows:
-        chunk.append(writer.writerow([_text(v) for v in row]))
+        chunk.append(writer.writerow([_csv_cell(v) for v in row]))
         if len(chunk) >= lines_per_chunk:
             yield "".join(chunk)
             chunk = []
@@ -48,6 +56,18 @@ def write_csv(columns, rows, handle) -> int:
     return count
 
 
+def _xlsx_cell(sheet, value):
+    # openpyxl types a str beginning with "=" as a formula cell and "#N/A" (any error code) as an error
+    # cell; handed a cell whose type is set to string, it writes the text as text.
+    if isinstance(value, str) and value.startswith(("=", "#")):
+        from openpyxl.cell import WriteOnlyCell
+
+        cell = WriteOnlyCell(sheet, value)
+        cell.data_type = "s"
+        return cell
+    return value
+
+
 def write_xlsx(columns, rows, target, *, title: str = "export") -> int:
     from openpyxl import Workbook
 
@@ -56,7 +76,7 @@ def write_xlsx(columns, rows, target, *, title: str = "export") -> int:
     sheet.append(list(columns))
     count = 0
     for row in rows:
-        sheet.append(list(row))
+        sheet.append([_xlsx_cell(sheet, v) for v in row])
         count += 1
     workbook.save(target)
     return count

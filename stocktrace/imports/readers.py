@@ -1,11 +1,14 @@
 """Reading an import file one row at a time, never the whole file: CSV (UTF-8, a header row) and XLSX
-(the first sheet, a header row; openpyxl in read-only mode)."""
+(the first sheet, a header row; openpyxl in read-only mode). A CSV cell comes without the apostrophe an
+export puts before a text a spreadsheet would run as a formula (formulas.py); XLSX text cells need none."""
 
 import csv
 from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from stocktrace.imports.formulas import csv_unescape
 
 CSV_FIELD_LIMIT = 1024 * 1024
 
@@ -39,7 +42,7 @@ def _csv_rows(path: Path) -> Generator[tuple[int, list[str]], None, None]:
         try:
             for values in reader:
                 start, last = last + 1, reader.line_num
-                yield start, values
+                yield start, [csv_unescape(value) for value in values]
         except csv.Error as error:
             raise FileProblem(last + 1, f"this is not valid CSV: {error}") from error
 

@@ -1,6 +1,6 @@
 from django.shortcuts import render
 
-from stocktrace.core.errors import DomainError
+from stocktrace.core.errors import DomainError, RateLimited
 
 
 class DomainErrorMiddleware:
@@ -14,6 +14,9 @@ class DomainErrorMiddleware:
 
     def process_exception(self, request, exception):
         if isinstance(exception, DomainError) and not request.path.startswith("/api/"):
-            return render(request, "web/error.html", {"title": exception.title, "detail": exception.detail},
-                          status=exception.status)
+            response = render(request, "web/error.html", {"title": exception.title, "detail": exception.detail},
+                              status=exception.status)
+            if isinstance(exception, RateLimited):
+                response["Retry-After"] = str(exception.retry_after)
+            return response
         return None

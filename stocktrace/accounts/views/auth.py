@@ -3,6 +3,7 @@ from urllib.parse import urlsplit
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import HASH_SESSION_KEY, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import PasswordResetForm
 from django.shortcuts import redirect
@@ -34,6 +35,13 @@ class PasswordChangeView(auth_views.PasswordChangeView):
             password_change_audit(actor=actor)
         messages.success(self.request, "Your password was changed.")
         return response
+
+    def form_invalid(self, form):
+        # A right current password stored in an old hash is re-hashed while the form is checked (ADR 0012), even
+        # when the new ones do not match: keep this session valid for the new hash instead of logging out.
+        if self.request.session.get(HASH_SESSION_KEY) != form.user.get_session_auth_hash():
+            update_session_auth_hash(self.request, form.user)
+        return super().form_invalid(form)
 
 
 class PasswordForgotForm(PasswordResetForm):
