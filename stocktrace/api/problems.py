@@ -7,6 +7,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 from ninja.openapi.schema import OpenAPISchema
 
+from stocktrace.api.schemas import JSON_VALUE, JSON_VALUE_SCHEMA, any_json_refer
 from stocktrace.core.errors import DomainError
 from stocktrace.core.problems import CONTENT_TYPE, domain_problem, problem
 
@@ -119,6 +120,29 @@ class UniquelyNamedSchema(OpenAPISchema):
         super().add_schema_definitions(definitions)
 
 
+def _link_created_objects(paths: dict) -> None:
+    """OpenAPI links from each operation that creates an object (`POST /items` answering 201 with its `id`) to
+    the operations on it (`/items/{item_id}…`), so clients and stateful fuzzers can follow them."""
+    for path, operations in paths.items():
+        creation = operations.get("post", {}).get("responses", {})
+        for status in (201, 202):  # ninja keys its own responses by int
+            if status not in creation:
+                continue
+            links = {}
+            for other, other_operations in paths.items():
+                head, _, rest = other.partition(path + "/{")
+                if head or not rest:
+                    continue
+                parameter = rest.split("}", 1)[0]
+                if not parameter.endswith("_id"):  # `{code}` is not the created object's id
+                    continue
+                for method, operation in other_operations.items():
+                    links[operation["operationId"]] = {"operationId": operation["operationId"],
+                                                       "parameters": {parameter: "$response.body#/id"}}
+            if links:
+                creation[status]["links"] = links
+
+
 class ProblemDocumentingAPI(NinjaAPI):
     """Declares the problem responses every operation can give, so clients (and fuzzers) know them."""
 
@@ -127,6 +151,9 @@ class ProblemDocumentingAPI(NinjaAPI):
             path_prefix = self.get_root_path(path_params or {})
         schema = UniquelyNamedSchema(self, path_prefix)
         schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        schema["components"]["schemas"][JSON_VALUE] = JSON_VALUE_SCHEMA
+        any_json_refer(schema)
+        _link_created_objects(schema["paths"])
         content = {CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
         for operations in schema["paths"].values():
             for operation in operations.values():

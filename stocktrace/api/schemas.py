@@ -40,6 +40,35 @@ def _document_text_rules(schema: dict[str, Any]) -> None:
                 branch["pattern"] = WITHOUT_NUL
 
 
+# Any JSON, without a NUL in a string or a key: for a field that carries a payload as it is.
+JSON_VALUE = "JsonValue"
+_JSON_VALUE_REF = {"$ref": f"#/components/schemas/{JSON_VALUE}"}
+JSON_VALUE_SCHEMA = {
+    "description": "any JSON value; no text or key may contain NUL",
+    "anyOf": [
+        {"type": "string", "pattern": WITHOUT_NUL},
+        {"type": ["number", "boolean", "null"]},
+        {"type": "array", "items": _JSON_VALUE_REF},
+        {"type": "object", "propertyNames": {"pattern": WITHOUT_NUL}, "additionalProperties": _JSON_VALUE_REF},
+    ],
+}
+
+
+ANY_JSON_MARK = "x-any-json"  # pydantic resolves every $ref itself, so the document's builder puts this one in
+
+
+def any_json(**kwargs) -> Any:
+    return Field(json_schema_extra={ANY_JSON_MARK: True}, **kwargs)
+
+
+def any_json_refer(schema: dict[str, Any]) -> None:
+    """Point each property marked by any_json() at the JSON_VALUE component."""
+    for component in schema.get("components", {}).get("schemas", {}).values():
+        for prop in component.get("properties", {}).values():
+            if prop.pop(ANY_JSON_MARK, False):
+                prop["allOf"] = [_JSON_VALUE_REF]
+
+
 class Input(Schema):
     """Request bodies: a JSON object (a number or a list is a 422, not an empty change), unknown fields refused
     so a typo is an error rather than a silent no-op."""
@@ -190,19 +219,19 @@ TIMESTAMP_YEARS = (1900, 9998)  # a sane range; 9999-12-31 with a negative offse
 
 
 def _to_utc(value: datetime) -> datetime:
-    """Converted to UTC: PostgreSQL refuses offsets beyond ±15:59 that ISO 8601 (and pydantic) allow. A time whose
-    conversion leaves the range a datetime holds, or outside TIMESTAMP_YEARS, is refused (422), not a 500."""
-    try:
-        converted = value.astimezone(UTC)
-    except OverflowError:
-        converted = None
+    """Converted to UTC: PostgreSQL refuses offsets beyond ±15:59 that ISO 8601 (and pydantic) allow. The year
+    as written must lie in TIMESTAMP_YEARS (so the document can say it), which keeps the conversion inside
+    the range a datetime holds (9999-12-31 with a negative offset overflowed: a 500)."""
     low, high = TIMESTAMP_YEARS
-    if converted is None or not low <= converted.year <= high:
+    if not low <= value.year <= high:
         raise ValueError(f"Give a time between the years {low} and {high}")
-    return converted
+    return value.astimezone(UTC)
 
 
-Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso_text_only), AfterValidator(_to_utc)]
+_YEARS_1900_TO_9998 = "^(19[0-9]{2}|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-"
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso_text_only), AfterValidator(_to_utc),
+                      WithJsonSchema({"type": "string", "format": "date-time", "pattern": _YEARS_1900_TO_9998,
+                                      "description": "ISO 8601 with a time zone, years 1900-9998"})]
 
 
 class StartedOut(Schema):

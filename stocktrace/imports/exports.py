@@ -6,9 +6,13 @@ run it; in XLSX it is a text cell, which no spreadsheet runs, so it is written e
 dates come typed from the selectors and are never escaped."""
 
 import csv
+import re
 from collections.abc import Iterable, Iterator
 
 from stocktrace.imports.formulas import csv_escape
+
+# What an XML document cannot hold: control characters other than tab and line breaks, and lone surrogates.
+_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -57,6 +61,10 @@ def write_csv(columns, rows, handle) -> int:
 
 
 def _xlsx_cell(sheet, value):
+    if isinstance(value, str):
+        # openpyxl refused the whole export for one such character; they are left out of this format (CSV
+        # keeps them).
+        value = _NOT_IN_XML.sub("", value)
     # openpyxl types a str beginning with "=" as a formula cell and "#N/A" (any error code) as an error
     # cell; handed a cell whose type is set to string, it writes the text as text.
     if isinstance(value, str) and value.startswith(("=", "#")):

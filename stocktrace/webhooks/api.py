@@ -6,7 +6,7 @@ from pydantic import Field, StrictInt
 
 from stocktrace.api.pagination import Page, keyset_page
 from stocktrace.api.permissions import requires
-from stocktrace.api.schemas import NOT_BLANK, Cursor, Filters, Flag, Input, ObjectId, StartedOut, one_of
+from stocktrace.api.schemas import NOT_BLANK, Cursor, Filters, Flag, Input, ObjectId, StartedOut, any_json, one_of
 from stocktrace.events.catalogue import event_catalogue
 from stocktrace.events.inbound import HANDLERS
 from stocktrace.webhooks import selectors, services
@@ -74,7 +74,7 @@ class RotateIn(Input):
 
 
 class DryRunIn(Input):
-    payload: Any = Field(description="the JSON body the source would send")
+    payload: Any = any_json(description="the JSON body the source would send")
 
 
 class DryRunOut(Schema):
