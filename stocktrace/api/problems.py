@@ -20,8 +20,13 @@ def _field_path(loc: list) -> str:
     return ".".join(parts) or "body"
 
 
+def _message(error: dict) -> str:
+    # pydantic puts "Value error, " before the message of a rule of ours (schemas.py)
+    return error.get("msg", "invalid").removeprefix("Value error, ")
+
+
 def validation_problem(errors: list[dict]) -> HttpResponse:
-    items = [{"path": _field_path(e.get("loc", [])), "message": e.get("msg", "invalid")} for e in errors]
+    items = [{"path": _field_path(e.get("loc", [])), "message": _message(e)} for e in errors]
     return problem(422, "validation", "Invalid input", "; ".join(f"{i['path']}: {i['message']}" for i in items),
                    errors=items)
 

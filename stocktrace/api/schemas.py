@@ -158,7 +158,7 @@ def _decimal_rule(places: int, *, negative: bool, zero: bool):
             value = Decimal(value)
         number = Decimal(value)
         if not number.is_finite() or abs(number) >= DECIMAL_LIMIT:
-            raise ValueError("out of range (quantities and money stay under 100 billion)")
+            raise ValueError(f"{number} is out of range (quantities and money stay under 100 billion)")
         if number != number.quantize(step):
             raise ValueError(f"at most {places} decimal places")
         if number < 0 and not negative:

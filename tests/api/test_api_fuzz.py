@@ -8,8 +8,8 @@ runs a longer, random search (`bench/fuzz_api.sh`)."""
 import os
 
 import pytest
-from django.db import transaction
 import schemathesis
+from django.db import transaction
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
 

@@ -938,7 +938,7 @@ def test_api_json_upload_is_validated(world, client_as):
     response = client.post("/api/v1/imports", "{nope", content_type="application/json")
     assert response.status_code == 400
     response = client.post("/api/v1/imports", "kind=items", content_type="text/plain")
-    assert response.status_code == 422
+    assert response.status_code == 415
     assert not ImportRun.objects.exists()
 
 
