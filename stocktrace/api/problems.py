@@ -141,7 +141,7 @@ def _link_created_objects(paths: dict) -> None:
                 parameter = rest.split("}", 1)[0]
                 if not parameter.endswith("_id"):  # `{code}` is not the created object's id
                     continue
-                for method, operation in other_operations.items():
+                for operation in other_operations.values():
                     links[operation["operationId"]] = {"operationId": operation["operationId"],
                                                        "parameters": {parameter: "$response.body#/id"}}
             if links:

@@ -23,7 +23,7 @@ from stocktrace.api.schemas import Cursor, Filters, Flag, Input, ObjectId
 from stocktrace.core.errors import InvalidInput, UnsupportedMediaType
 from stocktrace.imports import selectors, services
 from stocktrace.imports.exports import CONTENT_TYPES, csv_chunks, write_xlsx
-from stocktrace.imports.models import ImportRun
+from stocktrace.imports.models import ImportFormat, ImportKind, ImportStatus
 from stocktrace.imports.permissions import INVENTORY_IMPORT
 from stocktrace.imports.uploads import guard_upload, too_large, upload_too_large
 
@@ -43,11 +43,11 @@ class RowErrorOut(Schema):
 
 class ImportRunOut(Schema):
     id: int
-    kind: ImportRun.Kind
-    format: ImportRun.Format
+    kind: ImportKind
+    format: ImportFormat
     filename: str
     size_bytes: int
-    status: ImportRun.Status
+    status: ImportStatus
     dry_run: bool
     rows_total: int
     rows_ok: int
@@ -81,8 +81,8 @@ class ImportRunPage(Page):
 
 
 class ImportFilters(Filters):
-    status: ImportRun.Status | None = None
-    kind: ImportRun.Kind | None = None
+    status: ImportStatus | None = None
+    kind: ImportKind | None = None
     cursor: Cursor | None = None
     limit: int = Field(50, ge=1, le=200)
 
@@ -140,7 +140,7 @@ def _upload_from_json(request) -> dict:
             "dry_run": payload.dry_run, "fmt": "csv"}
 
 
-_KIND_ENUM = {"type": "string", "enum": list(ImportRun.Kind.values)}
+_KIND_ENUM = {"type": "string", "enum": list(ImportKind.values)}
 UPLOAD_DOC = {
     "requestBody": {
         "required": True,
@@ -153,7 +153,7 @@ UPLOAD_DOC = {
                              "description": "CSV (UTF-8, header row) or XLSX (first sheet, header row)"},
                     "dry_run": {"type": "boolean", "default": True,
                                 "description": "only check the file (the default); false checks and applies"},
-                    "format": {"type": "string", "enum": list(ImportRun.Format.values),
+                    "format": {"type": "string", "enum": list(ImportFormat.values),
                                "description": "default: from the file name's extension"},
                 },
             }},

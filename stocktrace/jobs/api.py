@@ -8,7 +8,7 @@ from stocktrace.api.pagination import Page, keyset_page
 from stocktrace.api.permissions import requires
 from stocktrace.api.schemas import Cursor, Filters, Input, ObjectId
 from stocktrace.jobs import selectors, services
-from stocktrace.jobs.models import DeadLetter
+from stocktrace.jobs.models import DeadLetterStatus
 from stocktrace.jobs.permissions import JOBS_MANAGE, JOBS_VIEW
 
 router = Router(tags=["jobs"])
@@ -55,7 +55,7 @@ class DeadLetterOut(Schema):
     task_id: UUID
     task_path: str
     queue_name: str
-    status: DeadLetter.Status
+    status: DeadLetterStatus
     attempts: int
     first_failed_at: datetime
     last_failed_at: datetime
@@ -74,7 +74,7 @@ class DeadLetterPage(Page):
 
 
 class DeadLetterFilters(Filters):
-    status: DeadLetter.Status | None = DeadLetter.Status.DEAD
+    status: DeadLetterStatus | None = DeadLetterStatus.DEAD
     task_path: str | None = Field(None, max_length=255)
     cursor: Cursor | None = None
     limit: int = Field(50, ge=1, le=200)

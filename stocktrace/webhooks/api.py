@@ -10,7 +10,7 @@ from stocktrace.api.schemas import NOT_BLANK, Cursor, Filters, Flag, Input, Obje
 from stocktrace.events.catalogue import event_catalogue
 from stocktrace.events.inbound import HANDLERS
 from stocktrace.webhooks import selectors, services
-from stocktrace.webhooks.models import InboundDelivery, OutboundDelivery
+from stocktrace.webhooks.models import DeliveryStatus, InboundStatus
 from stocktrace.webhooks.permissions import WEBHOOKS_MANAGE
 
 router = Router(tags=["webhooks"])
@@ -60,10 +60,10 @@ class SourceIn(Input):
 
 
 class SourcePatch(Input):
-    name: str = Field(None, min_length=1, max_length=100, pattern=NOT_BLANK)
-    handler: str = one_of(_handlers, default=None)
-    is_active: Flag = None
-    rate_limit_per_minute: StrictInt = Field(None, ge=1, le=100_000)
+    name: str | None = Field(None, min_length=1, max_length=100, pattern=NOT_BLANK)
+    handler: str | None = one_of(_handlers, default=None)
+    is_active: Flag | None = None
+    rate_limit_per_minute: StrictInt | None = Field(None, ge=1, le=100_000)
 
 
 class RotateIn(Input):
@@ -88,7 +88,7 @@ class InboundOut(Schema):
     source_id: int
     delivery_id: str
     received_at: datetime
-    status: InboundDelivery.Status
+    status: InboundStatus
     attempts: int
     result: dict | None
     error: str
@@ -107,13 +107,13 @@ class InboundPage(Page):
 
 
 class InboundFilters(Filters):
-    status: InboundDelivery.Status | None = None
+    status: InboundStatus | None = None
     cursor: Cursor | None = None
     limit: int = Field(50, ge=1, le=200)
 
 
 class DeliveryFilters(Filters):
-    status: OutboundDelivery.Status | None = None
+    status: DeliveryStatus | None = None
     cursor: Cursor | None = None
     limit: int = Field(50, ge=1, le=200)
 
@@ -149,10 +149,10 @@ class SubscriptionIn(Input):
 
 
 class SubscriptionPatch(Input):
-    url: str = Field(None, min_length=8, max_length=500, pattern=_URL, description="http:// or https://")
-    events: list[EventName] = Field(None, min_length=1, max_length=50)
-    description: str = Field(None, max_length=200)
-    is_active: Flag = None
+    url: str | None = Field(None, min_length=8, max_length=500, pattern=_URL, description="http:// or https://")
+    events: list[EventName] | None = Field(None, min_length=1, max_length=50)
+    description: str | None = Field(None, max_length=200)
+    is_active: Flag | None = None
 
 
 class DeliveryAttemptOut(Schema):
@@ -168,7 +168,7 @@ class OutboundOut(Schema):
     subscription_id: int
     event: str = Field(alias="event.name")
     event_id: int
-    status: OutboundDelivery.Status
+    status: DeliveryStatus
     attempts: int
     last_status_code: int | None
     created_at: datetime

@@ -26,7 +26,7 @@ from stocktrace.api.schemas import (
 from stocktrace.core.codes import code_pattern
 from stocktrace.core.errors import NotFound
 from stocktrace.inventory import selectors
-from stocktrace.inventory.models import ItemBarcode, Location, StockAlert, StockMovement
+from stocktrace.inventory.models import AlertKind, AlertSeverity, AlertStatus, BarcodeKind, LocationKind, MovementKind
 from stocktrace.inventory.permissions import ALERTS_MANAGE, CATALOG_MANAGE, INVENTORY_VIEW, STOCK_ADJUST, STOCK_MOVE
 from stocktrace.inventory.services import alerts as alert_services
 from stocktrace.inventory.services import catalog, ledger
@@ -41,7 +41,7 @@ class LocationOut(Schema):
     id: int
     site_id: int
     parent_id: int | None
-    kind: Location.Kind
+    kind: LocationKind
     code: str
     name: str
     barcode: str
@@ -64,7 +64,7 @@ class LocationFilters(Filters):
 class LocationIn(Input):
     site_id: ObjectRef
     code: str = code_field()
-    kind: Location.Kind = Location.Kind.BIN
+    kind: LocationKind = LocationKind.BIN
     name: str = Field("", max_length=150)
     parent_id: ObjectRef | None = None
     barcode: str = Field("", pattern=f"^$|{code_pattern(64)}", max_length=64,
@@ -72,9 +72,11 @@ class LocationIn(Input):
 
 
 class LocationPatch(Input):
-    name: str = Field(None, max_length=150)
-    kind: Location.Kind = None
-    barcode: str = code_field(default=None)
+    """Only the fields sent change; null leaves a field as it is."""
+
+    name: str | None = Field(None, max_length=150)
+    kind: LocationKind | None = None
+    barcode: str | None = code_field(default=None)
 
 
 class LocationMove(Input):
@@ -125,20 +127,20 @@ class ItemIn(Input):
 
 
 class ItemPatch(Input):
-    """Only the fields sent change; null clears a level."""
+    """Only the fields sent change; null clears a level and leaves any other field as it is."""
 
-    name: str = name_field(200, None)
-    unit: str = name_field(16, None)
-    unit_cost: Money = None
+    name: str | None = name_field(200, None)
+    unit: str | None = name_field(16, None)
+    unit_cost: Money | None = None
     min_level: Level | None = None
     max_level: Level | None = None
-    tracks_lots: Flag = None
-    tracks_expiry: Flag = None
+    tracks_lots: Flag | None = None
+    tracks_expiry: Flag | None = None
 
 
 class BarcodeIn(Input):
     code: str = code_field()
-    kind: ItemBarcode.Kind = Field(None, description="guessed from the code when omitted")
+    kind: BarcodeKind | None = Field(None, description="guessed from the code when omitted")
 
 
 class OnHandOut(Schema):
@@ -170,7 +172,7 @@ class OnHandFilters(Filters):
 class MovementOut(Schema):
     id: int
     created_at: datetime
-    kind: StockMovement.Kind
+    kind: MovementKind
     item_id: int
     location_id: int
     site_id: int
@@ -238,9 +240,9 @@ class TransferIn(Input):
 
 class AlertOut(Schema):
     id: int
-    kind: StockAlert.Kind
-    severity: StockAlert.Severity
-    status: StockAlert.Status
+    kind: AlertKind
+    severity: AlertSeverity
+    status: AlertStatus
     item_id: int
     sku: str = Field(alias="item.sku")
     site_id: int
@@ -271,9 +273,9 @@ class AlertPage(Page):
 
 
 class AlertFilters(Filters):
-    status: StockAlert.Status | None = None
-    kind: StockAlert.Kind | None = None
-    severity: StockAlert.Severity | None = None
+    status: AlertStatus | None = None
+    kind: AlertKind | None = None
+    severity: AlertSeverity | None = None
     site_id: ObjectId | None = None
     item_id: ObjectId | None = None
     cursor: Cursor | None = None
@@ -283,6 +285,12 @@ class AlertFilters(Filters):
 class LookupOut(Schema):
     item: ItemOut | None = None
     location: LocationOut | None = None
+
+
+def _changes(patch: Input, clearable: frozenset[str] | set[str] = frozenset()) -> dict:
+    """The fields a PATCH sent; null leaves a field as it is, except those it clears."""
+    return {name: value for name, value in patch.dict(exclude_unset=True).items()
+            if value is not None or name in clearable}
 
 
 def _site(request, site_id):
@@ -319,7 +327,7 @@ def locations_show(request, location_id: ObjectId):
 @requires(CATALOG_MANAGE)
 def locations_update(request, location_id: ObjectId, payload: LocationPatch):
     location = selectors.location_get(actor=request.auth, location_id=location_id)
-    return catalog.location_update(actor=request.auth, location=location, **payload.dict(exclude_unset=True))
+    return catalog.location_update(actor=request.auth, location=location, **_changes(payload))
 
 
 @router.post("/locations/{location_id}/move", response=LocationOut, tags=["locations"])
@@ -362,7 +370,7 @@ def items_show(request, item_id: ObjectId):
 @requires(CATALOG_MANAGE)
 def items_update(request, item_id: ObjectId, payload: ItemPatch):
     item = selectors.item_get(actor=request.auth, item_id=item_id)
-    return catalog.item_update(actor=request.auth, item=item, **payload.dict(exclude_unset=True))
+    return catalog.item_update(actor=request.auth, item=item, **_changes(payload, clearable={"min_level", "max_level"}))
 
 
 @router.post("/items/{item_id}/archive", response=ItemOut, tags=["items"])
