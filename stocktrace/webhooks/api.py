@@ -6,7 +6,18 @@ from pydantic import Field, StrictInt
 
 from stocktrace.api.pagination import Page, keyset_page
 from stocktrace.api.permissions import requires
-from stocktrace.api.schemas import NOT_BLANK, Cursor, Filters, Flag, Input, ObjectId, StartedOut, any_json, one_of
+from stocktrace.api.schemas import (
+    NOT_BLANK,
+    Cursor,
+    Filters,
+    Flag,
+    Input,
+    ObjectId,
+    StartedOut,
+    any_json,
+    containing,
+    one_of,
+)
 from stocktrace.events.catalogue import event_catalogue
 from stocktrace.events.inbound import HANDLERS
 from stocktrace.webhooks import selectors, services
@@ -44,7 +55,7 @@ class SourceWithSecret(SourceOut):
 
 
 # The slug in the source's URL is made of the name (or the slug given): either needs a letter or digit.
-_SLUGGABLE = "[A-Za-z0-9]"
+_SLUGGABLE = containing("[A-Za-z0-9]")
 
 
 def _handlers():

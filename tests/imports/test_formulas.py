@@ -216,3 +216,13 @@ def test_a_carriage_return_inside_a_text_is_quoted_and_read_back(tmp_path):
     assert path.read_bytes() == b'name\n"a\rb"\n"x\ny"\n'
     with rows_of(path, "csv") as rows:
         assert list(rows) == [(1, ["name"]), (2, ["a\rb"]), (3, ["x\ny"])]
+
+
+def test_xlsx_export_leaves_out_what_xml_cannot_hold_and_csv_keeps_it(world, client_as):
+    """A name with control characters (the API took them) made openpyxl refuse the whole export: a 500."""
+    _item_named(world.alpha.actor(), "CTRL-1", "Pallet\x10\x1a wrap\x0e")
+    client = client_as(world.alpha, Role.ADMIN)
+    sheet = client.get("/api/v1/exports/items?format=xlsx")
+    assert sheet.status_code == 200
+    assert _no_formula(sheet.content)["B2"] == ("inlineStr", "Pallet wrap")
+    assert "Pallet\x10\x1a wrap\x0e" in client.get("/api/v1/exports/items?format=csv").content.decode()
