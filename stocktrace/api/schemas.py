@@ -177,7 +177,8 @@ def _decimal_rule(places: int, *, negative: bool, zero: bool):
 
 def _decimal_schema(places: int, *, negative: bool, zero: bool, description: str) -> dict:
     sign = "-?" if negative else ""
-    text: dict[str, Any] = {"type": "string", "pattern": f"^{sign}[0-9]{{1,{INTEGER_DIGITS}}}(\\.[0-9]{{1,{places}}})?$"}
+    digits = f"^{sign}[0-9]{{1,{INTEGER_DIGITS}}}(\\.[0-9]{{1,{places}}})?$"
+    text: dict[str, Any] = {"type": "string", "pattern": digits}
     number: dict[str, Any] = {"type": "number", "multipleOf": float(Decimal(1).scaleb(-places)),
                               "exclusiveMaximum": float(DECIMAL_LIMIT)}
     if negative:
