@@ -32,6 +32,10 @@ from django.conf import settings
 Builder = Callable[..., dict]
 
 
+class FormData(dict):
+    """A case's body sent as multipart/form-data (a file upload) rather than JSON."""
+
+
 @dataclass(frozen=True)
 class Case:
     """How to call one API endpoint."""

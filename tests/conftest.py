@@ -7,7 +7,7 @@ from django.test import Client
 
 from stocktrace.webhooks.selectors import source_cache_clear
 from tests import processes
-from tests.cases import stocktrace_labels
+from tests.cases import FormData, stocktrace_labels
 from tests.factories import make_world
 
 # django-tasks' database backend: the queued jobs are rows of its table.
@@ -71,7 +71,9 @@ def state_without(state: dict, *models: str) -> dict:
 
 def api(client, method: str, path: str, body=None, **headers):
     kwargs = {"content_type": "application/json"} if body is not None else {}
-    if body is not None:
+    if isinstance(body, FormData):
+        kwargs = {"data": body}  # the test client's default: multipart/form-data
+    elif body is not None:
         kwargs["data"] = json.dumps(body)
     return getattr(client, method.lower())(f"/api/v1{path}", headers=headers, **kwargs)
 

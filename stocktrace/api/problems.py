@@ -7,7 +7,6 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 from ninja.openapi.schema import OpenAPISchema
 
-from stocktrace.api.schemas import JSON_VALUE, JSON_VALUE_SCHEMA, any_json_refer
 from stocktrace.core.errors import DomainError
 from stocktrace.core.problems import CONTENT_TYPE, domain_problem, problem
 
@@ -148,6 +147,28 @@ def _link_created_objects(paths: dict) -> None:
                 creation[status]["links"] = links
 
 
+def _refs(node) -> set[str]:
+    if isinstance(node, dict):
+        found = {node["$ref"].rsplit("/", 1)[-1]} if isinstance(node.get("$ref"), str) else set()
+        return found.union(*(_refs(value) for value in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_refs(value) for value in node))
+    return set()
+
+
+def _drop_unused_schemas(schema: dict) -> None:
+    """ninja also lists a query's model (`ItemFilters`) among the components, beside its flattened parameters;
+    nothing refers to it, and a generated client would carry it as a dead model."""
+    components = schema["components"]["schemas"]
+    used: set[str] = set()
+    reached = _refs(schema["paths"])
+    while reached - used:
+        used |= reached
+        reached = _refs([components[name] for name in used if name in components])
+    for name in set(components) - used:
+        del components[name]
+
+
 class ProblemDocumentingAPI(NinjaAPI):
     """Declares the problem responses every operation can give, so clients (and fuzzers) know them."""
 
@@ -156,8 +177,6 @@ class ProblemDocumentingAPI(NinjaAPI):
             path_prefix = self.get_root_path(path_params or {})
         schema = UniquelyNamedSchema(self, path_prefix)
         schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
-        schema["components"]["schemas"][JSON_VALUE] = JSON_VALUE_SCHEMA
-        any_json_refer(schema)
         _link_created_objects(schema["paths"])
         content = {CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
         for operations in schema["paths"].values():
@@ -166,4 +185,5 @@ class ProblemDocumentingAPI(NinjaAPI):
                     if code in ("413", "415") and "requestBody" not in operation:
                         continue
                     operation["responses"].setdefault(code, {"description": description, "content": content})
+        _drop_unused_schemas(schema)
         return schema

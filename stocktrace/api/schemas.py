@@ -45,35 +45,6 @@ def _document_text_rules(schema: dict[str, Any]) -> None:
                 branch["pattern"] = WITHOUT_NUL
 
 
-# Any JSON, without a NUL in a string or a key: for a field that carries a payload as it is.
-JSON_VALUE = "JsonValue"
-_JSON_VALUE_REF = {"$ref": f"#/components/schemas/{JSON_VALUE}"}
-JSON_VALUE_SCHEMA = {
-    "description": "any JSON value; no text or key may contain NUL",
-    "anyOf": [
-        {"type": "string", "pattern": WITHOUT_NUL},
-        {"type": ["number", "boolean", "null"]},
-        {"type": "array", "items": _JSON_VALUE_REF},
-        {"type": "object", "propertyNames": {"pattern": WITHOUT_NUL}, "additionalProperties": _JSON_VALUE_REF},
-    ],
-}
-
-
-ANY_JSON_MARK = "x-any-json"  # pydantic resolves every $ref itself, so the document's builder puts this one in
-
-
-def any_json(**kwargs) -> Any:
-    return Field(json_schema_extra={ANY_JSON_MARK: True}, **kwargs)
-
-
-def any_json_refer(schema: dict[str, Any]) -> None:
-    """Point each property marked by any_json() at the JSON_VALUE component."""
-    for component in schema.get("components", {}).get("schemas", {}).values():
-        for prop in component.get("properties", {}).values():
-            if prop.pop(ANY_JSON_MARK, False):
-                prop["allOf"] = [_JSON_VALUE_REF]
-
-
 class Input(Schema):
     """Request bodies: a JSON object (a number or a list is a 422, not an empty change), unknown fields refused
     so a typo is an error rather than a silent no-op."""

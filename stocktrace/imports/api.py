@@ -1,6 +1,5 @@
 """Imports (upload, check, apply) and exports of items, locations and opening stock."""
 
-import json
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -11,10 +10,7 @@ from django.conf import settings
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from ninja import Query, Router, Schema, Status
-from ninja.errors import HttpError
-from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import Field
-from pydantic import ValidationError as PydanticValidationError
 
 from stocktrace.accounts.authentication import api_auth
 from stocktrace.api.pagination import Page, keyset_page
@@ -87,11 +83,11 @@ class ImportFilters(Filters):
     limit: int = Field(50, ge=1, le=200)
 
 
-class ImportInline(Input):
-    kind: Kind
+class ImportText(Input):
+    kind: ImportKind
     filename: str = Field("import.csv", min_length=1, max_length=255, pattern=r"(?i)\.csv$")
     content: str = Field(min_length=1, description="the CSV text, header row first")
-    dry_run: Flag = True
+    dry_run: Flag = Field(True, description="only check the file (the default); false checks and applies")
 
 
 class ExportFilters(Filters):
@@ -116,6 +112,9 @@ def _form_flag(value: str | None, field: str, default: bool) -> bool:
 
 
 def _upload_from_form(request) -> dict:
+    if request.content_type != "multipart/form-data":
+        raise UnsupportedMediaType("Send the file as multipart/form-data (or CSV text as JSON to "
+                                   "POST /api/v1/imports/text)")
     upload = request.FILES.get("file")
     if upload_too_large(request):
         raise too_large()
@@ -124,20 +123,6 @@ def _upload_from_form(request) -> dict:
     return {"kind": request.POST.get("kind", ""), "filename": upload.name or "", "chunks": upload.chunks(),
             "dry_run": _form_flag(request.POST.get("dry_run"), "dry_run", True),
             "fmt": request.POST.get("format") or None}
-
-
-def _upload_from_json(request) -> dict:
-    try:
-        data = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise HttpError(400, "The body is not valid JSON") from error
-    try:
-        payload = ImportInline.model_validate(data)
-    except PydanticValidationError as error:
-        raise NinjaValidationError([{**e, "loc": ("body", "payload", *e["loc"])} for e in error.errors()]) \
-            from error
-    return {"kind": payload.kind, "filename": payload.filename, "chunks": [payload.content.encode("utf-8")],
-            "dry_run": payload.dry_run, "fmt": "csv"}
 
 
 _KIND_ENUM = {"type": "string", "enum": list(ImportKind.values)}
@@ -151,20 +136,11 @@ UPLOAD_DOC = {
                     "kind": _KIND_ENUM,
                     "file": {"type": "string", "format": "binary",
                              "description": "CSV (UTF-8, header row) or XLSX (first sheet, header row)"},
-                    "dry_run": {"type": "boolean", "default": True,
+                    # Form fields are text: "true" or "false", as strict as a JSON boolean.
+                    "dry_run": {"type": "string", "enum": ["true", "false"], "default": "true",
                                 "description": "only check the file (the default); false checks and applies"},
                     "format": {"type": "string", "enum": list(ImportFormat.values),
                                "description": "default: from the file name's extension"},
-                },
-            }},
-            "application/json": {"schema": {
-                "type": "object", "required": ["kind", "content"], "additionalProperties": False,
-                "properties": {
-                    "kind": _KIND_ENUM,
-                    "filename": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "(?i)\\.csv$",
-                                 "default": "import.csv"},
-                    "content": {"type": "string", "minLength": 1, "description": "CSV text, header row first"},
-                    "dry_run": {"type": "boolean", "default": True},
                 },
             }},
         },
@@ -175,17 +151,20 @@ UPLOAD_DOC = {
 @router.post("", response={202: ImportRunOut}, auth=[_UploadGuard(), *api_auth], openapi_extra=UPLOAD_DOC)
 @requires(INVENTORY_IMPORT)
 def imports_create(request):
-    """Upload a file of items, locations or opening stock. It is checked by a background job (a dry run,
-    the default), or with `dry_run=false` checked and then applied all-or-nothing. Send it as
-    multipart/form-data (CSV or XLSX, up to STOCKTRACE_IMPORT_MAX_BYTES), or small CSVs as JSON text.
-    Follow the job at `/api/v1/jobs/{task_id}/progress`, then read the run for its errors."""
-    if request.content_type == "multipart/form-data":
-        upload = _upload_from_form(request)
-    elif request.content_type == "application/json":
-        upload = _upload_from_json(request)
-    else:
-        raise UnsupportedMediaType("Send the file as multipart/form-data, or CSV text as application/json")
-    run = services.import_upload(actor=request.auth, **upload)
+    """Upload a file of items, locations or opening stock as multipart/form-data (CSV or XLSX, up to
+    STOCKTRACE_IMPORT_MAX_BYTES). It is checked by a background job (a dry run, the default), or with
+    `dry_run=false` checked and then applied all-or-nothing. Follow the job at
+    `/api/v1/jobs/{task_id}/progress`, then read the run for its errors."""
+    run = services.import_upload(actor=request.auth, **_upload_from_form(request))
+    return Status(202, run)
+
+
+@router.post("/text", response={202: ImportRunOut})
+@requires(INVENTORY_IMPORT)
+def imports_create_from_text(request, payload: ImportText):
+    """The same for a small CSV sent as JSON text (within the API's body limit, 1 MiB)."""
+    run = services.import_upload(actor=request.auth, kind=payload.kind, filename=payload.filename,
+                                 chunks=[payload.content.encode("utf-8")], dry_run=payload.dry_run, fmt="csv")
     return Status(202, run)
 
 

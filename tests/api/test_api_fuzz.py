@@ -24,6 +24,7 @@ DEEP_EXAMPLES = int(os.environ.get("STOCKTRACE_FUZZ_EXAMPLES", "0"))
 # schema-valid request may get a 422 naming one of these fields, and nothing else. docs/api.md lists them.
 STATE_RULES: dict[str, set[str]] = {
     "POST /api/v1/imports": {"file", "kind"},  # what the file holds
+    "POST /api/v1/imports/text": {"content"},  # the CSV's columns
     "POST /api/v1/tokens": {"expires_at"},  # in the future
     "POST /api/v1/items": {"min_level", "barcodes", "barcode"},  # minimum ≤ maximum; GTIN check digits
     "PATCH /api/v1/items/{item_id}": {"min_level", "max_level"},  # against the stored level
@@ -39,6 +40,12 @@ STATE_RULES: dict[str, set[str]] = {
 }
 
 
+# Any JSON is a payload here, and "no text inside it holds NUL" (refused in every request) would take a schema
+# referring to itself, which neither openapi-spec-validator nor openapi-python-client can follow.
+ANY_JSON_BODIES = {"POST /api/v1/webhooks/sources/{source_id}/dry-run"}
+NUL_REFUSED = "Text may not contain NUL"
+
+
 @schemathesis.check
 def positive_data_acceptance_but_state_rules(ctx, response, case):
     """positive_data_acceptance, except for a 422 whose every error is one of the operation's STATE_RULES."""
@@ -46,7 +53,10 @@ def positive_data_acceptance_but_state_rules(ctx, response, case):
         return positive_data_acceptance(ctx, response, case)
     except AssertionError:
         if response.status_code == 422:
-            errors = response.json().get("errors") or []
+            problem = response.json()
+            if case.operation.label in ANY_JSON_BODIES and problem.get("detail", "").startswith(NUL_REFUSED):
+                return None
+            errors = problem.get("errors") or []
             allowed = STATE_RULES.get(case.operation.label, set())
             if errors and all(error["path"] in allowed for error in errors):
                 return None

@@ -441,8 +441,8 @@ def list_the_imports(c: Caller):
 
 @calls("imports")
 def import_csv_text_as_json(c: Caller):
-    body = c.body("POST", "/api/v1/imports").from_dict({"kind": "items", "content": CSV})
-    _check_upload(c, c.call("POST", "/api/v1/imports", 202, body=body), "import.csv")
+    body = c.body("POST", "/api/v1/imports/text").from_dict({"kind": "items", "content": CSV})
+    _check_upload(c, c.call("POST", "/api/v1/imports/text", 202, body=body), "import.csv")
 
 
 @calls("imports")

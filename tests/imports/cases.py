@@ -5,7 +5,7 @@ import uuid
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from stocktrace.imports.models import ImportRun
-from tests.cases import Case, Page
+from tests.cases import Case, FormData, Page
 
 
 def _import_run(own, role, target, *, status: str = "invalid") -> dict:
@@ -29,9 +29,12 @@ def _valid_import_run(own, role, target) -> dict:
 
 
 API_CASES: dict[str, Case] = {
-    "POST /imports": Case(body=lambda *a: {"kind": "items", "filename": "items.csv",
-                                           "content": "sku,name\nIMP-1,Imported\n"},
+    "POST /imports": Case(body=lambda *a: FormData(kind="items", file=SimpleUploadedFile(
+                              "items.csv", b"sku,name\nIMP-1,Imported\n", content_type="text/csv")),
                           audit_action="import.create", success=202),
+    "POST /imports/text": Case(body=lambda *a: {"kind": "items", "filename": "items.csv",
+                                                "content": "sku,name\nIMP-1,Imported\n"},
+                               audit_action="import.create", success=202),
     "GET /imports": Case(),
     "GET /imports/{run_id}": Case(params=_import_run, crosses_tenants=True),
     "POST /imports/{run_id}/apply": Case(params=_valid_import_run, audit_action="import.apply", crosses_tenants=True,

@@ -826,7 +826,8 @@ def test_only_admins_import_and_export(world, tmp_path):
 
 def test_a_job_of_someone_who_lost_the_admin_role_fails_without_writing(world, client_as):
     client = client_as(world.alpha, Role.ADMIN)
-    response = api(client, "POST", "/imports", {"kind": "items", "content": "sku,name\nX-1,X\n", "dry_run": False})
+    response = api(client, "POST", "/imports/text", {"kind": "items", "content": "sku,name\nX-1,X\n",
+                                                     "dry_run": False})
     assert response.status_code == 202
     membership = world.alpha.members[Role.ADMIN]
     membership.role = Role.SUPERVISOR
@@ -932,13 +933,15 @@ def test_api_upload_refusals_write_nothing(world, client_as, data, status, path,
 
 def test_api_json_upload_is_validated(world, client_as):
     client = client_as(world.alpha, Role.ADMIN)
-    response = api(client, "POST", "/imports", {"kind": "items", "content": "sku,name\n", "filename": "x.xlsx"})
+    response = api(client, "POST", "/imports/text", {"kind": "items", "content": "sku,name\n", "filename": "x.xlsx"})
     assert response.status_code == 422
     assert response.json()["errors"][0]["path"] == "filename"
-    response = client.post("/api/v1/imports", "{nope", content_type="application/json")
+    response = client.post("/api/v1/imports/text", "{nope", content_type="application/json")
     assert response.status_code == 400
-    response = client.post("/api/v1/imports", "kind=items", content_type="text/plain")
-    assert response.status_code == 415
+    for body, content_type in (("kind=items", "text/plain"), ('{"kind": "items", "content": "sku,name\n"}',
+                                                               "application/json")):
+        response = client.post("/api/v1/imports", body, content_type=content_type)
+        assert response.status_code == 415, "a file is uploaded as multipart/form-data"
     assert not ImportRun.objects.exists()
 
 
@@ -1000,7 +1003,7 @@ def test_job_progress_is_reported_as_rows_are_checked(world, client_as, monkeypa
     original = services.job_progress_report
     monkeypatch.setattr(services, "job_progress_report", lambda **kw: (reports.append(kw), original(**kw)))
     content = "sku,name\n" + "".join(f"P-{n},P\n" for n in range(5))
-    response = api(client_as(world.alpha, Role.ADMIN), "POST", "/imports",
+    response = api(client_as(world.alpha, Role.ADMIN), "POST", "/imports/text",
                    {"kind": "items", "content": content, "dry_run": False})
     run_worker()
     run = ImportRun.objects.get(pk=response.json()["id"])
