@@ -7,7 +7,6 @@ Playwright's back, so only the server's log shows that one)."""
 import logging
 import time
 
-import pytest
 from django.conf import settings
 from django.test import Client
 from playwright.sync_api import Page, expect
@@ -85,8 +84,6 @@ def test_the_docs_page_renders_every_operation_and_calls_one(page: Page, live_se
     assert not watch.server_log(), f"the server logged error answers: {watch.server_log()}"
 
 
-@pytest.mark.xfail(strict=True, reason="stocktrace's pages declare no icon, so Chromium asks for /favicon.ico, a 404 "
-                                       "(the docs page declares ninja's own icons and does not)")
 def test_logging_in_and_opening_the_docs_asks_for_nothing_missing(page: Page, live_server, world, caplog):
     """The way a person gets there: the login form, the home page, then the docs page."""
     watch = Watch(page, caplog, live_server.url)

@@ -88,3 +88,9 @@ def test_pages_send_strangers_to_the_login(world, name):
     response = _request(Client(), name, world.alpha, Role.ADMIN, world.alpha)
     assert response.status_code == 302
     assert response["Location"].startswith("/login/")
+
+
+def test_the_favicon_is_served_and_every_page_names_it(client):
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 301 and icon["Location"].endswith("favicon.svg")
+    assert 'rel="icon"' in client.get("/login/").content.decode()
