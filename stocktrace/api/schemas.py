@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from stocktrace.core.codes import code_pattern
-from stocktrace.core.decimals import DECIMAL_LIMIT, INTEGER_DIGITS, is_plain_decimal
+from stocktrace.core.decimals import DECIMAL_LIMIT, INTEGER_DIGITS, decimal_parse
 
 # The RefuseNul middleware refuses a NUL anywhere in a request; this says so on every text a schema takes.
 WITHOUT_NUL = "^[^\\u0000]*$"
@@ -123,20 +123,8 @@ PlainDate = Annotated[date, BeforeValidator(_iso_date_text)]
 
 
 def _decimal_rule(places: int, *, negative: bool, zero: bool):
-    step = Decimal(1).scaleb(-places)
-
     def check(value):
-        if isinstance(value, bool | float) or not isinstance(value, str | int | Decimal):
-            raise ValueError("expected a decimal as a string (\"12.5\") or a JSON number")
-        if isinstance(value, str):
-            if not is_plain_decimal(value):
-                raise ValueError("write ASCII digits with an optional minus sign and decimal point, e.g. 12 or -0.5")
-            value = Decimal(value)
-        number = Decimal(value)
-        if not number.is_finite() or abs(number) >= DECIMAL_LIMIT:
-            raise ValueError(f"{number} is out of range (quantities and money stay under 100 billion)")
-        if number != number.quantize(step):
-            raise ValueError(f"at most {places} decimal places")
+        number = decimal_parse(value, places)
         if number < 0 and not negative:
             raise ValueError("cannot be negative")
         if number == 0 and not zero:

@@ -1,6 +1,7 @@
 from datetime import datetime
 from uuid import UUID
 
+from django_tasks import TaskResultStatus
 from ninja import Query, Router, Schema
 from pydantic import Field
 
@@ -90,7 +91,7 @@ class ReplayedOut(Schema):
 
 class ProgressOut(Schema):
     task_id: UUID
-    status: str | None
+    status: TaskResultStatus | None = Field(description="null once the finished job's record is pruned")
     done: int
     total: int
     message: str

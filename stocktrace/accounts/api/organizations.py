@@ -4,7 +4,7 @@ from stocktrace.accounts import services
 from stocktrace.accounts.permissions import ORG_MANAGE, ORG_VIEW
 from stocktrace.api.permissions import AUTHENTICATED, requires
 from stocktrace.api.schemas import Flag, Input, name_field
-from stocktrace.tenancy.roles import all_permissions
+from stocktrace.tenancy.roles import Role, all_permissions
 from stocktrace.tenancy.selectors import active_memberships
 
 router = Router(tags=["organizations"])
@@ -24,7 +24,7 @@ class OrganizationPatch(Input):
 
 class MembershipBrief(Schema):
     organization: OrganizationOut
-    role: str
+    role: Role
 
 
 class MeOut(Schema):
@@ -32,7 +32,7 @@ class MeOut(Schema):
     email: str
     full_name: str
     organization: OrganizationOut
-    role: str
+    role: Role
     permissions: list[str]
     site_ids: list[int] | None
     memberships: list[MembershipBrief]
