@@ -29,12 +29,14 @@ WITHOUT_NUL = "^[^\\u0000]*$"
 # Some character that is not a space (as str.strip() sees spaces), spelled out so that Python, Rust (pydantic)
 # and ECMA-262 (the document's dialect) agree on it.
 _SPACES = "\\t\\n\\v\\f\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
-NOT_BLANK = f"^[^\\u0000]*[^{_SPACES}\\u0000][^\\u0000]*$"
 
 
 def containing(character_class: str) -> str:
     """Text with at least one character of the class, and no NUL."""
     return f"^[^\\u0000]*{character_class}[^\\u0000]*$"
+
+
+NOT_BLANK = containing(f"[^{_SPACES}\\u0000]")
 
 
 def _document_text_rules(schema: dict[str, Any]) -> None:
