@@ -63,10 +63,22 @@ class Input(Schema):
         return handler(data)
 
 
+def _document_query(schema: dict[str, Any]) -> None:
+    """A query string cannot carry JSON null: a parameter is given or left out (`X | None = None` in Python)."""
+    for prop in schema.get("properties", {}).values():
+        branches = [b for b in prop.get("anyOf", []) if b != {"type": "null"}]
+        if len(branches) == 1 and len(prop["anyOf"]) == 2:
+            del prop["anyOf"]
+            # ninja puts an enum's own schema in place of a $ref and drops what stood beside it (a default);
+            # docs/api.md states those defaults (dead letters: status=dead)
+            prop.update(branches[0])
+    _document_text_rules(schema)
+
+
 class Filters(Schema):
     """Query parameters of a list."""
 
-    model_config = ConfigDict(json_schema_extra=_document_text_rules)
+    model_config = ConfigDict(json_schema_extra=_document_query)
 
 
 # Ids in a path or a query (text by nature, so "12" is 12), bounded so an absurd number answers 422 instead of

@@ -85,7 +85,8 @@ class ImportFilters(Filters):
 
 class ImportText(Input):
     kind: ImportKind
-    filename: str = Field("import.csv", min_length=1, max_length=255, pattern=r"(?i)\.csv$")
+    filename: str = Field("import.csv", min_length=1, max_length=255, pattern=r"^[^\u0000]*\.[Cc][Ss][Vv]$",
+                          description="ends in .csv")
     content: str = Field(min_length=1, description="the CSV text, header row first")
     dry_run: Flag = Field(True, description="only check the file (the default); false checks and applies")
 

@@ -164,6 +164,7 @@ class Caller:
         module = self.endpoint(method, path)
         expected = _answer_types(module, problem=expect >= 400)
         self.answers.clear()
+        arguments = _as_declared(module.sync_detailed, arguments)
         try:
             response = module.sync_detailed(client=client or self.client, **arguments)
         except Exception as error:
@@ -181,6 +182,18 @@ class Caller:
         assert not problems, f"{method} {path}: what the client read differs from what the server sent:\n" + \
             "\n".join(problems)
         return parsed
+
+
+def _as_declared(function, arguments: dict) -> dict:
+    """Text given for a parameter the client declares as a generated Enum becomes that Enum, as a caller would
+    pass it (`AlertStatus("open")`)."""
+    hints = typing.get_type_hints(function)
+    for name, value in arguments.items():
+        enums = [t for t in typing.get_args(hints.get(name)) or [hints.get(name)]
+                 if isinstance(t, type) and issubclass(t, Enum)]
+        if isinstance(value, str) and enums:
+            arguments[name] = enums[0](value)
+    return arguments
 
 
 def _answer_types(module: ModuleType, *, problem: bool) -> tuple[type, ...]:
