@@ -1,7 +1,7 @@
 """The progress line of the import and export commands."""
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 
 
 class Progress:
@@ -28,7 +28,7 @@ class Progress:
             self.stream.flush()
 
 
-def counted(rows: Iterable, progress: Progress, phase: str, every: int) -> Iterator:
+def counted(rows: Iterable, progress: Progress, phase: str, every: int) -> Generator:
     """The rows, reporting how many went by every `every` of them."""
     done = 0
     for row in rows:

@@ -1,4 +1,4 @@
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from typing import Any
 
 from django.db.models import QuerySet
@@ -32,7 +32,11 @@ def import_run_get(*, actor: Actor, run_id: int) -> ImportRun:
     return run
 
 
-def _items(org: Organization) -> Iterator[tuple[Any, ...]]:
+# Read as they are written out: a generator, so a writer that stops early can close it (and its cursor).
+Rows = Generator[tuple[Any, ...], None, None]
+
+
+def _items(org: Organization) -> Rows:
     items = (Item.objects.for_org(org).filter(archived_at__isnull=True).order_by("pk")
              .prefetch_related("barcodes").iterator(chunk_size=CHUNK))
     for item in items:
@@ -41,7 +45,7 @@ def _items(org: Organization) -> Iterator[tuple[Any, ...]]:
                item.tracks_expiry, "|".join(b.code for b in codes))
 
 
-def _locations(org: Organization) -> Iterator[tuple[Any, ...]]:
+def _locations(org: Organization) -> Rows:
     # A parent's path is a prefix of its children's, so ordering by path puts every parent first: the
     # file imports again as it is.
     locations = (Location.objects.for_org(org).filter(archived_at__isnull=True).order_by("path", "pk")
@@ -51,7 +55,7 @@ def _locations(org: Organization) -> Iterator[tuple[Any, ...]]:
         yield site_code, code, kind, name, parent_code or "", barcode
 
 
-def _stock(org: Organization) -> Iterator[tuple[Any, ...]]:
+def _stock(org: Organization) -> Rows:
     rows = (OnHand.objects.for_org(org).exclude(quantity=0).order_by("pk")
             .values_list("site__code", "location__code", "item__sku", "quantity", "lot", "expires_on",
                          "item__unit_cost")
@@ -59,11 +63,11 @@ def _stock(org: Organization) -> Iterator[tuple[Any, ...]]:
     yield from rows
 
 
-def export_rows(*, actor: Actor, kind: str) -> tuple[tuple[str, ...], Iterator[tuple[Any, ...]]]:
+def export_rows(*, actor: Actor, kind: str) -> tuple[tuple[str, ...], Rows]:
     """The columns of an export and its rows, read in chunks: items and locations as they would be
     imported, stock as opening stock (non-zero on-hand)."""
     actor.require(INVENTORY_IMPORT)
-    readers: dict[str, Callable[[Organization], Iterator[tuple[Any, ...]]]] = {
+    readers: dict[str, Callable[[Organization], Rows]] = {
         "items": _items, "locations": _locations, "stock": _stock}
     if kind not in readers:
         raise InvalidInput(f"kind is one of {', '.join(readers)}", field="kind")

@@ -15,6 +15,7 @@ from stocktrace.tenancy.models import Organization
 
 
 class Command(BaseCommand):
+    group = "Data"
     help = ("Export items, locations or stock on hand as CSV or XLSX, in the columns the import reads. "
             "FILE '-' writes CSV to standard output.")
 
@@ -29,6 +30,7 @@ class Command(BaseCommand):
         if org is None:
             raise CommandError(f"No active organization {organization!r}")
         progress = Progress(self.stderr)
+        rows = None
         try:
             columns, rows = export_rows(actor=Actor.system(org, device="cli"), kind=kind)
             rows = counted(rows, progress, "writing", engine.PROGRESS_EVERY)
@@ -47,5 +49,7 @@ class Command(BaseCommand):
         except DomainError as error:
             raise CommandError(error.detail) from error
         finally:
+            if rows is not None:  # left mid-way by a closed pipe: free its cursor now, not after Django has
+                rows.close()      # closed the connection (a "Cannot operate on a closed database" at exit)
             progress.end()
         self.stderr.write(f"{count:,} {kind} rows written to {path}")

@@ -33,6 +33,7 @@ def stops_raise():
 
 
 class Command(BaseCommand):
+    group = "Data"
     help = ("Check an import file of items, locations or opening stock and print every bad row; with --apply, "
             "apply it all-or-nothing. Exits non-zero when a row is bad.")
 

@@ -10,6 +10,7 @@ from stocktrace.jobs.worker import DEFAULT_HEARTBEAT_SECONDS, DEFAULT_LEASE_SECO
 
 
 class Command(BaseCommand):
+    group = "Operate"
     help = "Job statistics, dead letters (list, show, replay, discard), pruning and sweeping."
 
     def add_arguments(self, parser):

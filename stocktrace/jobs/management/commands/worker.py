@@ -13,6 +13,7 @@ RESTART_MAX_WAIT = 60.0
 
 
 class Command(BaseCommand):
+    group = "Run"
     help = "Run background job workers (any number, on any number of machines sharing the database)."
     # Workers start often (one per process, restarts); the checks import every URL and API module for nothing.
     requires_system_checks: list[str] = []

@@ -10,6 +10,7 @@ from stocktrace.core.errors import DomainError
 
 
 class Command(BaseCommand):
+    group = "Set up"
     help = "Create an organization and its first admin (the user is created when the e-mail is new)."
 
     def add_arguments(self, parser):

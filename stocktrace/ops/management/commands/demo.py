@@ -5,6 +5,7 @@ from stocktrace.ops.demo import DEMO_PASSWORD, PEOPLE, demo_email, demo_load
 
 
 class Command(BaseCommand):
+    group = "Try it"
     help = "Migrate, load the demo organization (once) and serve it, printing the demo logins."
 
     def add_arguments(self, parser):

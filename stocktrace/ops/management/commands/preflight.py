@@ -7,6 +7,7 @@ from stocktrace.ops.preflight import CHECKS, preflight
 
 
 class Command(BaseCommand):
+    group = "Set up"
     help = "Integrity checks before a deploy: exits 1 when an error-level check finds something."
 
     def add_arguments(self, parser):

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 
 class Command(BaseCommand):
+    group = "Run"
     help = "Serve stocktrace with the granian WSGI server (static files by WhiteNoise)."
 
     def add_arguments(self, parser):
