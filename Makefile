@@ -13,8 +13,10 @@ $(BIN)/stocktrace: pyproject.toml requirements.lock
 
 setup: $(BIN)/stocktrace
 
+PORT ?= 8000
+
 demo: setup
-	$(BIN)/stocktrace demo
+	$(BIN)/stocktrace demo --port $(PORT)
 
 browser:
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && SUDO= || SUDO=sudo; \

@@ -1,8 +1,19 @@
 import os
+import socket
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+
+
+def port_free_check(host: str, port: int) -> None:
+    """Refuse a port another process listens on: two servers on one port split the requests between them."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise CommandError(f"Port {port} on {host} is in use ({error.strerror}): is stocktrace already "
+                               "running there? Stop it, or choose another port with --port.") from error
 
 
 class Command(BaseCommand):
@@ -23,6 +34,7 @@ class Command(BaseCommand):
         from granian.constants import Interfaces
         from granian.server import Server
 
+        port_free_check(host, port)
         if not no_migrate_check:
             try:
                 call_command("migrate", check=True, verbosity=0)
