@@ -32,6 +32,15 @@ def scan_key(code: str) -> str:
     return code
 
 
+def check_digit_hint(code: str) -> str:
+    """For a code in a GTIN's form (8, 12, 13 or 14 digits) with a wrong check digit, a sentence to add to "not
+    found" saying so: such a code was mistyped or misread, and no item can have it. Empty otherwise."""
+    if _DIGITS.fullmatch(code) and len(code) in GS1_LENGTHS and gs1_check_digit(code[:-1]) != int(code[-1]):
+        return (f"; {code} has a wrong check digit for a GTIN (expected {gs1_check_digit(code[:-1])}): "
+                "was it mistyped or misread?")
+    return ""
+
+
 def taken(code: str, owner_code: str, owner_sku: str) -> str:
     """Why a code cannot be added, after "barcode ": it, or another form of its GTIN, is another item's."""
     if code == owner_code:

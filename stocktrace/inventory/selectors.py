@@ -7,7 +7,7 @@ from django.db.models import Q, QuerySet, Sum
 
 from stocktrace.core.db import hydrated, pg_execute, select_list
 from stocktrace.core.errors import NotFound
-from stocktrace.inventory.barcodes import scan_key
+from stocktrace.inventory.barcodes import check_digit_hint, scan_key
 from stocktrace.inventory.models import Item, ItemBarcode, Location, OnHand, StockAlert, StockMovement
 from stocktrace.inventory.permissions import INVENTORY_VIEW
 from stocktrace.inventory.quantities import QUANTITY_STEP
@@ -76,8 +76,21 @@ def item_by_code(*, actor: Actor, code: str) -> Item:
         item = barcode.item if barcode else None
     item = item or Item.objects.filter(organization=actor.organization, sku=code).first()
     if item is None:
-        raise NotFound(f"No item with barcode or SKU {code!r}")
+        raise NotFound(f"No item with barcode or SKU {code!r}{check_digit_hint(code)}")
     return item
+
+
+def item_or_location_by_code(*, actor: Actor, code: str) -> Item | Location:
+    """What a scanned code is: an item (by barcode or SKU), else a location (by barcode)."""
+    try:
+        return item_by_code(actor=actor, code=code)
+    except NotFound:
+        pass
+    try:
+        return location_by_barcode(actor=actor, barcode=code)
+    except NotFound:
+        code = code.strip()
+        raise NotFound(f"No item or location with the code {code!r}{check_digit_hint(code)}") from None
 
 
 @functools.cache

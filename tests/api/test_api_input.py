@@ -330,3 +330,13 @@ def test_every_schema_name_in_the_document_has_one_meaning():
     with pytest.raises(SchemaNameClash, match="Status"):
         doc_api.get_openapi_schema(path_prefix="")
     assert isinstance(doc_api, NinjaAPI)
+
+
+@pytest.mark.parametrize(("code", "detail"), [
+    ("NOPE-1", "No item or location with the code 'NOPE-1'"),
+    ("4006381333932", "No item or location with the code '4006381333932'; 4006381333932 has a wrong check digit "
+                      "for a GTIN (expected 1): was it mistyped or misread?"),
+    ("12345670", "No item or location with the code '12345670'"),  # a valid EAN-8 nobody has: no hint
+])
+def test_a_lookup_that_finds_nothing_says_what_was_looked_for(admin, code, detail):
+    assert assert_problem(api(admin, "GET", f"/lookup/{code}"), 404)["detail"] == detail

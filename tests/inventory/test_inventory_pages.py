@@ -163,6 +163,10 @@ REFUSED = [
     ("unknown item barcode", Role.DISPATCHER, "/stock/receive/", {"location": A01, "item": "0000000000000",
                                                                   "quantity": "1"},
      "item", "No item with barcode or SKU '0000000000000'"),
+    ("a GTIN with a wrong check digit", Role.DISPATCHER, "/stock/receive/",
+     {"location": A01, "item": "2000000000016", "quantity": "1"}, "item",
+     "No item with barcode or SKU '2000000000016'; 2000000000016 has a wrong check digit for a GTIN (expected 5): "
+     "was it mistyped or misread?"),
     ("unknown location barcode", Role.DISPATCHER, "/stock/receive/", {"location": "NOPE-9", "item": BARCODE,
                                                                       "quantity": "1"},
      "location", "No location with barcode or code 'NOPE-9'"),

@@ -24,9 +24,16 @@ from stocktrace.api.schemas import (
     name_field,
 )
 from stocktrace.core.codes import code_pattern
-from stocktrace.core.errors import NotFound
 from stocktrace.inventory import selectors
-from stocktrace.inventory.models import AlertKind, AlertSeverity, AlertStatus, BarcodeKind, LocationKind, MovementKind
+from stocktrace.inventory.models import (
+    AlertKind,
+    AlertSeverity,
+    AlertStatus,
+    BarcodeKind,
+    Location,
+    LocationKind,
+    MovementKind,
+)
 from stocktrace.inventory.permissions import ALERTS_MANAGE, CATALOG_MANAGE, INVENTORY_VIEW, STOCK_ADJUST, STOCK_MOVE
 from stocktrace.inventory.services import alerts as alert_services
 from stocktrace.inventory.services import catalog, ledger
@@ -412,10 +419,8 @@ def items_movements(request, item_id: ObjectId, filters: Query[HistoryFilters]):
 @requires(INVENTORY_VIEW)
 def lookup(request, code: ScannedCode):
     """What a scanned code is: an item (by barcode or SKU) or a location (by barcode)."""
-    try:
-        return {"item": selectors.item_by_code(actor=request.auth, code=code)}
-    except NotFound:
-        return {"location": selectors.location_by_barcode(actor=request.auth, barcode=code)}
+    found = selectors.item_or_location_by_code(actor=request.auth, code=code)
+    return {"location": found} if isinstance(found, Location) else {"item": found}
 
 
 @router.get("/stock", response=OnHandPage, tags=["stock"])
