@@ -135,7 +135,7 @@ def _header(importer: Importer, line: int, values, record) -> list[str] | None:
         if not name:
             record(line, f"#{position}", "this column has no name")
         elif name not in importer.columns:
-            record(line, name, f"unknown column; the columns of a {importer.kind} file are "
+            record(line, name, f"unknown column; the columns of {importer.kind} files are "
                                f"{', '.join(importer.columns)}")
         elif name in seen:
             record(line, name, "this column appears twice")

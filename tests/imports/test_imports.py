@@ -655,7 +655,7 @@ def test_every_bad_row_is_reported_with_line_column_and_reason_and_nothing_is_wr
 
 
 @pytest.mark.parametrize(("rows", "expected"), [
-    ([["sku", "name", "colour"]], [(1, "colour", "unknown column; the columns of a items file are sku, name, unit, "
+    ([["sku", "name", "colour"]], [(1, "colour", "unknown column; the columns of items files are sku, name, unit, "
                                                  "unit_cost, min_level, max_level, tracks_lots, tracks_expiry, "
                                                  "barcodes")]),
     ([["sku", "unit"]], [(1, "name", "this column is missing (it is required)")]),

@@ -78,6 +78,16 @@ POSTINGS = [
 ]
 
 
+def test_a_transfer_to_another_site_names_the_sites(world, client_as, shelf):
+    """Bin codes repeat across sites: "from A-01 to A-01" would say nothing."""
+    other = location_create(actor=world.alpha.actor(), site=world.alpha.sites[1], code="A-01")
+    response = client_as(world.alpha, Role.ADMIN).post("/stock/transfer/", {
+        "from_location": A01, "item": BARCODE, "to_location": other.barcode, "quantity": "4"}, follow=True)
+    site, other_site = shelf[1].site.code, other.site.code
+    assert _messages(response) == [f"Moved 4 ea of ALPHA-SKU-1 from A-01 ({site}) to A-01 ({other_site}). On hand "
+                                   f"now: 6 ea at A-01 ({site}), 4 ea at A-01 ({other_site})."]
+
+
 @pytest.mark.parametrize(("role", "path", "data", "lines", "on_hand", "action", "message"), POSTINGS)
 def test_posting_by_scanned_codes_goes_through_the_ledger(world, client_as, shelf, role, path, data, lines,
                                                           on_hand, action, message):

@@ -104,11 +104,20 @@ def _resolve(form, field: str, lookup):
         return None
 
 
-def _on_hand_at(actor, item, location, lot: str = "") -> str:
+def _on_hand_at(actor, item, location, lot: str = "", *, named=None) -> str:
     rows = selectors.on_hand_rows(actor=actor, location=location, item_id=item.pk, lot=lot or None,
                                   include_zero=True).filter(location=location)
     total = rows.aggregate(total=Sum("quantity"))["total"] or Decimal(0)
-    return f"{_qty(total)} {item.unit} at {location.code}{' in lot ' + lot if lot else ''}"
+    return f"{_qty(total)} {item.unit} at {(named or _bin)(location)}{' in lot ' + lot if lot else ''}"
+
+
+def _bin(location) -> str:
+    return location.code
+
+
+def _bin_and_site(location) -> str:
+    """Bin codes repeat across sites (A-01 in each): a message about two sites names them."""
+    return f"{location.code} ({location.site.code})"
 
 
 # Postings --------------------------------------------------------------------------------------------------
@@ -173,9 +182,10 @@ def _transfer(actor, form, *, item, from_location, to_location) -> str:
     out, _ = ledger.stock_transfer(actor=actor, item=item, source=from_location, destination=to_location,
                                    quantity_moved=data["quantity"], lot=data["lot"], reference=data["reference"],
                                    reason=data["reason"])
-    return (f"Moved {_qty(-out.quantity)} {item.unit} of {item.sku} from {from_location.code} to "
-            f"{to_location.code}. On hand now: {_on_hand_at(actor, item, from_location, out.lot)}, "
-            f"{_on_hand_at(actor, item, to_location, out.lot)}.")
+    named = _bin if from_location.site_id == to_location.site_id else _bin_and_site
+    return (f"Moved {_qty(-out.quantity)} {item.unit} of {item.sku} from {named(from_location)} to "
+            f"{named(to_location)}. On hand now: {_on_hand_at(actor, item, from_location, out.lot, named=named)}, "
+            f"{_on_hand_at(actor, item, to_location, out.lot, named=named)}.")
 
 
 @page_requires(STOCK_MOVE)
