@@ -310,6 +310,7 @@ def test_non_admins_see_only_their_sites_stock(world, client_as, two_sites, role
     page = client.get(f"/items/{item.pk}/")
     assert [r.location.code for r in page.context["on_hand"]] == ["A-01"]
     assert page.context["on_hand_total"] == Decimal("10")
+    assert 'data-testid="on-hand-scope">at your site ALPHA-1</span>' in page.content.decode()
     assert [m.location.code for m in page.context["history"]["items"]] == ["A-01"]
 
 
@@ -327,6 +328,7 @@ def test_admins_see_every_site_and_totals_per_item(world, client_as, two_sites):
     assert in_site.context["totals"]["total"] == Decimal("7")
     # Without an item filter there is no total (it would add apples and pears).
     assert client.get("/stock/").context["totals"] is None
+    assert 'data-testid="on-hand-scope"' not in client.get(f"/items/{item.pk}/").content.decode()  # every site
 
 
 def test_stock_filters(world, client_as, two_sites):

@@ -309,6 +309,9 @@ def _item_page(request, item, *, levels=None, barcode=None, status: int = 200):
         "barcodes": item.barcodes.order_by("code"),
         "on_hand": on_hand.order_by("site__code", "location__code", "lot")[:SHOWN],
         "on_hand_total": on_hand.aggregate(total=Sum("quantity"))["total"] or Decimal(0),
+        # Someone assigned to some sites sees their stock only: the total says whose it is.
+        "on_hand_sites": None if actor.site_ids is None else
+        sorted(site_selectors.sites_visible(actor=actor).values_list("code", flat=True)),
         "on_hand_count": on_hand.count(),
         "shown": SHOWN,
         "alerts": selectors.alerts_of(actor=actor, item_id=item.pk).exclude(
