@@ -9,6 +9,11 @@ QUANTITY_PLACES, MONEY_PLACES = 3, 4
 QUANTITY_STEP = Decimal("0.001")
 
 
+def quantity_text(value: Decimal | None) -> str:
+    """A quantity as people write it, in every message: 12.000 → "12", 2.500 → "2.5" (never "1E+1")."""
+    return "0" if not value else format(value.normalize(), "f")
+
+
 def _decimal(value: object, *, field: str, places: int) -> Decimal:
     try:
         return decimal_parse(value, places)

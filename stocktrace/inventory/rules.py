@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from stocktrace.core.codes import WHITESPACE
 from stocktrace.core.errors import Conflict, InvalidInput
+from stocktrace.inventory.quantities import quantity_text
 
 LOCATION_KINDS = ("zone", "aisle", "rack", "bin", "other")  # Location.Kind's values; a test keeps them equal
 LOCATION_BARCODE_MAX = 64  # Location.barcode's max_length
@@ -62,7 +63,8 @@ def levels_check(low: Decimal | None, high: Decimal | None) -> None:
     if high is not None and high < 0:
         raise InvalidInput("Levels cannot be negative", field="max_level")
     if low is not None and high is not None and low > high:
-        raise InvalidInput(f"The minimum level ({low}) is above the maximum ({high})", field="min_level")
+        raise InvalidInput(f"The minimum level ({quantity_text(low)}) is above the maximum ({quantity_text(high)})",
+                           field="min_level")
 
 
 def lot_check(item, lot: str, expires_on: date | None, *, receiving: bool) -> str:

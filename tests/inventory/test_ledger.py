@@ -203,7 +203,7 @@ def test_a_bulk_receipt_that_would_leave_negative_stock_is_refused_like_a_single
     assert _refused_alike(
         lambda: stock_receive(actor=actor, item=bolt, location=bins[0], quantity_received="2"),
         lambda: stock_receive_bulk(actor=actor, receipts=[Receipt(bolt, bins[0], Decimal("2"))]),
-    ) == "Only -5.000 ea of BOLT at BK-0; this would leave -3.000"
+    ) == "Only -5 ea of BOLT at BK-0; this would leave -3"
 
 
 def test_bulk_lines_of_one_lot_must_agree_on_the_expiry_and_a_refused_batch_takes_back_the_caller_s_work(world):

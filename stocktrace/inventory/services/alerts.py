@@ -19,7 +19,7 @@ from stocktrace.core.errors import Conflict
 from stocktrace.events.catalogue import event_publish
 from stocktrace.inventory.models import Item, Location, OnHand, StockAlert
 from stocktrace.inventory.permissions import ALERTS_MANAGE
-from stocktrace.inventory.quantities import QUANTITY_STEP
+from stocktrace.inventory.quantities import QUANTITY_STEP, quantity_text
 from stocktrace.tenancy.actor import Actor
 from stocktrace.tenancy.models import Organization
 
@@ -116,7 +116,7 @@ def level_alerts_check(*, organization: Organization, pairs: Iterable[tuple[Item
             alert_raise(organization=organization, kind=kind, severity=severity, item=item, site_id=site_id,
                         quantity=total, threshold=threshold, message=message)
         _resolve_level_alerts(organization, item, site_id, kinds=set(LEVEL_KINDS) - {due_kind for due_kind, *_ in due},
-                              resolution=f"{total} {item.unit} on hand at the site")
+                              resolution=f"{quantity_text(total)} {item.unit} on hand at the site")
 
 
 def _level_alerts_due(item: Item, total: Decimal) -> list[tuple[str, str, Decimal, str]]:
@@ -124,14 +124,15 @@ def _level_alerts_due(item: Item, total: Decimal) -> list[tuple[str, str, Decima
     due: list[tuple[str, str, Decimal, str]] = []
     if item.min_level is not None and total <= 0:
         due.append((Kind.STOCKOUT, Severity.CRITICAL, item.min_level,
-                    f"{item.sku} is out of stock ({total} {item.unit})"))
+                    f"{item.sku} is out of stock ({quantity_text(total)} {item.unit})"))
     elif item.min_level is not None and total < item.min_level:
         severity = Severity.HIGH if total <= item.min_level / 2 else Severity.MEDIUM
         due.append((Kind.LOW_STOCK, severity, item.min_level,
-                    f"{item.sku} is low: {total} {item.unit}, minimum {item.min_level}"))
+                    f"{item.sku} is low: {quantity_text(total)} {item.unit}, minimum {quantity_text(item.min_level)}"))
     if item.max_level is not None and total > item.max_level:
         due.append((Kind.EXCESS, Severity.LOW, item.max_level,
-                    f"{item.sku} is above its maximum: {total} {item.unit}, maximum {item.max_level}"))
+                    f"{item.sku} is above its maximum: {quantity_text(total)} {item.unit}, "
+                    f"maximum {quantity_text(item.max_level)}"))
     return due
 
 
@@ -180,8 +181,9 @@ def discrepancy_alert_raise(*, organization: Organization, item: Item, location:
     alert, _ = alert_raise(
         organization=organization, kind=Kind.DISCREPANCY, severity=discrepancy_severity(expected, counted),
         item=item, site_id=location.site_id, location=location, lot=lot, quantity=counted, threshold=expected,
-        message=f"{item.sku}{' lot ' + lot if lot else ''} at {location.code}: counted {counted}, "
-                f"expected {expected} ({'+' if difference > 0 else ''}{difference} {item.unit})")
+        message=f"{item.sku}{' lot ' + lot if lot else ''} at {location.code}: counted "
+                f"{quantity_text(counted)}, expected {quantity_text(expected)} "
+                f"({'+' if difference > 0 else ''}{quantity_text(difference)} {item.unit})")
     return alert
 
 

@@ -23,7 +23,7 @@ from stocktrace.core.db import insert_rows, pg_execute
 from stocktrace.core.errors import Conflict, InvalidInput
 from stocktrace.inventory.models import Item, Location, OnHand, StockMovement
 from stocktrace.inventory.permissions import STOCK_ADJUST, STOCK_MOVE
-from stocktrace.inventory.quantities import QUANTITY_STEP, money, quantity
+from stocktrace.inventory.quantities import QUANTITY_STEP, money, quantity, quantity_text
 from stocktrace.inventory.rules import lot_check, lot_expiry_check, posting_open
 from stocktrace.inventory.services.alerts import discrepancy_alert_raise, level_alerts_check
 from stocktrace.inventory.services.catalog import site_access_require
@@ -93,9 +93,9 @@ def _on_hand_changes(lines: list[Line]) -> dict[tuple[int, int, str], tuple[Line
 def _check_balance(org: Organization, line: Line, delta: Decimal, quantity: Decimal, expires_on: date | None,
                    wanted_expiry: date | None) -> None:
     if quantity < 0 and not org.allow_negative_stock:
-        raise Conflict(f"Only {quantity - delta} {line.item.unit} of {line.item.sku} at "
+        raise Conflict(f"Only {quantity_text(quantity - delta)} {line.item.unit} of {line.item.sku} at "
                        f"{line.location.code}{' lot ' + line.lot if line.lot else ''}; "
-                       f"this would leave {quantity}", field="quantity")
+                       f"this would leave {quantity_text(quantity)}", field="quantity")
     lot_expiry_check(line.item, line.location, line.lot, expires_on, wanted_expiry)
 
 

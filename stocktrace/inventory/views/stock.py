@@ -32,6 +32,7 @@ from stocktrace.inventory.forms import (
 )
 from stocktrace.inventory.models import StockAlert
 from stocktrace.inventory.permissions import ALERTS_MANAGE, CATALOG_MANAGE, INVENTORY_VIEW, STOCK_ADJUST, STOCK_MOVE
+from stocktrace.inventory.quantities import quantity_text
 from stocktrace.inventory.services import alerts as alert_services
 from stocktrace.inventory.services import catalog, ledger
 from stocktrace.tenancy import selectors as site_selectors
@@ -51,11 +52,6 @@ FIELD_ALIASES = {"delta": "quantity", "to_location_id": "to_location", "parent_i
 
 def _form_error(form, error: DomainError, **aliases) -> None:
     show_domain_error(form, error, {**FIELD_ALIASES, **aliases})
-
-
-def _qty(value: Decimal | None) -> str:
-    """12.000 → "12", 2.500 → "2.5": quantities as people write them (never in exponent form)."""
-    return "0" if not value else format(value.normalize(), "f")
 
 
 def _page(queryset, request, *, newest_first: bool) -> dict:
@@ -108,7 +104,7 @@ def _on_hand_at(actor, item, location, lot: str = "", *, named=None) -> str:
     rows = selectors.on_hand_rows(actor=actor, location=location, item_id=item.pk, lot=lot or None,
                                   include_zero=True).filter(location=location)
     total = rows.aggregate(total=Sum("quantity"))["total"] or Decimal(0)
-    return f"{_qty(total)} {item.unit} at {(named or _bin)(location)}{' in lot ' + lot if lot else ''}"
+    return f"{quantity_text(total)} {item.unit} at {(named or _bin)(location)}{' in lot ' + lot if lot else ''}"
 
 
 def _bin(location) -> str:
@@ -155,7 +151,7 @@ def _receive(actor, form, *, item, location) -> str:
     movement = ledger.stock_receive(actor=actor, item=item, location=location, quantity_received=data["quantity"],
                                     lot=data["lot"], expires_on=data["expires_on"], unit_cost=data["unit_cost"],
                                     reference=data["reference"], reason=data["reason"])
-    return (f"Received {_qty(movement.quantity)} {item.unit} of {item.sku} into {location.code}. "
+    return (f"Received {quantity_text(movement.quantity)} {item.unit} of {item.sku} into {location.code}. "
             f"On hand now: {_on_hand_at(actor, item, location, movement.lot)}.")
 
 
@@ -163,7 +159,7 @@ def _issue(actor, form, *, item, location) -> str:
     data = form.cleaned_data
     movement = ledger.stock_issue(actor=actor, item=item, location=location, quantity_issued=data["quantity"],
                                   lot=data["lot"], reference=data["reference"], reason=data["reason"])
-    return (f"Issued {_qty(-movement.quantity)} {item.unit} of {item.sku} from {location.code}. "
+    return (f"Issued {quantity_text(-movement.quantity)} {item.unit} of {item.sku} from {location.code}. "
             f"On hand now: {_on_hand_at(actor, item, location, movement.lot)}.")
 
 
@@ -173,7 +169,7 @@ def _adjust(actor, form, *, item, location) -> str:
                                    reason=data["reason"], lot=data["lot"], expires_on=data["expires_on"],
                                    reference=data["reference"])
     sign = "+" if movement.quantity > 0 else "-"
-    return (f"Adjusted {item.sku} at {location.code} by {sign}{_qty(abs(movement.quantity))} {item.unit} "
+    return (f"Adjusted {item.sku} at {location.code} by {sign}{quantity_text(abs(movement.quantity))} {item.unit} "
             f"({movement.reason}). On hand now: {_on_hand_at(actor, item, location, movement.lot)}.")
 
 
@@ -183,7 +179,7 @@ def _transfer(actor, form, *, item, from_location, to_location) -> str:
                                    quantity_moved=data["quantity"], lot=data["lot"], reference=data["reference"],
                                    reason=data["reason"])
     named = _bin if from_location.site_id == to_location.site_id else _bin_and_site
-    return (f"Moved {_qty(-out.quantity)} {item.unit} of {item.sku} from {named(from_location)} to "
+    return (f"Moved {quantity_text(-out.quantity)} {item.unit} of {item.sku} from {named(from_location)} to "
             f"{named(to_location)}. On hand now: {_on_hand_at(actor, item, from_location, out.lot, named=named)}, "
             f"{_on_hand_at(actor, item, to_location, out.lot, named=named)}.")
 

@@ -9,6 +9,9 @@ from django.core.management.base import BaseCommand, CommandError
 def port_free_check(host: str, port: int) -> None:
     """Refuse a port another process listens on: two servers on one port split the requests between them."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        # As the server binds: a port a stopped server left in TIME_WAIT is free; one a server listens on is not
+        # (granian listens with SO_REUSEPORT, so a second one would bind as well and take half the requests).
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as error:
