@@ -112,21 +112,24 @@ class StocktraceWorker(Worker):
         self._tasks: dict[str, Task] = {}
 
     def run(self) -> None:
-        now = timezone.now()
-        WorkerHeartbeat.objects.update_or_create(
-            worker_id=self.worker_id,
-            defaults={"hostname": socket.gethostname()[:255], "pid": os.getpid(),
-                      "queues": ",".join(self.queue_names)[:255], "started_at": now, "last_seen_at": now},
-        )
-        if self.schedule:
-            periodic_sync()
         chores = threading.Thread(target=self._chores, name="worker-chores", daemon=True)
-        chores.start()
+        # The heartbeat is written inside the try: a stop signal (its handler exits at once while no job runs)
+        # arriving just after it was written still removes it on the way out.
         try:
+            now = timezone.now()
+            WorkerHeartbeat.objects.update_or_create(
+                worker_id=self.worker_id,
+                defaults={"hostname": socket.gethostname()[:255], "pid": os.getpid(),
+                          "queues": ",".join(self.queue_names)[:255], "started_at": now, "last_seen_at": now},
+            )
+            if self.schedule:
+                periodic_sync()
+            chores.start()
             self._loop()
         finally:
             self._stop.set()
-            chores.join(timeout=self.heartbeat_seconds + 5)
+            if chores.is_alive():
+                chores.join(timeout=self.heartbeat_seconds + 5)
             WorkerHeartbeat.objects.filter(worker_id=self.worker_id).delete()
 
     def _loop(self) -> None:

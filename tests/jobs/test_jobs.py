@@ -400,6 +400,25 @@ def test_worker_processes_share_the_queue_and_run_each_job_once(tmp_path):
     assert all(len(r.worker_ids) == 1 for r in results)
 
 
+@pytest.mark.django_db
+def test_a_stop_signal_just_after_the_heartbeat_is_written_still_removes_it(monkeypatch):
+    """The stop handler exits at once while no job runs (SystemExit): arriving right after the heartbeat was
+    written, it left a heartbeat behind, of a worker that was gone."""
+    import stocktrace.jobs.worker as worker_module
+
+    def stopped():
+        assert WorkerHeartbeat.objects.filter(worker_id="stopped").exists()
+        raise SystemExit(0)  # what the SIGTERM handler raises
+
+    monkeypatch.setattr(worker_module, "periodic_sync", stopped)
+    worker = StocktraceWorker(queue_names=["*"], interval=0, batch=True, backend_name="default", startup_delay=False,
+                              max_tasks=None, worker_id="stopped", excluded_queue_names=[], heartbeat_seconds=60,
+                              lease_seconds=60, schedule=True)
+    with pytest.raises(SystemExit):
+        worker.run()
+    assert not WorkerHeartbeat.objects.exists()
+
+
 @pytest.mark.slow  # starts stocktrace processes
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_process_that_dies_is_started_again_and_a_stop_ends_them_all():
