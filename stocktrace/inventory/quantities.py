@@ -14,6 +14,13 @@ def quantity_text(value: Decimal | None) -> str:
     return "0" if not value else format(value.normalize(), "f")
 
 
+def money_text(value: Decimal) -> str:
+    """An amount with at least two decimals and at most its four: 0.1200 → "0.12", 0.1250 → "0.125"."""
+    text = quantity_text(value)
+    whole, _, decimals = text.partition(".")
+    return f"{whole}.{decimals.ljust(2, '0')}"
+
+
 def _decimal(value: object, *, field: str, places: int) -> Decimal:
     try:
         return decimal_parse(value, places)

@@ -3,7 +3,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 
 from stocktrace.core.db import hydrated, pg_execute, select_list
 from stocktrace.core.errors import NotFound
@@ -28,6 +28,22 @@ def locations_visible(*, actor: Actor, site_id: int | None = None, under: Locati
     if not include_archived:
         locations = locations.filter(archived_at__isnull=True)
     return locations
+
+
+def location_level(*, actor: Actor, site_id: int, parent: Location | None = None,
+                   search: str = "") -> QuerySet[Location]:
+    """One level of a site's tree: the locations directly in `parent`, or the site's top level. With a search,
+    the locations at any depth (under `parent`, if given) whose code starts with it, whose name contains it or
+    whose barcode it is. Each has `inside`, the number of locations directly in it; ordered by code."""
+    locations = locations_visible(actor=actor, site_id=site_id).select_related("parent")
+    if search:
+        locations = locations.filter(Q(code__istartswith=search) | Q(name__icontains=search) | Q(barcode=search))
+        if parent is not None:
+            locations = locations.filter(path__startswith=parent.path).exclude(pk=parent.pk)
+    else:
+        locations = locations.filter(parent=parent)
+    return (locations.annotate(inside=Count("children", filter=Q(children__archived_at__isnull=True)))
+            .order_by("code"))
 
 
 def location_get(*, actor: Actor, location_id: int) -> Location:

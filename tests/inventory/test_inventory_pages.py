@@ -13,6 +13,7 @@ from stocktrace.inventory.models import Item, ItemBarcode, Location, OnHand, Sto
 from stocktrace.inventory.selectors import ledger_drift
 from stocktrace.inventory.services.catalog import item_archive, item_create, location_create
 from stocktrace.inventory.services.ledger import stock_issue, stock_receive
+from stocktrace.inventory.views import stock as stock_views
 from stocktrace.tenancy.roles import Role
 from tests.conftest import database_state
 from tests.factories import stocked
@@ -523,10 +524,20 @@ def test_location_tree_create_move_and_archive(world, client_as, shelf):
     elsewhere = client.post("/locations/new/", {"site": site.pk, "code": "Q", "kind": "bin", "parent": "ALPHA-2-C-01"})
     assert elsewhere.context["form"].errors == {"parent": ["No location with barcode or code 'ALPHA-2-C-01'"]}
 
-    tree = client.get("/locations/")
-    assert [(loc.code, depth) for loc, depth in tree.context["tree"]] == [
-        ("A-01", 0), ("B-01", 0), ("Z", 0), ("Z-A", 1), ("Z-A-1", 2)]
-    assert 'data-code="Z-A-1" data-depth="2"><td style="--depth: 2">' in tree.content.decode()
+    top = client.get("/locations/")  # a level at a time, each with how many lie directly inside it
+    assert [(loc.code, loc.inside) for loc in top.context["rows"]] == [("A-01", 0), ("B-01", 0), ("Z", 1)]
+    zone = Location.objects.get(code="Z")
+    assert f'href="/locations/?under={zone.pk}" aria-label="Open Z: 1 inside"' in top.content.decode()
+    inside = client.get("/locations/", {"under": zone.pk})
+    assert [(loc.code, loc.inside) for loc in inside.context["rows"]] == [("Z-A", 1)]
+    deeper = client.get("/locations/", {"under": Location.objects.get(code="Z-A").pk})
+    assert [loc.code for loc in deeper.context["rows"]] == ["Z-A-1"]
+    assert [a.code for a in deeper.context["ancestors"]] == ["Z"]
+    assert [loc.code for loc in client.get("/locations/", {"q": "z-a"}).context["rows"]] == ["Z-A", "Z-A-1"]
+    assert [loc.code for loc in client.get("/locations/", {"q": "cold"}).context["rows"]] == ["Z"]
+    assert [loc.code for loc in client.get("/locations/", {"q": "LBL-0001"}).context["rows"]] == ["Z-A-1"]
+    assert [loc.code for loc in client.get("/locations/", {"q": "Z", "under": zone.pk}).context["rows"]] == [
+        "Z-A", "Z-A-1"]  # a search under a location finds what lies below it, at any depth
 
     bin_ = Location.objects.get(code="Z-A-1")
     page = client.get(f"/locations/{bin_.pk}/")
@@ -550,6 +561,21 @@ def test_location_tree_create_move_and_archive(world, client_as, shelf):
     assert list(AuditEvent.objects.filter(action__startswith="location.").order_by("pk")
                 .values_list("action", flat=True)) == [
         *["location.create"] * 6, "location.move", "location.archive"]  # A-01, B-01, Z, Z-A, Z-A-1, C-01
+
+
+def test_a_long_level_of_locations_is_paged_by_code(world, client_as, monkeypatch):
+    monkeypatch.setattr(stock_views, "LEVEL_SIZE", 3)
+    site = world.alpha.sites[0]
+    for code in ("B-2", "A-1", "C-3", "A-2", "B-1"):
+        location_create(actor=world.alpha.actor(), site=site, code=code)
+    client = client_as(world.alpha, Role.VIEWER)
+    first = client.get("/locations/")
+    assert [loc.code for loc in first.context["rows"]] == ["A-1", "A-2", "B-1"]
+    assert first.context["next_after"] == "B-1"
+    second = client.get("/locations/", {"site": site.pk, "after": "B-1"})
+    assert [loc.code for loc in second.context["rows"]] == ["B-2", "C-3"]
+    assert second.context["next_after"] is None
+    assert 'data-testid="next"' not in second.content.decode()
 
 
 def test_location_page_shows_its_stock_and_movements(world, client_as, shelf):
@@ -659,3 +685,37 @@ def test_other_tenants_pages_answer_404(world, client_as):
     assert client.get("/locations/", {"site": world.bravo.sites[0].pk}).status_code == 404
     assert client.get("/locations/", {"under": location.pk}).status_code == 404
     assert ItemBarcode.objects.filter(organization=world.alpha.organization).count() == 0
+
+
+# Quantities --------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("value", "text"), [
+    ("12.000", "12"), ("2.500", "2.5"), ("0.001", "0.001"), ("1234567.500", "1234567.5"), ("0", "0"),
+    ("-99890.000", "-99890"), ("10.000", "10"),  # never "1E+1"
+])
+def test_pages_write_a_quantity_as_the_messages_do(value, text):
+    from stocktrace.inventory.templatetags.quantities import money, quantity, signed_quantity
+
+    assert quantity(Decimal(value)) == text
+    assert signed_quantity(Decimal(value)) == (("+" if Decimal(value) > 0 else "") + text)
+    assert quantity(None) == "" and money(None) == ""
+
+
+@pytest.mark.parametrize(("value", "text"), [("0.1200", "0.12"), ("0.1250", "0.125"), ("3.0000", "3.00"),
+                                             ("0", "0.00"), ("12.3456", "12.3456")])
+def test_pages_write_money_with_two_to_four_decimals(value, text):
+    from stocktrace.inventory.templatetags.quantities import money
+
+    assert money(Decimal(value)) == text
+
+
+def test_stock_pages_show_no_trailing_zeros(world, client_as):
+    admin = world.alpha.actor()
+    item = item_create(actor=admin, sku="CABLE", name="Cable", unit="m", unit_cost="0.1250")
+    bin_ = location_create(actor=admin, site=world.alpha.sites[0], code="C-1")
+    stock_receive(actor=admin, item=item, location=bin_, quantity_received="109.5")
+    client = client_as(world.alpha, Role.SUPERVISOR)
+    for url in ("/stock/", f"/items/{item.pk}/", f"/locations/{bin_.pk}/"):
+        html = client.get(url).content.decode()
+        assert "109.5" in html and "109.500" not in html, url
+    assert ">0.125<" in client.get(f"/items/{item.pk}/").content.decode()

@@ -41,9 +41,10 @@ from stocktrace.web.decorators import page_requires
 from stocktrace.web.forms import show_domain_error
 
 PAGE_SIZE = 100
-TREE_LIMIT = 2000  # locations of one tree page; beyond it, open a zone and see the tree under it
+LEVEL_SIZE = 100  # locations of one level of the tree (or of a search) on one page
 SHOWN = 200  # on-hand rows on an item's or a location's page
 RECENT = 50  # movements on a location's page
+CHILDREN_SHOWN = 12  # locations listed inside a location on its page
 
 # The services name some fields as the API does; the pages' forms name them for people.
 FIELD_ALIASES = {"delta": "quantity", "to_location_id": "to_location", "parent_id": "parent",
@@ -375,18 +376,15 @@ def _path_ids(location) -> list[int]:
     return [int(part) for part in location.path.strip("/").split("/") if part]
 
 
-def _tree(locations) -> list[tuple]:
-    """(location, depth) in tree order, siblings by code. Sorted here rather than by the database: PostgreSQL's
-    collations may ignore the slashes of `path`."""
-    codes = {location.pk: location.code for location in locations}
-
-    def key(location):
-        return [(codes.get(pk, ""), pk) for pk in _path_ids(location)]
-
-    return [(location, len(_path_ids(location)) - 1) for location in sorted(locations, key=key)]
+def _ancestors(actor, location) -> list:
+    """The locations above `location`, from the top of its site down."""
+    return sorted(selectors.locations_visible(actor=actor, include_archived=True)
+                  .filter(pk__in=_path_ids(location)[:-1]), key=lambda a: len(a.path))
 
 
 def _locations_page(request, *, form=None, status: int = 200):
+    """One level of a site's location tree at a time (its top level, or what is directly in `under`), or the
+    locations a search finds; LEVEL_SIZE a page, by code, `after` the last code of the page before."""
     actor = request.actor
     sites = site_selectors.sites_visible(actor=actor).order_by("code")
     site_id = request.GET.get("site", "")
@@ -395,22 +393,23 @@ def _locations_page(request, *, form=None, status: int = 200):
     under = selectors.location_get(actor=actor, location_id=int(under_id)) if under_id.isdigit() else None
     if under is not None:
         site = under.site
-    tree, truncated = [], False
+    search = request.GET.get("q", "").strip()
+    after = request.GET.get("after", "")
+    rows, more, ancestors = [], False, []
     if site is not None:
-        rows = list(selectors.locations_visible(actor=actor, site_id=site.pk, under=under)
-                    .order_by("pk")[:TREE_LIMIT + 1])
-        truncated = len(rows) > TREE_LIMIT
-        tree = _tree(rows[:TREE_LIMIT])
-        if under is not None:
-            top = len(_path_ids(under)) - 1
-            tree = [(location, depth - top) for location, depth in tree]
+        level = selectors.location_level(actor=actor, site_id=site.pk, parent=under, search=search)
+        rows = list((level.filter(code__gt=after) if after else level)[:LEVEL_SIZE + 1])
+        more = len(rows) > LEVEL_SIZE
+        rows = rows[:LEVEL_SIZE]
+    if under is not None:
+        ancestors = _ancestors(actor, under)
     if form is None and actor.can(CATALOG_MANAGE):
-        form = LocationForm(initial={"site": site.pk if site else None})
+        form = LocationForm(initial={"site": site.pk if site else None, "parent": under.code if under else ""})
     if form is not None:
         form.set_site_choices(sites)
     return render(request, "inventory/locations.html", {
-        "sites": sites, "site": site, "under": under, "tree": tree, "truncated": truncated, "limit": TREE_LIMIT,
-        "form": form,
+        "sites": sites, "site": site, "under": under, "ancestors": ancestors, "search": search, "rows": rows,
+        "next_after": rows[-1].code if more else None, "after": after, "form": form,
     }, status=status)
 
 
@@ -447,14 +446,15 @@ def location_create(request):
 def location(request, location_id: int):
     actor = request.actor
     place = selectors.location_get(actor=actor, location_id=location_id)
-    ancestors = sorted(selectors.locations_visible(actor=actor, include_archived=True)
-                       .filter(pk__in=_path_ids(place)[:-1]), key=lambda a: len(a.path))
+    ancestors = _ancestors(actor, place)
     on_hand = selectors.on_hand_rows(actor=actor, location=place)
     can_manage = actor.can(CATALOG_MANAGE)
     return render(request, "inventory/location.html", {
         "location": place,
         "ancestors": ancestors,
-        "children": selectors.locations_visible(actor=actor).filter(parent=place).order_by("code"),
+        # The first of what lies inside; the locations page lists all of it a page at a time.
+        "children": selectors.locations_visible(actor=actor).filter(parent=place).order_by("code")[:CHILDREN_SHOWN + 1],
+        "children_shown": CHILDREN_SHOWN,
         "on_hand": on_hand.order_by("location__code", "item__sku", "lot")[:SHOWN],
         "on_hand_count": on_hand.count(),
         "shown": SHOWN,
