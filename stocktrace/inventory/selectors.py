@@ -3,7 +3,19 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 
 from stocktrace.core.db import hydrated, pg_execute, select_list
 from stocktrace.core.errors import NotFound
@@ -12,7 +24,7 @@ from stocktrace.inventory.models import Item, ItemBarcode, Location, OnHand, Sto
 from stocktrace.inventory.permissions import INVENTORY_VIEW
 from stocktrace.inventory.quantities import QUANTITY_STEP
 from stocktrace.tenancy.actor import Actor
-from stocktrace.tenancy.models import Organization
+from stocktrace.tenancy.models import Organization, Site
 
 
 def locations_visible(*, actor: Actor, site_id: int | None = None, under: Location | None = None,
@@ -172,6 +184,34 @@ def alerts_of(*, actor: Actor, status: str | None = None, kind: str | None = Non
         if value:
             alerts = alerts.filter(**{field: value})
     return alerts
+
+
+def site_figures(*, actor: Actor, sites: list[Site]) -> list[dict[str, Any]]:
+    """Per site (of those given, which the caller has scoped to the actor): how many items lie there, their
+    value at standard cost, and the open alerts (all, and those high or critical). Three queries."""
+    actor.require(INVENTORY_VIEW)
+    ids = [site.pk for site in sites]
+    value = ExpressionWrapper(F("quantity") * F("item__unit_cost"), output_field=DecimalField())
+    stock = {row["site_id"]: row for row in OnHand.objects.for_org(actor.organization).filter(
+        site_id__in=ids, quantity__gt=0).values("site_id").annotate(items=Count("item_id", distinct=True),
+                                                                      value=Sum(value))}
+    urgent = [StockAlert.Severity.HIGH, StockAlert.Severity.CRITICAL]
+    alerts = {row["site_id"]: row for row in StockAlert.objects.for_org(actor.organization).filter(
+        site_id__in=ids, status=StockAlert.Status.OPEN).values("site_id").annotate(
+        open=Count("pk"), urgent=Count("pk", filter=Q(severity__in=urgent)))}
+    return [{"site": site, "items": stock.get(site.pk, {}).get("items", 0),
+             "value": stock.get(site.pk, {}).get("value") or Decimal(0),
+             "open_alerts": alerts.get(site.pk, {}).get("open", 0),
+             "urgent_alerts": alerts.get(site.pk, {}).get("urgent", 0)} for site in sites]
+
+
+def alerts_most_urgent(*, actor: Actor) -> QuerySet[StockAlert]:
+    """The open alerts of the actor's sites, critical first, then high, medium and low; newest first within."""
+    rank = Case(*(When(severity=severity, then=Value(n)) for n, severity in enumerate(
+        [StockAlert.Severity.CRITICAL, StockAlert.Severity.HIGH, StockAlert.Severity.MEDIUM])),
+        default=Value(3), output_field=IntegerField())
+    return (alerts_of(actor=actor, status=StockAlert.Status.OPEN).annotate(rank=rank)
+            .order_by("rank", "-raised_at", "-pk"))
 
 
 def alert_get(*, actor: Actor, alert_id: int) -> StockAlert:

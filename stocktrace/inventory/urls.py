@@ -10,6 +10,7 @@ urlpatterns = [
     path("stock/issue/", stock.stock_issue, name="stock_issue"),
     path("stock/adjust/", stock.stock_adjust, name="stock_adjust"),
     path("stock/transfer/", stock.stock_transfer, name="stock_transfer"),
+    path("lookup/", stock.lookup, name="lookup"),
     path("items/", stock.items, name="items"),
     path("items/new/", stock.item_create, name="item_create"),
     path("items/<int:item_id>/", stock.item, name="item"),

@@ -150,6 +150,10 @@ def test_posting_forms_fit_a_gloved_thumb_on_a_phone(new_context, live_server, w
                                ("transfer", "transfer", "Transfer"), ("issue", "issue", "Issue")]:
         phone.goto(f"{live_server.url}/stock/{path}/")
         form = phone.locator("form[data-scan-form]")
+        first_scan = form.locator("input[data-scan]").first
+        expect(first_scan).to_be_focused()
+        box = first_scan.bounding_box()
+        assert box["y"] + box["height"] <= 844 / 2, (path, box)  # in the top half of the first screen, unscrolled
         fields = form.locator("input:not([type=hidden]):not([type=radio])")
         assert fields.count() >= 5
         for field in fields.all():

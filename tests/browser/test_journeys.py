@@ -322,6 +322,16 @@ def test_phone_layout_has_big_touch_targets(new_context, live_server, world):
 
     login(phone, live_server, world.alpha.user("admin").email)
     expect(phone.locator("[data-testid=role]")).to_have_text("admin")
+    # The header is one compact bar; the links and the account are behind one Menu button.
+    nav = phone.get_by_role("navigation", name="Main")
+    expect(nav).to_be_hidden()
+    assert phone.locator("header.top").bounding_box()["height"] <= 64
+    menu = phone.get_by_role("button", name="Menu")
+    assert menu.bounding_box()["height"] >= 44
+    menu.click()
+    expect(menu).to_have_attribute("aria-expanded", "true")
+    expect(nav).to_be_visible()
+    shot(phone, "phone-menu-open")
     logout_box = phone.get_by_role("button", name="Log out").bounding_box()
     assert logout_box["height"] >= 44, logout_box
     for link in phone.get_by_role("navigation", name="Main").get_by_role("link").all():
@@ -344,9 +354,10 @@ def test_home_counts_people_without_a_site_but_not_admins(page: Page, live_serve
     login(page, live_server, world.alpha.user("admin").email)
     expect(page.get_by_role("heading", level=1)).to_have_text("Alpha Org")
     expect(page.locator("main")).to_contain_text("6 members")
-    expect(page.locator("main .badge.warn")).to_have_text("1 without a site")
+    expect(page.locator("[data-testid=without-site]")).to_have_text("1 without a site")
+    shot(page, "home-admin")
 
-    page.get_by_role("link", name="Show them").click()
+    page.get_by_role("link", name="Assign their sites").click()
     expect(page).to_have_url(f"{live_server.url}/members/?without_site=1")
     expect(page.locator("[data-testid=members] tbody tr")).to_have_count(1)
     expect(member_row(page, viewer.user.email).locator("[data-testid=member-role]")).to_have_text("viewer")

@@ -130,6 +130,7 @@ PAGES: dict[str, Page] = {
     "stock_adjust": Page("POST", data=lambda own, role, target: _scan(target, direction="remove", quantity="1",
                                                                        reason="damaged")),
     "stock_transfer": Page("POST", data=lambda own, role, target: _transfer_scan(target)),
+    "lookup": Page(success=302),  # a code opens its item or location; none, as here, goes back home with a message
     "items": Page(),
     "item_create": Page("POST", data=lambda *a: {"sku": "NEW-1", "name": "New thing", "unit": "ea"}),
     "item": Page(kwargs=_item),

@@ -30,7 +30,7 @@ from stocktrace.inventory.forms import (
     StockFilterForm,
     TransferForm,
 )
-from stocktrace.inventory.models import StockAlert
+from stocktrace.inventory.models import Location, StockAlert
 from stocktrace.inventory.permissions import ALERTS_MANAGE, CATALOG_MANAGE, INVENTORY_VIEW, STOCK_ADJUST, STOCK_MOVE
 from stocktrace.inventory.quantities import quantity_text
 from stocktrace.inventory.services import alerts as alert_services
@@ -270,6 +270,24 @@ def _items_page(request, *, form=None, status: int = 200):
     return render(request, "inventory/items.html", {
         "search": search, "page": page, "form": form, "query": _query_without_cursor(request),
     }, status=status)
+
+
+@page_requires(INVENTORY_VIEW)
+@require_GET
+def lookup(request):
+    """A scanned or typed code, from the home page: opens its item or its location, or says what was not found."""
+    code = request.GET.get("code", "").strip()
+    if not code:
+        messages.error(request, "Scan or type a code to look it up.")
+        return redirect("web:home")
+    try:
+        found = selectors.item_or_location_by_code(actor=request.actor, code=code)
+    except (NotFound, InvalidInput) as error:
+        messages.error(request, str(error))
+        return redirect("web:home")
+    if isinstance(found, Location):
+        return redirect("web:location", location_id=found.pk)
+    return redirect("web:item", item_id=found.pk)
 
 
 @page_requires(INVENTORY_VIEW)
