@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from stocktrace.accounts.permissions import MEMBERS_MANAGE, MEMBERS_VIEW
+from stocktrace.accounts.permissions import MEMBERS_MANAGE
 from stocktrace.accounts.selectors import members_of
 from stocktrace.tenancy.actor import Actor
 from stocktrace.web.home import HomePanel, Shortcut
@@ -22,4 +22,4 @@ def _people(actor: Actor) -> dict[str, Any]:
             "without_site_count": waiting.count() if len(without_site) > WITHOUT_SITE_SHOWN else len(without_site)}
 
 
-PANELS = [HomePanel("accounts/home_people.html", _people, MEMBERS_VIEW, 80)]
+PANELS = [HomePanel("accounts/home_people.html", _people, MEMBERS_MANAGE, 80)]

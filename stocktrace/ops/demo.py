@@ -17,18 +17,21 @@ SITES = [
     ("WH-SOUTH", "South warehouse", "12 Harbour Road"),
     ("ST-CITY", "City store", "1 Market Street"),
 ]
+# (login, role, name, sites): a person for every role, each with a site to work at, and one new hire the
+# admin has not given a site yet, whom the admin's home page lists.
 PEOPLE = [
-    (Role.ADMIN, "Ada Admin", []),
-    (Role.SUPERVISOR, "Sam Supervisor", ["WH-NORTH", "WH-SOUTH"]),
-    (Role.COUNTER, "Cory Counter", ["WH-NORTH"]),
-    (Role.BILLER, "Billie Biller", ["WH-SOUTH"]),
-    (Role.DISPATCHER, "Dee Dispatcher", ["WH-SOUTH"]),
-    (Role.VIEWER, "Vic Viewer", []),  # left without a site on purpose: the members page flags him
+    ("admin", Role.ADMIN, "Ada Admin", []),
+    ("supervisor", Role.SUPERVISOR, "Sam Supervisor", ["WH-NORTH", "WH-SOUTH"]),
+    ("counter", Role.COUNTER, "Cory Counter", ["WH-NORTH"]),
+    ("biller", Role.BILLER, "Billie Biller", ["WH-SOUTH"]),
+    ("dispatcher", Role.DISPATCHER, "Dee Dispatcher", ["WH-SOUTH"]),
+    ("viewer", Role.VIEWER, "Vic Viewer", ["ST-CITY"]),
+    ("newhire", Role.COUNTER, "Nico Newhire", []),
 ]
 
 
-def demo_email(role: str) -> str:
-    return f"{role}@demo.stocktrace.test"
+def demo_email(login: str) -> str:
+    return f"{login}@demo.stocktrace.test"
 
 
 def demo_load(*, items: int = 10_000) -> tuple[Organization, bool]:
@@ -45,17 +48,17 @@ def _demo_load(*, items: int) -> tuple[Organization, bool]:
     if existing:
         return existing, False
     users = {}
-    for role, name, _ in PEOPLE:
-        user = User.objects.filter(email=demo_email(role)).first() or User.objects.create_user(
-            email=demo_email(role), password=DEMO_PASSWORD, full_name=name)
-        users[role] = user
-    org = organization_create(name="Demo Warehouse Co", slug=DEMO_SLUG, admin=users[Role.ADMIN], device="demo")
+    for login, _, name, _ in PEOPLE:
+        user = User.objects.filter(email=demo_email(login)).first() or User.objects.create_user(
+            email=demo_email(login), password=DEMO_PASSWORD, full_name=name)
+        users[login] = user
+    org = organization_create(name="Demo Warehouse Co", slug=DEMO_SLUG, admin=users["admin"], device="demo")
     actor = Actor.system(org, device="demo")
     sites = {code: site_create(actor=actor, code=code, name=name, address=address)
              for code, name, address in SITES}
-    for role, _, site_codes in PEOPLE:
-        if role != Role.ADMIN:
-            member_invite(actor=actor, email=users[role].email, role=role,
+    for login, role, _, site_codes in PEOPLE:
+        if login != "admin":
+            member_invite(actor=actor, email=users[login].email, role=role,
                           site_ids=[sites[code].pk for code in site_codes])
     demo_inventory_load(organization=org, sites=list(sites.values()), items=items)
     return org, True

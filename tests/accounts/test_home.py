@@ -68,7 +68,7 @@ def test_a_supervisor_sees_the_figures_and_urgent_alerts_of_their_sites_only(wor
     urgent = html[html.index('data-testid="urgent-alerts"'):]
     assert urgent.index("ALPHA-SKU-1 is low") < urgent.index("CABLE is low")  # critical first
     assert "far away" not in html and "bravo" not in html.lower()
-    assert 'data-testid="people"' in html and 'data-testid="jobs"' not in html
+    assert 'data-testid="people"' not in html and 'data-testid="jobs"' not in html  # the admin's business
 
 
 def test_an_admin_sees_every_site_people_without_a_site_and_failed_jobs(world, client_as, north):

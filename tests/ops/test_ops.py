@@ -96,9 +96,9 @@ def test_createadmin_and_demo_commands(capsys):
     call_command("demo", no_serve=True, items=300)  # idempotent
     out = capsys.readouterr().out
     assert "already there" in out
-    for role, _, _ in PEOPLE:
-        assert demo_email(role) in out
-        assert User.objects.get(email=demo_email(role)).check_password(DEMO_PASSWORD)
+    for login, _, _, _ in PEOPLE:
+        assert demo_email(login) in out
+        assert User.objects.get(email=demo_email(login)).check_password(DEMO_PASSWORD)
     demo = Organization.objects.get(slug="demo")
     assert Membership.objects.filter(organization=demo).count() == len(PEOPLE)
     from stocktrace.inventory.models import Item, Location, StockAlert
@@ -108,6 +108,22 @@ def test_createadmin_and_demo_commands(capsys):
     assert Location.objects.filter(organization=demo, kind="bin").count() == 3 * 800
     assert StockAlert.objects.filter(organization=demo).exists()
     assert ledger_drift(organization=demo) == []
+
+    # Every demo login has something to do on its home page: its sites' stock, or (the new hire) being told
+    # to ask for a site, which the admin's home page lists.
+    from django.test import Client
+
+    for login, role, _, sites in PEOPLE:
+        client = Client()
+        client.force_login(User.objects.get(email=demo_email(login)))
+        home = client.get("/").content.decode()
+        assert 'data-testid="role-hint"' in home, login
+        if sites or role == "admin":
+            assert 'data-testid="site-figures"' in home and 'data-testid="no-site"' not in home, login
+        else:
+            assert 'data-testid="no-site"' in home, login
+        if role == "admin":
+            assert demo_email("newhire") in home
 
 
 def _run(args, env_extra, tmp_path):

@@ -25,8 +25,9 @@ class Command(BaseCommand):
         org, created = demo_load(items=items)
         self.stdout.write(f"Demo organization: {org.name} ({'created' if created else 'already there'})")
         self.stdout.write(f"Log in at http://127.0.0.1:{port}/ with password {DEMO_PASSWORD!r} as:")
-        for role, name, _ in PEOPLE:
-            self.stdout.write(f"  {demo_email(role):40} {role:<11} {name}")
+        for login, role, name, sites in PEOPLE:
+            where = ", ".join(sites) or ("every site" if role == "admin" else "no site yet")
+            self.stdout.write(f"  {demo_email(login):36} {role:<11} {name:<15} {where}")
         if no_serve:
             return
         # Imports and the alert recheck started from the pages run as jobs: the demo brings its own worker
