@@ -16,7 +16,7 @@ def test_admin_inspects_and_replays_a_dead_letter(page: Page, live_server, world
     letter = DeadLetter.objects.get()
 
     login(page, live_server, world.alpha.user("admin").email)
-    page.get_by_role("link", name="Jobs").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Jobs").click()
     row = page.locator(f"tr[data-dead-letter='{letter.pk}']")
     expect(row).to_contain_text("tests.job_fixtures.fatal")
     expect(row).to_contain_text("Fatal: cannot ever work")
@@ -37,7 +37,7 @@ def test_admin_inspects_and_replays_a_dead_letter(page: Page, live_server, world
 
 def test_supervisor_sees_statistics_but_no_dead_letters(page: Page, live_server, world):
     login(page, live_server, world.alpha.user("supervisor").email)
-    page.get_by_role("link", name="Jobs").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Jobs").click()
     expect(page.get_by_role("heading", name="Background jobs")).to_be_visible()
     expect(page.locator("[data-testid=workers-alive]")).to_have_text("0 alive")
     expect(page.locator("[data-testid=dead-letters]")).to_have_count(0)

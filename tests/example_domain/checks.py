@@ -52,3 +52,13 @@ def test_its_page_is_served_with_its_navigation_link(world):
     assert '<a href="/example/" aria-current="page">Example</a>' in page
     assert counter.get("/example/").status_code == 403
     assert 'href="/example/"' not in counter.get("/").content.decode()
+
+
+def test_its_shortcut_and_panel_join_the_home_page_of_the_roles_that_may_use_them(world):
+    admin, counter = Client(), Client()
+    admin.force_login(world.alpha.user(Role.ADMIN))
+    counter.force_login(world.alpha.user(Role.COUNTER))
+    home = admin.get("/").content.decode()
+    assert '<a class="btn" href="/example/"><span>Try the example</span>' in home
+    assert '<div class="card" data-testid="example-panel"><h2>Example</h2><p>Hello, admin</p></div>' in home
+    assert "example-panel" not in counter.get("/").content.decode()
