@@ -1,4 +1,4 @@
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from stocktrace.accounts.models import ApiToken
 from stocktrace.accounts.permissions import MEMBERS_VIEW, TOKENS_OWN
@@ -9,9 +9,11 @@ from stocktrace.tenancy.roles import Role
 
 
 def members_of(*, actor: Actor, without_site: bool = False, role: str | None = None,
-                 include_inactive: bool = True) -> QuerySet[Membership]:
+                 include_inactive: bool = True, search: str = "") -> QuerySet[Membership]:
     actor.require(MEMBERS_VIEW)
     members = Membership.objects.for_org(actor.organization).select_related("user")
+    if search:
+        members = members.filter(Q(user__email__icontains=search) | Q(user__full_name__icontains=search))
     if without_site:
         # Admins see every site without assignments; inactive people see nothing anyway.
         members = members.filter(site_assignments__isnull=True, is_active=True).exclude(role=Role.ADMIN)

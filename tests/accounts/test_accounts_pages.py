@@ -61,3 +61,22 @@ def test_forgot_password_is_rate_limited(world):
     for _ in range(7):
         client.post("/password/forgot/", {"email": world.alpha.user(Role.COUNTER).email})
     assert len(mail.outbox) == 5
+
+
+def test_members_are_searched_and_paged_by_email(world, client_as, monkeypatch):
+    from stocktrace.accounts.views import members as member_views
+
+    monkeypatch.setattr(member_views, "MEMBERS_SHOWN", 4)
+    client = client_as(world.alpha, Role.ADMIN)
+    first = client.get("/members/")
+    emails = [m.user.email for m in first.context["people"]]
+    assert emails == ["admin@alpha.test", "biller@alpha.test", "counter@alpha.test", "dispatcher@alpha.test"]
+    assert first.context["next_after"] == "dispatcher@alpha.test"
+    second = client.get("/members/", {"after": "dispatcher@alpha.test"})
+    assert [m.user.email for m in second.context["people"]] == ["supervisor@alpha.test", "viewer@alpha.test"]
+    assert second.context["next_after"] is None
+    assert [m.user.email for m in client.get("/members/", {"q": "COUNT"}).context["people"]] == ["counter@alpha.test"]
+    assert [m.user.email for m in client.get("/members/", {"q": "viewer alpha"}).context["people"]] == [
+        "viewer@alpha.test"]  # the full name
+    nobody = client.get("/members/", {"q": "bravo"})
+    assert list(nobody.context["people"]) == [] and "Nobody matches" in nobody.content.decode()

@@ -14,6 +14,8 @@ from stocktrace.web.actions import announce
 from stocktrace.web.decorators import page_requires
 from stocktrace.web.forms import show_domain_error
 
+MEMBERS_SHOWN = 100  # people on one page of the members list
+
 
 @page_requires(ORG_MANAGE)
 @require_http_methods(["GET", "POST"])
@@ -34,17 +36,26 @@ def organization(request):
 
 @page_requires(MEMBERS_VIEW)
 def members(request):
+    """The members by e-mail, MEMBERS_SHOWN a page (`after` the last e-mail of the page before), narrowed by
+    a search on e-mail or name, or to the people without a site."""
     without_site = request.GET.get("without_site") == "1"
+    search = request.GET.get("q", "").strip()
+    after = request.GET.get("after", "")
     people = (
-        account_selectors.members_of(actor=request.actor, without_site=without_site)
-        .select_related("user").prefetch_related("site_assignments__site").order_by("user__email")
+        account_selectors.members_of(actor=request.actor, without_site=without_site, search=search)
+        .prefetch_related("site_assignments__site").order_by("user__email")
     )
+    if after:
+        people = people.filter(user__email__gt=after)
+    page = list(people[:MEMBERS_SHOWN + 1])
     invite = None
     if request.actor.can(MEMBERS_MANAGE):
         invite = InviteForm()
         invite.set_site_choices(site_selectors.sites_visible(actor=request.actor))
-    return render(request, "accounts/members.html",
-                  {"people": people, "without_site": without_site, "invite": invite})
+    more = len(page) > MEMBERS_SHOWN
+    return render(request, "accounts/members.html", {
+        "people": page[:MEMBERS_SHOWN], "next_after": page[MEMBERS_SHOWN - 1].user.email if more else None,
+        "after": after, "search": search, "without_site": without_site, "invite": invite})
 
 
 @page_requires(MEMBERS_MANAGE)
