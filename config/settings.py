@@ -73,6 +73,7 @@ STOCKTRACE_APPS = [
     "stocktrace.accounts",
     "stocktrace.jobs",
     "stocktrace.inventory",
+    "stocktrace.counts",
     "stocktrace.webhooks",
     "stocktrace.imports",
     "stocktrace.ops",

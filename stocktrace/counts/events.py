@@ -1,0 +1,3 @@
+EVENTS = {
+    "count_area.approved": "A counted area of a count session was approved by a supervisor",
+}
