@@ -9,6 +9,7 @@ from django.db.models.functions import Coalesce
 from stocktrace.core.errors import NotFound
 from stocktrace.counts.models import CountArea, CountException, CountExpected, CountScan, CountSession, ExceptionStatus
 from stocktrace.counts.permissions import COUNTS_VIEW
+from stocktrace.inventory.quantities import QUANTITY_STEP
 from stocktrace.tenancy.actor import Actor
 
 
@@ -75,7 +76,7 @@ def area_counted(area: CountArea) -> dict[tuple[int, int, str], Decimal]:
     """(item, location, lot) → the quantity counted in the area's current round."""
     # `counted_item` is counting_scans' annotation, which the stubs do not follow across functions.
     rows = counting_scans(area).values("counted_item", "location_id", "lot")  # type: ignore[misc]
-    return {(row["counted_item"], row["location_id"], row["lot"]): row["total"]
+    return {(row["counted_item"], row["location_id"], row["lot"]): row["total"].quantize(QUANTITY_STEP)
             for row in rows.annotate(total=Sum("quantity"))}
 
 
@@ -86,7 +87,7 @@ def area_expected(area: CountArea) -> dict[tuple[int, int, str], Decimal]:
 def my_area_total(area: CountArea, actor: Actor) -> Decimal:
     """What this person has counted in the area this round (what the scanning page shows them)."""
     total = counting_scans(area).filter(counter=actor.membership).aggregate(t=Sum("quantity"))["t"]
-    return total or Decimal(0)
+    return (total or Decimal(0)).quantize(QUANTITY_STEP)
 
 
 def exceptions_of(*, actor: Actor, session: CountSession, status: str | None = None) -> QuerySet[CountException]:
