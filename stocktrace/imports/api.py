@@ -1,24 +1,19 @@
 """Imports (upload, check, apply) and exports of items, locations and opening stock."""
 
-import tempfile
 from datetime import datetime
-from pathlib import Path
 from typing import Literal
 from uuid import UUID
 
-from django.conf import settings
-from django.http import FileResponse, HttpResponse, StreamingHttpResponse
-from django.utils import timezone
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from stocktrace.accounts.authentication import api_auth
+from stocktrace.api.files import spreadsheet_doc, spreadsheet_response
 from stocktrace.api.pagination import Page, keyset_page
 from stocktrace.api.permissions import requires
 from stocktrace.api.schemas import Cursor, Filters, Flag, Input, ObjectId
 from stocktrace.core.errors import InvalidInput, UnsupportedMediaType
 from stocktrace.imports import selectors, services
-from stocktrace.imports.exports import CONTENT_TYPES, csv_chunks, write_xlsx
 from stocktrace.imports.models import ImportFormat, ImportKind, ImportStatus
 from stocktrace.imports.permissions import INVENTORY_IMPORT
 from stocktrace.imports.uploads import guard_upload, too_large, upload_too_large
@@ -196,50 +191,7 @@ def imports_apply(request, run_id: ObjectId):
     return Status(202, services.import_apply(actor=request.auth, run=run))
 
 
-EXPORT_DOC = {"responses": {200: {"description": "The file, in the columns the import reads", "content": {
-    "text/csv": {"schema": {"type": "string"}},
-    CONTENT_TYPES["xlsx"]: {"schema": {"type": "string", "format": "binary"}},
-}}}}
-
-
-def _attachment(response, kind: str, fmt: str):
-    response["Content-Disposition"] = f'attachment; filename="{kind}-{timezone.localdate().isoformat()}.{fmt}"'
-    return response
-
-
-def _export_buffer_bytes() -> int:
-    return int(getattr(settings, "STOCKTRACE_EXPORT_BUFFER_BYTES", 1024 * 1024))
-
-
-def _csv_response(columns, rows, kind: str):
-    """Small exports are answered whole, with a Content-Length; past the buffer the rest streams."""
-    chunks = csv_chunks(columns, rows)
-    head, size = [], 0
-    for chunk in chunks:
-        data = chunk.encode("utf-8")
-        head.append(data)
-        size += len(data)
-        if size > _export_buffer_bytes():
-            def stream(first=tuple(head)):
-                yield from first
-                for rest in chunks:
-                    yield rest.encode("utf-8")
-
-            return _attachment(StreamingHttpResponse(stream(), content_type=CONTENT_TYPES["csv"]), kind, "csv")
-    return _attachment(HttpResponse(b"".join(head), content_type=CONTENT_TYPES["csv"]), kind, "csv")
-
-
-def _xlsx_response(columns, rows, kind: str):
-    """openpyxl builds the workbook (row by row, spooled to disk) before the first byte can go out."""
-    spool = tempfile.NamedTemporaryFile(suffix=".xlsx")  # FileResponse closes it, which deletes it
-    write_xlsx(columns, rows, spool.name, title=kind)
-    size = Path(spool.name).stat().st_size
-    if size <= _export_buffer_bytes():
-        with spool, open(spool.name, "rb") as handle:
-            return _attachment(HttpResponse(handle.read(), content_type=CONTENT_TYPES["xlsx"]), kind, "xlsx")
-    spool.seek(0)
-    response = FileResponse(spool, content_type=CONTENT_TYPES["xlsx"])
-    return _attachment(response, kind, "xlsx")
+EXPORT_DOC = spreadsheet_doc("The file, in the columns the import reads")
 
 
 @exports_router.get("/{kind}", openapi_extra=EXPORT_DOC)
@@ -248,6 +200,4 @@ def exports_download(request, kind: Kind, filters: Query[ExportFilters]):
     """Items, locations or stock on hand as CSV (streamed as it is read) or XLSX, in the columns the import
     reads: an export imports again unchanged, into this organization or another."""
     columns, rows = selectors.export_rows(actor=request.auth, kind=kind)
-    if filters.format == "xlsx":
-        return _xlsx_response(columns, rows, kind)
-    return _csv_response(columns, rows, kind)
+    return spreadsheet_response(columns, rows, name=kind, fmt=filters.format)

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from stocktrace.imports.formulas import csv_unescape
+from stocktrace.core.formulas import csv_unescape
 
 CSV_FIELD_LIMIT = 1024 * 1024
 

@@ -11,8 +11,8 @@ from django.core.management import call_command
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stocktrace.imports.exports import csv_chunks, write_xlsx
-from stocktrace.imports.formulas import FORMULA_STARTS, csv_escape, csv_unescape
+from stocktrace.core.formulas import FORMULA_STARTS, csv_escape, csv_unescape
+from stocktrace.core.spreadsheets import csv_chunks, write_xlsx
 from stocktrace.imports.readers import rows_of
 from stocktrace.imports.services import import_file_apply
 from stocktrace.inventory.models import Item, Location, OnHand

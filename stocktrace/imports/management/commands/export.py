@@ -4,8 +4,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from stocktrace.core.errors import DomainError
+from stocktrace.core.spreadsheets import write_csv, write_xlsx
 from stocktrace.imports import engine
-from stocktrace.imports.exports import write_csv, write_xlsx
 from stocktrace.imports.models import ImportRun
 from stocktrace.imports.progress import Progress, counted
 from stocktrace.imports.selectors import EXPORT_COLUMNS, export_rows

@@ -9,7 +9,7 @@ import csv
 import re
 from collections.abc import Iterable, Iterator
 
-from stocktrace.imports.formulas import csv_escape
+from stocktrace.core.formulas import csv_escape
 
 # What an XML document cannot hold: control characters other than tab and line breaks, and lone surrogates.
 _NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
