@@ -8,6 +8,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from stocktrace.accounts.selectors import member_get
+from stocktrace.api.files import spreadsheet_doc, spreadsheet_response
 from stocktrace.api.pagination import Page, keyset_page
 from stocktrace.api.permissions import requires
 from stocktrace.api.schemas import (
@@ -15,6 +16,7 @@ from stocktrace.api.schemas import (
     Filters,
     Flag,
     Input,
+    Money,
     ObjectId,
     ObjectRef,
     Quantity,
@@ -23,9 +25,18 @@ from stocktrace.api.schemas import (
     name_field,
 )
 from stocktrace.counts import selectors
-from stocktrace.counts.models import AreaStatus, CountKind, CountMode, ExceptionKind, ExceptionStatus, SessionStatus
+from stocktrace.counts.models import (
+    AreaStatus,
+    CountKind,
+    CountMode,
+    DriftChoice,
+    ExceptionKind,
+    ExceptionStatus,
+    SessionStatus,
+)
 from stocktrace.counts.permissions import COUNTS_EXPECTED, COUNTS_MANAGE, COUNTS_SCAN, COUNTS_VIEW
 from stocktrace.counts.services import areas as area_services
+from stocktrace.counts.services import completion
 from stocktrace.counts.services import scans as scan_services
 from stocktrace.counts.services import sessions as session_services
 from stocktrace.counts.services.scans import ScanOutcome
@@ -239,6 +250,59 @@ class MapIn(Input):
     add_barcode: Flag = Field(False, description="also give the item this code, so it is found next time")
 
 
+class MovementChoiceIn(Input):
+    item_id: ObjectRef
+    location_id: ObjectRef
+    lot: str = Field("", max_length=64)
+    choice: DriftChoice
+
+
+class ApproveIn(Input):
+    movements: list[MovementChoiceIn] = Field(
+        default_factory=list, max_length=10000,
+        description="for each line whose stock moved during the count (see the area's variances): whether the "
+                    "count is what lies there now (as_counted) or what lay there at the start (plus_movements)")
+
+
+class VarianceOut(Schema):
+    item_id: int
+    location_id: int
+    lot: str
+    expected: Decimal
+    counted: Decimal
+    difference: Decimal
+    value: Decimal
+    percent: Decimal | None = Field(description="of what was expected; null when nothing was")
+    moved: Decimal = Field(description="what moved in the ledger since the snapshot; non-zero needs a choice")
+    status: str = Field(description="match, over, short, missing (expected, not counted) or unexpected")
+
+
+class CountSettingsOut(Schema):
+    area_barcode_format: str
+    tolerance_percent: Decimal | None
+    tolerance_value: Decimal | None
+    auto_approve: bool
+
+
+class CountSettingsPatch(Input):
+    """Only the fields sent change; null removes a tolerance."""
+
+    area_barcode_format: str | None = Field(None, max_length=40, description="with {NNN}; may hold {DD} {MM} {YY} "
+                                                                            "{YYYY} {SITE}")
+    tolerance_percent: Money | None = None
+    tolerance_value: Money | None = None
+    auto_approve: Flag | None = None
+
+
+class ReportFilters(Filters):
+    format: str = Field("csv", pattern="^(csv|xlsx)$")
+
+
+REPORT_COLUMNS = ("area", "location", "sku", "name", "lot", "expected", "counted", "moved during the count",
+                  "choice", "correction posted", "unit cost", "value of the correction", "counted by",
+                  "approved by", "approved at")
+
+
 def _scan_answer(result):
     """201 with the scan; for a uuid sent before, the first scan again (`outcome` says `duplicate`)."""
     scan = result.scan
@@ -301,6 +365,39 @@ def counts_cancel(request, count_id: ObjectId, payload: ReasonIn):
     return session_services.session_cancel(actor=request.auth, session=session, reason=payload.reason)
 
 
+@router.post("/counts/{count_id}/complete", response=CountDetailOut)
+@requires(COUNTS_MANAGE)
+def counts_complete(request, count_id: ObjectId):
+    """With every area approved and every exception resolved: post the corrections to the ledger, raise the
+    discrepancy alerts and freeze the report, in one transaction."""
+    session = selectors.session_get(actor=request.auth, session_id=count_id)
+    return completion.session_complete(actor=request.auth, session=session)
+
+
+@router.get("/counts/{count_id}/report", openapi_extra=spreadsheet_doc("The frozen report of a completed count"))
+@requires(COUNTS_EXPECTED)
+def counts_report(request, count_id: ObjectId, filters: Query[ReportFilters]):
+    """A completed count's lines: expected, counted, what moved, the correction posted and its value, who
+    counted and who approved, and when."""
+    session = selectors.session_get(actor=request.auth, session_id=count_id)
+    rows = selectors.report_rows(session)
+    return spreadsheet_response(REPORT_COLUMNS, rows, name=f"count-{session.pk}", fmt=filters.format)
+
+
+@router.get("/count-settings", response=CountSettingsOut)
+@requires(COUNTS_VIEW)
+def count_settings_show(request):
+    return session_services.count_settings(request.auth.organization)
+
+
+@router.patch("/count-settings", response=CountSettingsOut)
+@requires(COUNTS_MANAGE)
+def count_settings_update(request, payload: CountSettingsPatch):
+    changes = {name: value for name, value in payload.dict(exclude_unset=True).items()
+               if value is not None or name.startswith("tolerance")}
+    return session_services.count_settings_update(actor=request.auth, **changes)
+
+
 @router.get("/counts/{count_id}/exceptions", response=ExceptionPage)
 @requires(COUNTS_VIEW)
 def counts_exceptions_index(request, count_id: ObjectId, filters: Query[ExceptionFilters]):
@@ -349,9 +446,18 @@ def count_areas_submit(request, area_id: ObjectId):
 
 @router.post("/count-areas/{area_id}/approve", response=AreaOut)
 @requires(COUNTS_MANAGE)
-def count_areas_approve(request, area_id: ObjectId):
+def count_areas_approve(request, area_id: ObjectId, payload: ApproveIn):
     area = selectors.area_get(actor=request.auth, area_id=area_id)
-    return area_services.area_approve(actor=request.auth, area=area)
+    choices = {(m.item_id, m.location_id, m.lot): m.choice.value for m in payload.movements}
+    return area_services.area_approve(actor=request.auth, area=area, choices=choices)
+
+
+@router.get("/count-areas/{area_id}/variances", response=list[VarianceOut])
+@requires(COUNTS_EXPECTED)
+def count_areas_variances(request, area_id: ObjectId):
+    """Per item × location × lot of the area: expected, counted in the current round, the difference in
+    quantity, value and percent, and what moved in the ledger during the count."""
+    return selectors.area_variance(selectors.area_get(actor=request.auth, area_id=area_id))
 
 
 @router.post("/count-areas/{area_id}/reject", response=AreaOut)

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from stocktrace.inventory.models import QUANTITY, Item, Location
+from stocktrace.inventory.models import MONEY, QUANTITY, Item, Location
 from stocktrace.tenancy.models import Membership, Site, TenantOwned
 
 
@@ -60,6 +60,11 @@ class CountSettings(TenantOwned):
     """An organization's count settings; the row also serializes the numbering of area barcodes."""
 
     area_barcode_format = models.CharField(max_length=40, default="{DD}{MM}-{NNN}")
+    # A submitted area with a line off by more than either is sent back for a recount (None: no limit).
+    tolerance_percent = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
+    tolerance_value = models.DecimalField(**MONEY, null=True, blank=True)
+    # Approve a submitted area by itself when every line is within the tolerances (and nothing moved).
+    auto_approve = models.BooleanField(default=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization"], name="uniq_count_settings")]
@@ -195,3 +200,47 @@ class CountException(TenantOwned):
     item = models.ForeignKey(Item, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     resolved_at = models.DateTimeField(null=True, blank=True)
+
+
+class DriftChoice(models.TextChoices):
+    AS_COUNTED = "as_counted", "Counted as is"
+    PLUS_MOVEMENTS = "plus_movements", "Counted plus the movements since the snapshot"
+
+
+class CountDrift(TenantOwned):
+    """Stock that moved in the ledger while an area was being counted, and what its approver chose: the count
+    is what lies there now (as counted), or what lay there at the snapshot (plus the movements since)."""
+
+    Choice = DriftChoice
+
+    session = models.ForeignKey(CountSession, on_delete=models.CASCADE, related_name="drifts")
+    area = models.ForeignKey(CountArea, on_delete=models.CASCADE, related_name="drifts")
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    lot = models.CharField(max_length=64, blank=True, default="")
+    moved = models.DecimalField(**QUANTITY)
+    choice = models.CharField(max_length=16, choices=DriftChoice.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["area", "item", "location", "lot"], name="uniq_count_drift")]
+
+
+class CountResultLine(TenantOwned):
+    """The frozen report of a completed count: one line per item × location × lot counted or expected. Written
+    once, at completion, with the correction it posted; never changed."""
+
+    session = models.ForeignKey(CountSession, on_delete=models.CASCADE, related_name="result_lines")
+    area_barcode = models.CharField(max_length=64)
+    location_code = models.CharField(max_length=64)
+    sku = models.CharField(max_length=64)
+    item_name = models.CharField(max_length=200)
+    lot = models.CharField(max_length=64, blank=True, default="")
+    expected = models.DecimalField(**QUANTITY)
+    counted = models.DecimalField(**QUANTITY)
+    moved = models.DecimalField(**QUANTITY, default=0)
+    choice = models.CharField(max_length=16, blank=True)
+    posted = models.DecimalField(**QUANTITY, help_text="the count correction posted to the ledger")
+    unit_cost = models.DecimalField(**MONEY)
+    counted_by = models.CharField(max_length=500, blank=True)
+    approved_by = models.CharField(max_length=254, blank=True)
+    approved_at = models.DateTimeField(null=True)

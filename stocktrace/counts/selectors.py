@@ -1,14 +1,25 @@
 """Reads of counts, scoped to the organization and the person's sites."""
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
-from stocktrace.core.errors import NotFound
-from stocktrace.counts.models import CountArea, CountException, CountExpected, CountScan, CountSession, ExceptionStatus
+from stocktrace.core.errors import Conflict, NotFound
+from stocktrace.counts.models import (
+    CountArea,
+    CountException,
+    CountExpected,
+    CountResultLine,
+    CountScan,
+    CountSession,
+    ExceptionStatus,
+)
 from stocktrace.counts.permissions import COUNTS_VIEW
+from stocktrace.inventory.models import Item, OnHand
 from stocktrace.inventory.quantities import QUANTITY_STEP
 from stocktrace.tenancy.actor import Actor
 
@@ -114,3 +125,73 @@ def session_progress(session: CountSession) -> dict[str, Any]:
                 session=session, status=ExceptionStatus.OPEN).count()}
 
 
+
+
+@dataclass(frozen=True)
+class VarianceLine:
+    """One item × location × lot of an area: what the snapshot expected, what the current round counted, and
+    what lies there now (the difference from the snapshot moved in the ledger during the count)."""
+
+    item_id: int
+    location_id: int
+    lot: str
+    expected: Decimal
+    counted: Decimal
+    on_hand: Decimal
+    unit_cost: Decimal
+
+    @property
+    def difference(self) -> Decimal:
+        return self.counted - self.expected
+
+    @property
+    def value(self) -> Decimal:
+        return (self.difference * self.unit_cost).quantize(Decimal("0.01"))
+
+    @property
+    def percent(self) -> Decimal | None:
+        """The difference as a percentage of what was expected; None when nothing was expected."""
+        return None if not self.expected else (self.difference * 100 / self.expected).quantize(Decimal("0.1"))
+
+    @property
+    def moved(self) -> Decimal:
+        return self.on_hand - self.expected
+
+    @property
+    def status(self) -> str:
+        if self.counted == self.expected:
+            return "match"
+        if not self.counted:
+            return "missing"
+        if not self.expected:
+            return "unexpected"
+        return "over" if self.counted > self.expected else "short"
+
+
+def area_variance(area: CountArea) -> list[VarianceLine]:
+    """Every line of the area that was expected, counted, or moved during the count, by item, location, lot."""
+    expected, counted = area_expected(area), area_counted(area)
+    now = {(row.item_id, row.location_id, row.lot): row.quantity for row in OnHand.objects.filter(
+        organization_id=area.organization_id, location__path__startswith=area.location.path)}
+    keys = set(expected) | set(counted) | {key for key, quantity in now.items() if quantity != expected.get(key, 0)}
+    costs = dict(Item.objects.filter(pk__in={key[0] for key in keys}).values_list("pk", "unit_cost"))
+    zero = Decimal("0.000")
+    return [VarianceLine(item_id=item, location_id=location, lot=lot, expected=expected.get(key, zero),
+                         counted=counted.get(key, zero), on_hand=now.get(key, zero), unit_cost=costs[item])
+            for key in sorted(keys) for item, location, lot in [key]]
+
+
+def report_rows(session: CountSession) -> Iterator[tuple[Any, ...]]:
+    """The frozen report's lines as table rows (REPORT_COLUMNS of the API); refused before completion."""
+    if session.status != "completed":
+        raise Conflict(f"Count {session.name} is {session.status.replace('_', ' ')}: its report exists once "
+                       "it is completed")
+    return _report_lines(session)
+
+
+def _report_lines(session: CountSession) -> Iterator[tuple[Any, ...]]:
+    for line in CountResultLine.objects.filter(session=session).order_by("area_barcode", "location_code", "sku",
+                                                                          "lot").iterator(chunk_size=2000):
+        yield (line.area_barcode, line.location_code, line.sku, line.item_name, line.lot, line.expected, line.counted,
+               line.moved, line.choice, line.posted, line.unit_cost, (line.posted * line.unit_cost).quantize(
+                   Decimal("0.01")), line.counted_by, line.approved_by, line.approved_at)

@@ -8,9 +8,10 @@ import uuid
 from stocktrace.counts.models import CountArea, CountException, CountSession
 from stocktrace.counts.permissions import COUNTS_SCAN
 from stocktrace.counts.services import areas as area_services
+from stocktrace.counts.services import completion
 from stocktrace.counts.services import scans as scan_services
 from stocktrace.counts.services import sessions as session_services
-from stocktrace.inventory.models import Location
+from stocktrace.inventory.models import Item, Location
 from stocktrace.tenancy.actor import Actor
 from stocktrace.tenancy.roles import Role, role_has
 from tests.cases import Case
@@ -120,8 +121,16 @@ API_CASES: dict[str, Case] = {
                                                 crosses_tenants=True),
     "POST /count-areas/{area_id}/submit": Case(params=_area_for(scanned_area), audit_action="count_area.submit",
                                                crosses_tenants=True),
-    "POST /count-areas/{area_id}/approve": Case(params=_area(submitted_area), audit_action="count_area.approve",
-                                                crosses_tenants=True),
+    "POST /count-areas/{area_id}/approve": Case(params=_area(submitted_area), body=lambda *a: {},
+                                                audit_action="count_area.approve", crosses_tenants=True),
+    "GET /count-areas/{area_id}/variances": Case(params=_area_for(scanned_area), crosses_tenants=True),
+    "POST /counts/{count_id}/complete": Case(params=lambda own, role, target: {"count_id": completable(target).pk},
+                                             audit_action="count.complete", crosses_tenants=True),
+    "GET /counts/{count_id}/report": Case(params=lambda own, role, target: {"count_id": completed(target).pk},
+                                          crosses_tenants=True),
+    "GET /count-settings": Case(),
+    "PATCH /count-settings": Case(body=lambda *a: {"tolerance_percent": "5", "auto_approve": False},
+                                  audit_action="count_settings.update"),
     "POST /count-areas/{area_id}/reject": Case(params=_area(submitted_area), body=lambda *a: {"reason": "Recount"},
                                                audit_action="count_area.reject", crosses_tenants=True),
     "POST /count-areas/{area_id}/scans": Case(
@@ -141,6 +150,33 @@ API_CASES: dict[str, Case] = {
 }
 
 
+def completable(tenant) -> CountSession:
+    """The running count, every area recounted exactly as expected and approved, every exception dismissed: its
+    completion posts no correction (so it writes one audit row, its own)."""
+    session = running(tenant)
+    admin = tenant.actor()
+    counter = tenant.actor(Role.COUNTER)
+    for exception in CountException.objects.filter(session=session, status="open"):
+        scan_services.exception_dismiss(actor=admin, exception=exception, reason="Not ours")
+    for area in CountArea.objects.filter(session=session).exclude(status="approved"):
+        if area.status == "ready_for_approval":
+            area = area_services.area_reject(actor=admin, area=area, reason="Recount")
+        if area.status != "available":
+            area = area_services.area_release(actor=admin, area=area)
+        area = area_services.area_assign(actor=admin, area=area, holder=tenant.members[Role.COUNTER])
+        for expected in area.expected.select_related("item"):
+            scan_services.scan_record(actor=counter, area=area, scan_uuid=uuid.uuid4(), code=expected.item.sku,
+                                      quantity=expected.quantity, lot=expected.lot, location=expected.location)
+        area = area_services.area_submit(actor=counter, area=area)
+        area_services.area_approve(actor=admin, area=area)
+    return session
+
+
+def completed(tenant) -> CountSession:
+    session = CountSession.objects.filter(organization=tenant.organization, status="completed").first()
+    return session or completion.session_complete(actor=tenant.actor(), session=completable(tenant))
+
+
 def _planned_with_area(tenant) -> CountSession:
     session = planned(tenant)
     session_services.areas_add(actor=tenant.actor(), session=session, locations=[_bin(tenant)])
@@ -152,6 +188,7 @@ QUERY_BUDGETS: dict[str, int] = {
     "GET /counts/{count_id}/areas": 5,
     "GET /counts/{count_id}/exceptions": 5,
     "GET /count-areas/{area_id}/scans": 5,
+    "GET /count-areas/{area_id}/variances": 8,
 }
 
 
@@ -166,7 +203,9 @@ def make_rows(tenant, count: int) -> None:
     areas = session_services.areas_add(actor=tenant.actor(), session=session, locations=[_bin(tenant) for _ in
                                                                                           range(count)])
     CountArea.objects.filter(pk__in=[a.pk for a in areas]).update(holder=counter, status="assigned")
+    newest = list(Item.objects.filter(organization=tenant.organization).order_by("-pk").values_list("sku", flat=True)
+                  [:count])  # the items other apps' make_rows just made: more lines in every area's variances
     for area in CountArea.objects.filter(session=session, status__in=["assigned", "counting"]).select_related("holder"):
         actor = Actor(organization=tenant.organization, membership=area.holder, device="test")
-        for code in [target_barcode(tenant)] * count + (["NOT-OURS-2"] if area.pk in {a.pk for a in areas} else []):
+        for code in newest + (["NOT-OURS-2"] if area.pk in {a.pk for a in areas} else []):
             scan_services.scan_record(actor=actor, area=area, scan_uuid=uuid.uuid4(), code=code)

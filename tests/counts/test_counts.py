@@ -14,13 +14,15 @@ from stocktrace.core.errors import Conflict, InvalidInput
 from stocktrace.counts import selectors
 from stocktrace.counts.models import CountArea, CountException, CountExpected, CountScan, CountSession
 from stocktrace.counts.services import areas as area_services
+from stocktrace.counts.services import completion
 from stocktrace.counts.services import scans as scan_services
 from stocktrace.counts.services import sessions as session_services
 from stocktrace.counts.services.scans import ScanOutcome
 from stocktrace.events import catalogue
-from stocktrace.inventory.models import ItemBarcode
+from stocktrace.inventory.models import ItemBarcode, OnHand, StockAlert, StockMovement
+from stocktrace.inventory.selectors import ledger_drift
 from stocktrace.inventory.services.catalog import item_create, location_create
-from stocktrace.inventory.services.ledger import stock_receive
+from stocktrace.inventory.services.ledger import stock_issue, stock_receive
 from stocktrace.tenancy.roles import Role
 from tests.factories import make_world
 
@@ -368,3 +370,103 @@ def test_in_a_team_count_everyone_scans_into_the_area_and_the_counts_add_up(worl
     _scan(world, area, quantity="8", role=Role.SUPERVISOR)
     assert selectors.area_counted(area) == {(bolt.pk, r1.pk, ""): Decimal(14)}
     assert selectors.my_area_total(area, world.alpha.actor(Role.SUPERVISOR)) == Decimal(8)
+
+
+# Variances, tolerances, movements during the count, completion ------------------------------------------------
+
+def _counted_and_submitted(world, area, scans):
+    area = _claimed(world, area)
+    for code, quantity, location in scans:
+        _scan(world, area, code=code, quantity=quantity, location=location)
+    return area_services.area_submit(actor=world.alpha.actor(Role.COUNTER), area=area)
+
+
+def test_variances_per_line_with_value_percent_missing_and_unexpected(world, rack):
+    r1, bins, bolt, nut, other = rack
+    stray = item_create(actor=world.alpha.actor(), sku="STRAY", name="Stray", unit_cost="2")
+    _, (area,) = _started(world, [r1])
+    area = _counted_and_submitted(world, area, [("BOLT", "8", bins[0]), ("BOLT", "4", bins[1]),
+                                                ("STRAY", "3", bins[1])])
+    lines = {(line.item_id, line.location_id): line for line in selectors.area_variance(area)}
+    short = lines[(bolt.pk, bins[0].pk)]
+    assert (short.expected, short.counted, short.difference, short.value, short.percent, short.status) == (
+        10, 8, -2, Decimal("-1.00"), Decimal("-20.0"), "short")
+    assert lines[(bolt.pk, bins[1].pk)].status == "match"
+    assert lines[(nut.pk, bins[1].pk)].status == "missing"
+    unexpected = lines[(stray.pk, bins[1].pk)]
+    assert (unexpected.status, unexpected.percent, unexpected.value) == ("unexpected", None, Decimal("6.00"))
+
+
+def test_tolerances_send_an_area_back_without_showing_numbers_and_can_approve_it_by_itself(world, rack):
+    r1, bins, bolt, nut, other = rack
+    session_services.count_settings_update(actor=world.alpha.actor(), tolerance_percent="10", tolerance_value="5",
+                                           auto_approve=True)
+    _, (area,) = _started(world, [r1])
+    area = _counted_and_submitted(world, area, [("BOLT", "8", bins[0]), ("BOLT", "4", bins[1]),
+                                                ("NUT", "2", bins[1])])
+    assert (area.status, area.reject_reason) == ("rejected", "Outside the tolerance: count BOLT at R1-1 again")
+    area = _counted_and_submitted(world, area, [("BOLT", "10", bins[0]), ("BOLT", "4", bins[1]),
+                                                ("NUT", "2", bins[1])])
+    assert (area.status, area.round, area.approved_by) == ("approved", 2, None)  # within: approved by itself
+
+
+def test_stock_moved_during_the_count_needs_a_choice_and_is_never_lost_or_doubled(world, rack):
+    r1, bins, bolt, nut, other = rack
+    session, (area,) = _started(world, [r1])
+    # Counted before 5 bolts arrived in R1-1, and after 1 nut left R1-2.
+    area = _counted_and_submitted(world, area, [("BOLT", "10", bins[0]), ("BOLT", "4", bins[1]),
+                                                ("NUT", "1", bins[1])])
+    stock_receive(actor=world.alpha.actor(), item=bolt, location=bins[0], quantity_received="5")
+    stock_issue(actor=world.alpha.actor(), item=nut, location=bins[1], quantity_issued="1")
+    supervisor = world.alpha.actor(Role.SUPERVISOR)
+    with pytest.raises(Conflict, match="Stock moved during the count: BOLT at R1-1, NUT at R1-2"):
+        area_services.area_approve(actor=supervisor, area=area)
+    area = area_services.area_approve(actor=supervisor, area=area, choices={
+        (bolt.pk, bins[0].pk, ""): "plus_movements",  # counted before the delivery: 10 + 5
+        (nut.pk, bins[1].pk, ""): "as_counted"})  # counted after the issue: 1 is what lies there
+    completion.session_complete(actor=supervisor, session=session)
+    on_hand = {(row.item.sku, row.location.code): row.quantity for row in
+               OnHand.objects.select_related("item", "location")}
+    assert on_hand == {("BOLT", "R1-1"): 15, ("BOLT", "R1-2"): 4, ("NUT", "R1-2"): 1}
+    assert ledger_drift() == []
+
+
+def test_completion_posts_exactly_the_corrections_and_freezes_the_report(world, rack, monkeypatch):
+    r1, bins, bolt, nut, other = rack
+    published = []
+    monkeypatch.setattr(catalogue, "_listeners", [*catalogue._listeners,
+                                                  lambda *, organization, name, payload: published.append(name)])
+    session, (area, empty) = _started(world, [r1, other])
+    supervisor = world.alpha.actor(Role.SUPERVISOR)
+    area = _counted_and_submitted(world, area, [("BOLT", "8", bins[0]), ("BOLT", "4", bins[1])])
+    with pytest.raises(Conflict, match="2 areas are not approved yet"):
+        completion.session_complete(actor=supervisor, session=session)
+    area_services.area_approve(actor=supervisor, area=area)
+    empty = _counted_and_submitted(world, empty, [])
+    area_services.area_approve(actor=supervisor, area=empty)
+    movements = StockMovement.objects.count()
+    completed = completion.session_complete(actor=supervisor, session=session)
+    assert completed.status == "completed"
+    corrections = {(m.item.sku, m.location.code, m.quantity) for m in StockMovement.objects.filter(
+        kind="count_correction").select_related("item", "location")}
+    assert corrections == {("BOLT", "R1-1", Decimal(-2)), ("NUT", "R1-2", Decimal(-2))}
+    assert StockMovement.objects.count() == movements + 2
+    assert ledger_drift() == []
+    assert set(StockAlert.objects.filter(kind="discrepancy").values_list("item__sku", flat=True)) == {"BOLT", "NUT"}
+    assert published[-1] == "count.completed"
+    rows = list(selectors.report_rows(completed))
+    assert [(r[1], r[2], r[5], r[6], r[9], r[12]) for r in rows] == [
+        ("R1-1", "BOLT", 10, 8, -2, "counter@alpha.test"), ("R1-2", "BOLT", 4, 4, 0, "counter@alpha.test"),
+        ("R1-2", "NUT", 2, 0, -2, "counter@alpha.test")]
+    with pytest.raises(Conflict, match="only a count in progress is completed"):
+        completion.session_complete(actor=supervisor, session=completed)
+    assert StockMovement.objects.count() == movements + 2  # not twice
+
+
+def test_completion_waits_for_open_exceptions(world, rack):
+    session, (area,) = _started(world, [rack[0]])
+    area = _counted_and_submitted(world, area, [("MYSTERY-1", "1", None)])
+    area_services.area_approve(actor=world.alpha.actor(), area=area)
+    with pytest.raises(Conflict, match="1 exception is open: map or dismiss them first"):
+        completion.session_complete(actor=world.alpha.actor(), session=session)
+    assert CountSession.objects.get().status == "in_progress"

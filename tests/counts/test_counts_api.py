@@ -64,7 +64,7 @@ def test_a_count_through_the_api(world, clients):
     assert dismissed.json()["status"] == "dismissed"
 
     assert api(counter, "POST", f"/count-areas/{area['id']}/submit").json()["status"] == "ready_for_approval"
-    approved = api(supervisor, "POST", f"/count-areas/{area['id']}/approve")
+    approved = api(supervisor, "POST", f"/count-areas/{area['id']}/approve", {})
     assert approved.json()["status"] == "approved"
     scans = api(supervisor, "GET", f"/count-areas/{area['id']}/scans").json()["items"]
     assert [(s["code"], s["outcome"]) for s in scans] == [(EAN, "accepted"), ("ZZZ-1", "exception")]

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from stocktrace.audit.services import audit_record
 from stocktrace.core.errors import Conflict, InvalidInput
-from stocktrace.counts.models import AreaStatus, CountArea, CountMode, CountScan
+from stocktrace.counts.models import AreaStatus, CountArea, CountDrift, CountMode, CountScan, CountSettings, DriftChoice
 from stocktrace.counts.permissions import COUNTS_MANAGE, COUNTS_SCAN
 from stocktrace.counts.rules import (
     area_holder_require,
@@ -14,12 +14,16 @@ from stocktrace.counts.rules import (
     session_running_require,
     site_access_require,
 )
+from stocktrace.counts.selectors import VarianceLine, area_variance
+from stocktrace.counts.services.sessions import count_settings
 from stocktrace.events.catalogue import event_publish
+from stocktrace.inventory.models import Item, Location
 from stocktrace.tenancy.actor import Actor
 from stocktrace.tenancy.models import Membership
 from stocktrace.tenancy.roles import role_has
 
 HELD = (AreaStatus.ASSIGNED, AreaStatus.COUNTING)
+Key = tuple[int, int, str]  # item, location, lot
 
 
 def _locked(area: CountArea) -> CountArea:
@@ -106,9 +110,28 @@ def area_release(*, actor: Actor, area: CountArea) -> CountArea:
     return area
 
 
+def outside_tolerance(lines: list[VarianceLine], settings: CountSettings) -> list[VarianceLine]:
+    """The lines off by more than the organization's percent or value tolerance (none when neither is set)."""
+    percent, value = settings.tolerance_percent, settings.tolerance_value
+    return [line for line in lines if line.difference and (
+        (percent is not None and (line.percent is None or abs(line.percent) > percent))
+        or (value is not None and abs(line.value) > value))]
+
+
+def _names(lines: list[VarianceLine]) -> str:
+    """"BOLT at R1-1, NUT at R1-2": what to recount, without the quantities a blind counter must not see."""
+    skus = dict(Item.objects.filter(pk__in={line.item_id for line in lines}).values_list("pk", "sku"))
+    codes = dict(Location.objects.filter(pk__in={line.location_id for line in lines}).values_list("pk", "code"))
+    names = [f"{skus[line.item_id]}{f' lot {line.lot}' if line.lot else ''} at {codes[line.location_id]}"
+             for line in lines[:5]]
+    return ", ".join(names) + (f" and {len(lines) - 5} more" if len(lines) > 5 else "")
+
+
 @transaction.atomic
 def area_submit(*, actor: Actor, area: CountArea) -> CountArea:
-    """The counter is done: the area waits for a supervisor. An empty area may be submitted (nothing there)."""
+    """The counter is done: the area waits for a supervisor. An empty area may be submitted (nothing there).
+    With tolerances set, an area off by more is sent back for a recount at once; with auto-approval on, one
+    within them (where nothing moved during the count) is approved."""
     actor.require(COUNTS_SCAN)
     area = _locked(area)
     session_running_require(area.session)
@@ -120,6 +143,14 @@ def area_submit(*, actor: Actor, area: CountArea) -> CountArea:
     before = area.status
     _move(area, AreaStatus.READY_FOR_APPROVAL)
     _record(actor, "count_area.submit", area, before)
+    settings = count_settings(actor.organization)
+    lines = area_variance(area)
+    if off := outside_tolerance(lines, settings):
+        _move(area, AreaStatus.REJECTED, reject_reason=f"Outside the tolerance: count {_names(off)} again"[:200])
+        _record(actor, "count_area.reject", area, AreaStatus.READY_FOR_APPROVAL, reason=area.reject_reason,
+                automatic=True)
+    elif settings.auto_approve and not any(line.moved for line in lines):
+        _approve(actor, area, lines, {}, automatic=True)
     return area
 
 
@@ -131,16 +162,38 @@ def _review_require(actor: Actor, area: CountArea) -> None:
         raise Conflict(f"Area {area.barcode} is {area.status.replace('_', ' ')}, not ready for approval")
 
 
-@transaction.atomic
-def area_approve(*, actor: Actor, area: CountArea) -> CountArea:
-    area = _locked(area)
-    _review_require(actor, area)
+def _approve(actor: Actor, area: CountArea, lines: list[VarianceLine], choices: dict[Key, str], *,
+             automatic: bool = False) -> None:
+    moved = [line for line in lines if line.moved]
+    undecided = [line for line in moved if (line.item_id, line.location_id, line.lot) not in choices]
+    if undecided:
+        raise Conflict(f"Stock moved during the count: {_names(undecided)}. For each, choose whether the count "
+                       f"is what lies there now ({DriftChoice.AS_COUNTED}) or what lay there when the count started "
+                       f"({DriftChoice.PLUS_MOVEMENTS})", field="movements")
+    CountDrift.objects.filter(area=area).delete()  # an earlier round's choices, if any
+    CountDrift.objects.bulk_create([CountDrift(
+        organization_id=area.organization_id, session_id=area.session_id, area=area, item_id=line.item_id,
+        location_id=line.location_id, lot=line.lot, moved=line.moved,
+        choice=choices[(line.item_id, line.location_id, line.lot)]) for line in moved])
     before = area.status
-    _move(area, AreaStatus.APPROVED, approved_by=actor.user, approved_at=timezone.now())
-    _record(actor, "count_area.approve", area, before)
+    approver = None if automatic else actor.user  # within the tolerances: nobody had to look
+    _move(area, AreaStatus.APPROVED, approved_by=approver, approved_at=timezone.now())
+    _record(actor, "count_area.approve", area, before, **({"automatic": True} if automatic else {}))
     event_publish(organization=actor.organization, name="count_area.approved", payload={
         "count_id": area.session_id, "area_id": area.pk, "barcode": area.barcode, "location": area.location.code,
-        "round": area.round, "approved_by": actor.user.email if actor.user else None})
+        "round": area.round, "approved_by": approver.email if approver else None})
+
+
+@transaction.atomic
+def area_approve(*, actor: Actor, area: CountArea, choices: dict[Key, str] | None = None) -> CountArea:
+    """Approve the area's count. Lines whose stock moved in the ledger during the count need a choice each
+    (`choices`: (item, location, lot) → as_counted or plus_movements): never silently lost or doubled."""
+    area = _locked(area)
+    _review_require(actor, area)
+    choices = choices or {}
+    if bad := [choice for choice in choices.values() if choice not in DriftChoice.values]:
+        raise InvalidInput(f"Unknown choice {bad[0]!r}: {', '.join(DriftChoice.values)}", field="movements")
+    _approve(actor, area, area_variance(area), choices)
     return area
 
 

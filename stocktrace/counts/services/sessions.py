@@ -1,10 +1,13 @@
 """Count sessions: plan, add areas, start (the expected snapshot), cancel."""
 
+from decimal import Decimal
+
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from stocktrace.audit.services import audit_record, snapshot
+from stocktrace.core.decimals import decimal_parse
 from stocktrace.core.errors import Conflict, InvalidInput
 from stocktrace.counts.models import (
     CountArea,
@@ -38,16 +41,41 @@ def count_settings(organization: Organization, *, lock: bool = False) -> CountSe
     return settings
 
 
+SETTINGS_AUDITED = ["area_barcode_format", "tolerance_percent", "tolerance_value", "auto_approve"]
+UNSET = object()
+
+
 @transaction.atomic
-def count_settings_update(*, actor: Actor, area_barcode_format: str) -> CountSettings:
+def count_settings_update(*, actor: Actor, area_barcode_format: str | None = None, tolerance_percent: object = UNSET,
+                          tolerance_value: object = UNSET, auto_approve: bool | None = None) -> CountSettings:
+    """Change what is given; a tolerance of None removes it."""
     actor.require(COUNTS_MANAGE)
     settings = count_settings(actor.organization, lock=True)
-    before = snapshot(settings, ["area_barcode_format"])
-    settings.area_barcode_format = area_barcode_format_check(area_barcode_format)
+    before = snapshot(settings, SETTINGS_AUDITED)
+    if area_barcode_format is not None:
+        settings.area_barcode_format = area_barcode_format_check(area_barcode_format)
+    if tolerance_percent is not UNSET:
+        settings.tolerance_percent = None if tolerance_percent is None else _tolerance(
+            tolerance_percent, places=2, field="tolerance_percent")
+    if tolerance_value is not UNSET:
+        settings.tolerance_value = None if tolerance_value is None else _tolerance(
+            tolerance_value, places=4, field="tolerance_value")
+    if auto_approve is not None:
+        settings.auto_approve = auto_approve
     settings.save()
     audit_record(actor=actor, action="count_settings.update", obj=settings, before=before,
-                 after=snapshot(settings, ["area_barcode_format"]))
+                 after=snapshot(settings, SETTINGS_AUDITED))
     return settings
+
+
+def _tolerance(value: object, *, places: int, field: str) -> Decimal:
+    try:
+        number = decimal_parse(value, places)
+    except ValueError as error:
+        raise InvalidInput(str(error), field=field) from error
+    if number < 0 or number > Decimal("99999"):
+        raise InvalidInput("A tolerance is between 0 and 99999", field=field)
+    return number
 
 
 def session_plan(*, actor: Actor, site: Site, name: str, kind: str = CountKind.FULL, mode: str = CountMode.BLIND,
