@@ -180,6 +180,7 @@ SignedQuantity = decimal(3, negative=True, zero=False,
                          description="not zero, at most 3 decimal places: + found, - damaged or lost")
 Level = decimal(3, description="zero or more, at most 3 decimal places")
 Money = decimal(4, description="zero or more, at most 4 decimal places")
+Percent = decimal(2, description="zero or more, at most 2 decimal places")
 
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")

@@ -2,10 +2,11 @@
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Literal
 from uuid import UUID
 
 from ninja import Query, Router, Schema, Status
-from pydantic import Field
+from pydantic import Field, StrictInt
 
 from stocktrace.accounts.selectors import member_get
 from stocktrace.api.files import spreadsheet_doc, spreadsheet_response
@@ -19,11 +20,13 @@ from stocktrace.api.schemas import (
     Money,
     ObjectId,
     ObjectRef,
+    Percent,
     Quantity,
     Timestamp,
     code_field,
     name_field,
 )
+from stocktrace.core.codes import code_pattern
 from stocktrace.counts import selectors
 from stocktrace.counts.models import (
     AreaStatus,
@@ -39,6 +42,7 @@ from stocktrace.counts.services import areas as area_services
 from stocktrace.counts.services import completion
 from stocktrace.counts.services import scans as scan_services
 from stocktrace.counts.services import sessions as session_services
+from stocktrace.counts.services import sync as sync_services
 from stocktrace.counts.services.scans import ScanOutcome
 from stocktrace.inventory import selectors as inventory
 from stocktrace.tenancy.selectors import site_get
@@ -284,12 +288,17 @@ class CountSettingsOut(Schema):
     auto_approve: bool
 
 
+_TEXT_OR_FIELD = r"(?:[!-z|~]|\{(?:DD|MM|YY|YYYY|SITE|NNN)\})"
+BARCODE_FORMAT_PATTERN = rf"^{_TEXT_OR_FIELD}*\{{NNN\}}{_TEXT_OR_FIELD}*$"
+
+
 class CountSettingsPatch(Input):
     """Only the fields sent change; null removes a tolerance."""
 
-    area_barcode_format: str | None = Field(None, max_length=40, description="with {NNN}; may hold {DD} {MM} {YY} "
-                                                                            "{YYYY} {SITE}")
-    tolerance_percent: Money | None = None
+    area_barcode_format: str | None = Field(None, max_length=40, pattern=BARCODE_FORMAT_PATTERN,
+                                            description="printable ASCII with {NNN}, the area's number; may hold "
+                                                        "{DD} {MM} {YY} {YYYY} {SITE}")
+    tolerance_percent: Percent | None = None
     tolerance_value: Money | None = None
     auto_approve: Flag | None = None
 
@@ -301,6 +310,62 @@ class ReportFilters(Filters):
 REPORT_COLUMNS = ("area", "location", "sku", "name", "lot", "expected", "counted", "moved during the count",
                   "choice", "correction posted", "unit cost", "value of the correction", "counted by",
                   "approved by", "approved at")
+
+
+class SyncScanIn(Input):
+    uuid: UUID
+    area_id: ObjectRef
+    kind: Literal["scan", "undo"] = "scan"
+    code: str = Field("", pattern=f"^$|{code_pattern(64)}", max_length=64,
+                      description="for a scan: the item's barcode or SKU")
+    quantity: Quantity = Decimal(1)
+    lot: str = Field("", max_length=64)
+    location_id: ObjectRef | None = None
+    scanned_at: Timestamp | None = None
+    undoes: UUID | None = Field(None, description="for an undo: the uuid of the scan it takes back")
+
+
+class SyncIn(Input):
+    device_id: str = name_field(100)
+    app_version: str = Field("", max_length=50)
+    pending: StrictInt = Field(0, ge=0, le=10_000_000, description="scans the device still holds after this batch")
+    error: str = Field("", max_length=500, description="the device's last sync error, if any")
+    scans: list[SyncScanIn] = Field(max_length=sync_services.SYNC_MAX)
+
+
+class SyncResultOut(Schema):
+    uuid: UUID
+    outcome: Literal["accepted", "duplicate", "exception", "rejected"]
+    scan_id: int | None
+    reason: str
+
+
+class DeviceOut(Schema):
+    device_id: str
+    member_email: str | None
+    app_version: str
+    last_sync_at: datetime
+    pending: int
+    last_error: str
+    scans_synced: int
+
+    @staticmethod
+    def resolve_member_email(obj):
+        return obj.membership.user.email if obj.membership_id else None
+
+
+class SyncOut(Schema):
+    results: list[SyncResultOut]
+    device: DeviceOut
+
+
+class DevicePage(Page):
+    items: list[DeviceOut]
+
+
+class DeviceFilters(Filters):
+    cursor: Cursor | None = None
+    limit: int = Field(100, ge=1, le=500)
 
 
 def _scan_answer(result):
@@ -498,6 +563,28 @@ def count_areas_scans(request, area_id: ObjectId, filters: Query[ScanFilters]):
     for scan in page["items"]:
         scan.outcome = ScanOutcome.EXCEPTION if getattr(scan, "exception", None) else ScanOutcome.ACCEPTED
     return page
+
+
+@router.post("/count-sync", response=SyncOut)
+@requires(COUNTS_SCAN)
+def count_sync(request, payload: SyncIn):
+    """An offline device's queue, up to 5,000 scans and undos (and the server's body limit): each answered by
+    itself, in order — accepted, duplicate (sent before: nothing changes), exception (kept for a supervisor)
+    or rejected with the reason. Send it again as often as needed: nothing is counted twice."""
+    scans = [sync_services.SyncScan(uuid=s.uuid, area_id=s.area_id, kind=s.kind, code=s.code, quantity=s.quantity,
+                                    lot=s.lot, location_id=s.location_id, scanned_at=s.scanned_at, undoes=s.undoes)
+             for s in payload.scans]
+    results, device = sync_services.scans_sync(actor=request.auth, device_id=payload.device_id, scans=scans,
+                                               app_version=payload.app_version, pending=payload.pending,
+                                               error=payload.error)
+    return {"results": results, "device": device}
+
+
+@router.get("/count-devices", response=DevicePage)
+@requires(COUNTS_MANAGE)
+def count_devices_index(request, filters: Query[DeviceFilters]):
+    """Every device that synced, newest sync first: who uses it, what it still holds, its last error."""
+    return keyset_page(selectors.devices_of(actor=request.auth), cursor=filters.cursor, limit=filters.limit)
 
 
 @router.post("/count-exceptions/{exception_id}/map", response=ExceptionOut)

@@ -61,7 +61,7 @@ class CountSettings(TenantOwned):
 
     area_barcode_format = models.CharField(max_length=40, default="{DD}{MM}-{NNN}")
     # A submitted area with a line off by more than either is sent back for a recount (None: no limit).
-    tolerance_percent = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
+    tolerance_percent = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
     tolerance_value = models.DecimalField(**MONEY, null=True, blank=True)
     # Approve a submitted area by itself when every line is within the tolerances (and nothing moved).
     auto_approve = models.BooleanField(default=False)
@@ -176,6 +176,8 @@ class CountScan(TenantOwned):
     device_id = models.CharField(max_length=100, blank=True)
     scanned_at = models.DateTimeField()
     received_at = models.DateTimeField()
+    # The sync request that brought it (None for a single scan): tells a batch's own rows from a retry's.
+    batch = models.UUIDField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization", "uuid"], name="uniq_count_scan_uuid")]
@@ -244,3 +246,19 @@ class CountResultLine(TenantOwned):
     counted_by = models.CharField(max_length=500, blank=True)
     approved_by = models.CharField(max_length=254, blank=True)
     approved_at = models.DateTimeField(null=True)
+
+
+class CountDevice(TenantOwned):
+    """A scanning device as its last sync described it: the answer to "are scans stuck?"."""
+
+    device_id = models.CharField(max_length=100)
+    membership = models.ForeignKey(Membership, null=True, on_delete=models.SET_NULL, related_name="+")
+    app_version = models.CharField(max_length=50, blank=True)
+    last_sync_at = models.DateTimeField()
+    # Scans the device says it still holds (queued offline), as it reported at its last sync.
+    pending = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    scans_synced = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "device_id"], name="uniq_count_device")]

@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce
 from stocktrace.core.errors import Conflict, NotFound
 from stocktrace.counts.models import (
     CountArea,
+    CountDevice,
     CountException,
     CountExpected,
     CountResultLine,
@@ -18,7 +19,7 @@ from stocktrace.counts.models import (
     CountSession,
     ExceptionStatus,
 )
-from stocktrace.counts.permissions import COUNTS_VIEW
+from stocktrace.counts.permissions import COUNTS_MANAGE, COUNTS_VIEW
 from stocktrace.inventory.models import Item, OnHand
 from stocktrace.inventory.quantities import QUANTITY_STEP
 from stocktrace.tenancy.actor import Actor
@@ -114,6 +115,11 @@ def exception_get(*, actor: Actor, exception_id: int) -> CountException:
         raise NotFound("No such count exception")
     actor.require(COUNTS_VIEW)
     return exception
+
+
+def devices_of(*, actor: Actor) -> QuerySet[CountDevice]:
+    actor.require(COUNTS_MANAGE)
+    return CountDevice.objects.for_org(actor.organization).select_related("membership__user")
 
 
 def session_progress(session: CountSession) -> dict[str, Any]:

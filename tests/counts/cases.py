@@ -11,6 +11,7 @@ from stocktrace.counts.services import areas as area_services
 from stocktrace.counts.services import completion
 from stocktrace.counts.services import scans as scan_services
 from stocktrace.counts.services import sessions as session_services
+from stocktrace.counts.services import sync as sync_services
 from stocktrace.inventory.models import Item, Location
 from stocktrace.tenancy.actor import Actor
 from stocktrace.tenancy.roles import Role, role_has
@@ -128,6 +129,9 @@ API_CASES: dict[str, Case] = {
                                              audit_action="count.complete", crosses_tenants=True),
     "GET /counts/{count_id}/report": Case(params=lambda own, role, target: {"count_id": completed(target).pk},
                                           crosses_tenants=True),
+    "POST /count-sync": Case(body=lambda own, role, target: {"device_id": "phone-1", "pending": 0, "scans": [
+        {"uuid": str(uuid.uuid4()), "area_id": held_area(target, role).pk, "code": target_barcode(target)}]}),
+    "GET /count-devices": Case(),
     "GET /count-settings": Case(),
     "PATCH /count-settings": Case(body=lambda *a: {"tolerance_percent": "5", "auto_approve": False},
                                   audit_action="count_settings.update"),
@@ -189,6 +193,7 @@ QUERY_BUDGETS: dict[str, int] = {
     "GET /counts/{count_id}/exceptions": 5,
     "GET /count-areas/{area_id}/scans": 5,
     "GET /count-areas/{area_id}/variances": 8,
+    "GET /count-devices": 4,
 }
 
 
@@ -209,3 +214,5 @@ def make_rows(tenant, count: int) -> None:
         actor = Actor(organization=tenant.organization, membership=area.holder, device="test")
         for code in newest + (["NOT-OURS-2"] if area.pk in {a.pk for a in areas} else []):
             scan_services.scan_record(actor=actor, area=area, scan_uuid=uuid.uuid4(), code=code)
+    for _ in range(count):
+        sync_services.scans_sync(actor=tenant.actor(Role.COUNTER), device_id=f"device-{next(_serial)}", scans=[])

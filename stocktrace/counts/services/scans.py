@@ -2,11 +2,14 @@
 never dropped: an unknown code, or a scan captured offline before its area changed, becomes an exception for a
 supervisor to map or dismiss."""
 
+import functools
 import uuid as uuid_module
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from stocktrace.audit.services import audit_record
@@ -95,32 +98,22 @@ def _insert(scan: CountScan, exception: CountException | None) -> ScanResult | N
     return ScanResult(scan, ScanOutcome.EXCEPTION if exception else ScanOutcome.ACCEPTED)
 
 
-@transaction.atomic
-def scan_record(*, actor: Actor, area: CountArea, scan_uuid: uuid_module.UUID, code: str,
-                quantity: object = 1, lot: str = "", location: Location | None = None, device_id: str = "",
-                scanned_at: datetime | None = None) -> ScanResult:
-    """Count `quantity` of what `code` is (a barcode in any GTIN form, or a SKU) in the area. The same uuid
-    again answers the first result and writes nothing, also when two connections send it at once."""
-    actor.require(COUNTS_SCAN)
-    if (found := _existing(actor, scan_uuid)) is not None:
-        return ScanResult(found, ScanOutcome.DUPLICATE)
-    area = CountArea.objects.select_for_update().select_related("session", "session__site", "location").get(
-        pk=area.pk)
-    site_access_require(actor, area.session.site_id, area.session.site.code)
-    if actor.membership is None:
-        raise Conflict("Only a person counts")
+def scan_prepare(*, actor: Actor, area: CountArea, scan_uuid: uuid_module.UUID, code: str, quantity: object,
+                 lot: str, location: Location | None, device_id: str, scanned_at: datetime | None, now: datetime,
+                 item_for: Callable[[str], Item | None]) -> tuple[CountScan, CountException | None]:
+    """The scan (and its exception) to write, unsaved; raises the reason when it is refused. `area` comes with
+    its session and location, locked or fresh."""
     code = clean_code(code, "code")
     counted = quantity_parse(quantity, field="quantity")
     if counted < 0:
         raise InvalidInput("A scanned quantity cannot be negative", field="quantity")
-    now = timezone.now()
     scanned_at = scanned_at or now
     late = None
     if (refusal := _refusal(area, actor)) is not None:
         if area.session.status != "in_progress" or not _late(area, scanned_at):
             raise Conflict(refusal)
         late = refusal
-    item = _item_for(actor, code)
+    item = item_for(code)
     lot = lot.strip()
     if item is not None and item.tracks_lots and not lot and late is None:
         raise InvalidInput(f"{item.sku} is lot-tracked: give the lot", field="lot")
@@ -136,20 +129,79 @@ def scan_record(*, actor: Actor, area: CountArea, scan_uuid: uuid_module.UUID, c
         exception = CountException(organization=actor.organization, session=area.session, area=area,
                                    kind=ExceptionKind.UNKNOWN_CODE,
                                    reason=f"No item with barcode or SKU {code!r}{check_digit_hint(code)}"[:200])
+    return scan, exception
+
+
+def item_finder(actor: Actor) -> Callable[[str], Item | None]:
+    """Code → item (None when unknown), remembering the codes already looked up."""
+    @functools.cache
+    def find(code: str) -> Item | None:
+        return _item_for(actor, code)
+
+    return find
+
+
+def area_started_counting(area: CountArea, now: datetime) -> None:
+    if area.status == AreaStatus.ASSIGNED:
+        area.status, area.changed_at = AreaStatus.COUNTING, now
+        area.save(update_fields=["status", "changed_at"])
+
+
+@transaction.atomic
+def scan_record(*, actor: Actor, area: CountArea, scan_uuid: uuid_module.UUID, code: str,
+                quantity: object = 1, lot: str = "", location: Location | None = None, device_id: str = "",
+                scanned_at: datetime | None = None) -> ScanResult:
+    """Count `quantity` of what `code` is (a barcode in any GTIN form, or a SKU) in the area. The same uuid
+    again answers the first result and writes nothing, also when two connections send it at once."""
+    actor.require(COUNTS_SCAN)
+    if (found := _existing(actor, scan_uuid)) is not None:
+        return ScanResult(found, ScanOutcome.DUPLICATE)
+    area = CountArea.objects.select_for_update().select_related("session", "session__site", "location").get(
+        pk=area.pk)
+    site_access_require(actor, area.session.site_id, area.session.site.code)
+    if actor.membership is None:
+        raise Conflict("Only a person counts")
+    now = timezone.now()
+    scan, exception = scan_prepare(actor=actor, area=area, scan_uuid=scan_uuid, code=code, quantity=quantity, lot=lot,
+                                   location=location, device_id=device_id, scanned_at=scanned_at, now=now,
+                                   item_for=lambda text: _item_for(actor, text))
     result = _insert(scan, exception)
     if result is None:
         return ScanResult(_existing(actor, scan_uuid), ScanOutcome.DUPLICATE)  # type: ignore[arg-type]
-    if late is None and area.status == AreaStatus.ASSIGNED:
-        area.status, area.changed_at = AreaStatus.COUNTING, now
-        area.save(update_fields=["status", "changed_at"])
+    if exception is None or exception.kind != ExceptionKind.LATE:
+        area_started_counting(area, now)
     return result
+
+
+def undo_prepare(*, actor: Actor, area: CountArea, target: CountScan, scan_uuid: uuid_module.UUID, device_id: str,
+                 scanned_at: datetime | None, now: datetime) -> CountScan:
+    """The compensating scan for `target` (unsaved). It takes back what the scan counts as: its item, the item
+    its exception was mapped to, or nothing; an open exception of the target is dismissed with it."""
+    undone_item = target.item
+    exception = getattr(target, "exception", None)
+    if exception is not None:
+        undone_item = exception.item if exception.status == ExceptionStatus.MAPPED else None
+        if exception.status == ExceptionStatus.OPEN:
+            exception.status, exception.resolved_at = ExceptionStatus.DISMISSED, now
+            exception.resolved_by, exception.note = actor.user, "Undone by the counter"
+            exception.save()
+    return CountScan(organization=actor.organization, uuid=scan_uuid, session=area.session, area=area,
+                     round=area.round, kind=ScanKind.UNDO, undoes=target, code=target.code, item=undone_item,
+                     location=target.location, lot=target.lot, quantity=-target.quantity, counter=actor.membership,
+                     device_id=device_id[:100], scanned_at=scanned_at or now, received_at=now)
+
+
+def undoable(actor: Actor, area: CountArea) -> QuerySet[CountScan]:
+    """The person's scans in the area's current round that are not undone yet."""
+    return (CountScan.objects.filter(area=area, round=area.round, counter=actor.membership, kind=ScanKind.SCAN,
+                                     undone_by__isnull=True).select_related("exception"))
 
 
 @transaction.atomic
 def scan_undo(*, actor: Actor, area: CountArea, scan_uuid: uuid_module.UUID, device_id: str = "",
               scanned_at: datetime | None = None) -> ScanResult:
     """Take back the person's last scan in the area's current round with a compensating scan; idempotent by
-    uuid like a scan. An undone unknown code's exception is dismissed with it."""
+    uuid like a scan."""
     actor.require(COUNTS_SCAN)
     if (found := _existing(actor, scan_uuid)) is not None:
         return ScanResult(found, ScanOutcome.DUPLICATE)
@@ -158,25 +210,11 @@ def scan_undo(*, actor: Actor, area: CountArea, scan_uuid: uuid_module.UUID, dev
     site_access_require(actor, area.session.site_id, area.session.site.code)
     if (refusal := _refusal(area, actor)) is not None:
         raise Conflict(refusal)
-    last = (CountScan.objects.filter(area=area, round=area.round, counter=actor.membership, kind=ScanKind.SCAN,
-                                     undone_by__isnull=True).select_related("exception").order_by("-pk").first())
+    last = undoable(actor, area).order_by("-pk").first()
     if last is None:
         raise Conflict(f"Nothing of yours to undo in area {area.barcode}")
-    # The undo takes back what the scan counts as: its item, the item its exception was mapped to, or nothing.
-    undone_item = last.item
-    exception = getattr(last, "exception", None)
-    if exception is not None:
-        undone_item = exception.item if exception.status == ExceptionStatus.MAPPED else None
-        if exception.status == ExceptionStatus.OPEN:
-            exception.status, exception.resolved_at = ExceptionStatus.DISMISSED, timezone.now()
-            exception.resolved_by, exception.note = actor.user, "Undone by the counter"
-            exception.save()
-    now = timezone.now()
-    undo = CountScan(organization=actor.organization, uuid=scan_uuid, session=area.session, area=area,
-                     round=area.round, kind=ScanKind.UNDO, undoes=last, code=last.code,
-                     item=undone_item, location=last.location, lot=last.lot,
-                     quantity=-last.quantity, counter=actor.membership, device_id=device_id[:100],
-                     scanned_at=scanned_at or now, received_at=now)
+    undo = undo_prepare(actor=actor, area=area, target=last, scan_uuid=scan_uuid, device_id=device_id,
+                        scanned_at=scanned_at, now=timezone.now())
     result = _insert(undo, None)
     if result is None:
         return ScanResult(_existing(actor, scan_uuid), ScanOutcome.DUPLICATE)  # type: ignore[arg-type]

@@ -73,8 +73,8 @@ def _tolerance(value: object, *, places: int, field: str) -> Decimal:
         number = decimal_parse(value, places)
     except ValueError as error:
         raise InvalidInput(str(error), field=field) from error
-    if number < 0 or number > Decimal("99999"):
-        raise InvalidInput("A tolerance is between 0 and 99999", field=field)
+    if number < 0:
+        raise InvalidInput("A tolerance cannot be negative", field=field)
     return number
 
 
