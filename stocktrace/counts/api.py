@@ -89,6 +89,7 @@ class CountProgressOut(Schema):
     by_status: dict[str, int]
     scans: int
     last_scan_at: datetime | None
+    scans_last_hour: int
     open_exceptions: int
 
 
@@ -359,6 +360,23 @@ class SyncOut(Schema):
     device: DeviceOut
 
 
+class ScannerOut(Schema):
+    membership_id: int
+    email: str
+    role: str
+    areas: list[str] = Field(description="the barcodes of the areas the person holds now")
+    scans: int
+    last_scan_at: datetime | None
+    idle_seconds: int | None = Field(description="since the last scan; null before the first")
+
+
+class MyStatsOut(Schema):
+    scans: int
+    undos: int
+    areas_held: list[str]
+    areas_submitted: int
+
+
 class DevicePage(Page):
     items: list[DeviceOut]
 
@@ -461,6 +479,21 @@ def count_settings_update(request, payload: CountSettingsPatch):
     changes = {name: value for name, value in payload.dict(exclude_unset=True).items()
                if value is not None or name.startswith("tolerance")}
     return session_services.count_settings_update(actor=request.auth, **changes)
+
+
+@router.get("/counts/{count_id}/scanners", response=list[ScannerOut])
+@requires(COUNTS_MANAGE)
+def counts_scanners(request, count_id: ObjectId):
+    """Everyone on the count (its site's counters and supervisors, and whoever holds an area or scanned): the
+    areas held, scans so far, the last scan and the idle time."""
+    return selectors.scanner_status(selectors.session_get(actor=request.auth, session_id=count_id))
+
+
+@router.get("/counts/{count_id}/me", response=MyStatsOut)
+@requires(COUNTS_SCAN)
+def counts_my_stats(request, count_id: ObjectId):
+    """Your own numbers in this count, and only this count."""
+    return selectors.personal_stats(selectors.session_get(actor=request.auth, session_id=count_id), request.auth)
 
 
 @router.get("/counts/{count_id}/exceptions", response=ExceptionPage)

@@ -2,11 +2,13 @@
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from stocktrace.core.errors import Conflict, NotFound
 from stocktrace.counts.models import (
@@ -18,11 +20,16 @@ from stocktrace.counts.models import (
     CountScan,
     CountSession,
     ExceptionStatus,
+    ScanKind,
 )
 from stocktrace.counts.permissions import COUNTS_MANAGE, COUNTS_VIEW
 from stocktrace.inventory.models import Item, OnHand
 from stocktrace.inventory.quantities import QUANTITY_STEP
 from stocktrace.tenancy.actor import Actor
+from stocktrace.tenancy.models import Membership
+from stocktrace.tenancy.roles import Role
+
+HELD_STATUSES = ("assigned", "counting")
 
 
 def sessions_visible(*, actor: Actor, site_id: int | None = None, status: str | None = None) -> QuerySet[CountSession]:
@@ -126,9 +133,10 @@ def session_progress(session: CountSession) -> dict[str, Any]:
     """Areas by status, and scans so far."""
     by_status = dict(CountArea.objects.filter(session=session).values_list("status").annotate(n=Count("pk")))
     stats = CountScan.objects.filter(session=session).aggregate(scans=Count("pk"), last=Max("received_at"))
+    open_exceptions = CountException.objects.filter(session=session, status=ExceptionStatus.OPEN).count()
     return {"areas": sum(by_status.values()), "by_status": by_status, "scans": stats["scans"],
-            "last_scan_at": stats["last"], "open_exceptions": CountException.objects.filter(
-                session=session, status=ExceptionStatus.OPEN).count()}
+            "last_scan_at": stats["last"], "scans_last_hour": scans_per_hour(session),
+            "open_exceptions": open_exceptions}
 
 
 
@@ -201,3 +209,42 @@ def _report_lines(session: CountSession) -> Iterator[tuple[Any, ...]]:
         yield (line.area_barcode, line.location_code, line.sku, line.item_name, line.lot, line.expected, line.counted,
                line.moved, line.choice, line.posted, line.unit_cost, (line.posted * line.unit_cost).quantize(
                    Decimal("0.01")), line.counted_by, line.approved_by, line.approved_at)
+
+
+def scanner_status(session: CountSession) -> list[dict[str, Any]]:
+    """Everyone on the count: the people of its site who count (counters and supervisors), anyone holding an
+    area, anyone who scanned. Per person: the areas held now, scans in this count, the last scan and how long
+    ago. Nobody drops out of the list for lacking a site list entry: holders and scanners are always there."""
+    now = timezone.now()
+    scans = {row["counter_id"]: row for row in CountScan.objects.filter(session=session, kind=ScanKind.SCAN)
+             .values("counter_id").annotate(scans=Count("pk"), last=Max("received_at"))}
+    held: dict[int, list[str]] = {}
+    for holder_id, barcode in (CountArea.objects.filter(session=session, status__in=HELD_STATUSES)
+                               .exclude(holder=None).values_list("holder_id", "barcode").order_by("barcode")):
+        held.setdefault(holder_id, []).append(barcode)
+    site_people = (Membership.objects.filter(organization_id=session.organization_id, is_active=True,
+                                             role__in=[Role.COUNTER, Role.SUPERVISOR],
+                                             site_assignments__site_id=session.site_id).values_list("pk", flat=True))
+    ids = set(site_people) | set(scans) | set(held)
+    people = Membership.objects.filter(pk__in=ids).select_related("user").order_by("user__email")
+    return [{"membership_id": m.pk, "email": m.user.email, "role": m.role, "areas": held.get(m.pk, []),
+             "scans": scans.get(m.pk, {}).get("scans", 0), "last_scan_at": scans.get(m.pk, {}).get("last"),
+             "idle_seconds": int((now - scans[m.pk]["last"]).total_seconds()) if m.pk in scans else None}
+            for m in people]
+
+
+def scans_per_hour(session: CountSession) -> int:
+    """Scans received in the last hour."""
+    since = timezone.now() - timedelta(hours=1)
+    return CountScan.objects.filter(session=session, kind=ScanKind.SCAN, received_at__gte=since).count()
+
+
+def personal_stats(session: CountSession, actor: Actor) -> dict[str, Any]:
+    """The person's own numbers in this count only (never another count's, never all time)."""
+    me = actor.membership
+    mine = CountScan.objects.filter(session=session, counter=me)
+    return {"scans": mine.filter(kind=ScanKind.SCAN).count(), "undos": mine.filter(kind=ScanKind.UNDO).count(),
+            "areas_held": list(CountArea.objects.filter(session=session, holder=me, status__in=HELD_STATUSES)
+                               .values_list("barcode", flat=True)),
+            "areas_submitted": CountArea.objects.filter(session=session, holder=me).exclude(
+                status__in=[*HELD_STATUSES, "available"]).count()}

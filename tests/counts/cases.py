@@ -112,6 +112,8 @@ API_CASES: dict[str, Case] = {
     "POST /counts/{count_id}/cancel": Case(params=_count, body=lambda *a: {"reason": "Planned for the wrong day"},
                                            audit_action="count.cancel", crosses_tenants=True),
     "GET /counts/{count_id}/exceptions": Case(params=_count, crosses_tenants=True),
+    "GET /counts/{count_id}/scanners": Case(params=_count, crosses_tenants=True),
+    "GET /counts/{count_id}/me": Case(params=_count, crosses_tenants=True),
     "POST /count-areas/claim": Case(body=lambda own, role, target: {"barcode": free_area(target).barcode},
                                     audit_action="count_area.claim", crosses_tenants=True),
     "GET /count-areas/{area_id}": Case(params=_area_for(scanned_area), crosses_tenants=True),
@@ -194,6 +196,7 @@ QUERY_BUDGETS: dict[str, int] = {
     "GET /count-areas/{area_id}/scans": 5,
     "GET /count-areas/{area_id}/variances": 8,
     "GET /count-devices": 4,
+    "GET /counts/{count_id}/scanners": 8,
 }
 
 

@@ -470,3 +470,25 @@ def test_completion_waits_for_open_exceptions(world, rack):
     with pytest.raises(Conflict, match="1 exception is open: map or dismiss them first"):
         completion.session_complete(actor=world.alpha.actor(), session=session)
     assert CountSession.objects.get().status == "in_progress"
+
+
+def test_supervision_sees_everyone_on_the_count_and_personal_stats_stay_in_the_count(world, rack):
+    r1, bins, bolt, nut, other = rack
+    old, (old_area,) = _started(world, [other])
+    old_area = _claimed(world, old_area)
+    _scan(world, old_area, quantity="3")
+    area_services.area_submit(actor=world.alpha.actor(Role.COUNTER), area=old_area)
+    area_services.area_approve(actor=world.alpha.actor(), area=old_area)
+    completion.session_complete(actor=world.alpha.actor(), session=old)
+
+    session, (area,) = _started(world, [r1])
+    area = _claimed(world, area)
+    _scan(world, area)
+    _scan(world, area)
+    scanners = {row["email"]: row for row in selectors.scanner_status(session)}
+    assert set(scanners) == {"counter@alpha.test", "supervisor@alpha.test"}  # the site's counting people
+    assert (scanners["counter@alpha.test"]["areas"], scanners["counter@alpha.test"]["scans"]) == ([area.barcode], 2)
+    assert scanners["supervisor@alpha.test"]["scans"] == 0 and scanners["supervisor@alpha.test"]["idle_seconds"] is None
+    mine = selectors.personal_stats(session, world.alpha.actor(Role.COUNTER))
+    assert mine == {"scans": 2, "undos": 0, "areas_held": [area.barcode], "areas_submitted": 0}  # not the old count's
+    assert selectors.session_progress(session)["scans_last_hour"] == 2

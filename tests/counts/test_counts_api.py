@@ -35,7 +35,7 @@ def test_a_count_through_the_api(world, clients):
     supervisor, counter = clients
     count, area = _planned_and_started(world, supervisor)
     assert count["progress"] == {"areas": 1, "by_status": {"available": 1}, "scans": 0, "last_scan_at": None,
-                                 "open_exceptions": 0}
+                                 "scans_last_hour": 0, "open_exceptions": 0}
     claimed = api(counter, "POST", "/count-areas/claim", {"barcode": area["barcode"]})
     assert (claimed.status_code, claimed.json()["holder_email"]) == (200, "counter@alpha.test")
 
