@@ -23,7 +23,7 @@ from stocktrace.counts.models import (
     ScanKind,
 )
 from stocktrace.counts.permissions import COUNTS_MANAGE, COUNTS_VIEW
-from stocktrace.inventory.models import Item, OnHand
+from stocktrace.inventory.models import Item, Location, OnHand
 from stocktrace.inventory.quantities import QUANTITY_STEP
 from stocktrace.tenancy.actor import Actor
 from stocktrace.tenancy.models import Membership
@@ -248,3 +248,43 @@ def personal_stats(session: CountSession, actor: Actor) -> dict[str, Any]:
                                .values_list("barcode", flat=True)),
             "areas_submitted": CountArea.objects.filter(session=session, holder=me).exclude(
                 status__in=[*HELD_STATUSES, "available"]).count()}
+
+
+def areas_held_by(*, actor: Actor) -> QuerySet[CountArea]:
+    """The areas the person holds in counts in progress (where the scanning page takes them back)."""
+    actor.require(COUNTS_VIEW)
+    return (CountArea.objects.for_org(actor.organization)
+            .filter(holder=actor.membership, status__in=HELD_STATUSES, session__status="in_progress")
+            .select_related("session", "location").order_by("barcode"))
+
+
+def line_names(lines: list[VarianceLine]) -> dict[tuple[int, int], tuple[str, str, str]]:
+    """(item, location) → (SKU, item name, location code) for the lines, in two queries."""
+    items = {pk: (sku, name) for pk, sku, name in Item.objects.filter(
+        pk__in={line.item_id for line in lines}).values_list("pk", "sku", "name")}
+    codes = dict(Location.objects.filter(pk__in={line.location_id for line in lines}).values_list("pk", "code"))
+    return {(line.item_id, line.location_id): (*items[line.item_id], codes[line.location_id]) for line in lines}
+
+
+def area_counted_named(area: CountArea) -> list[tuple[str, str, str, str, Decimal]]:
+    """What the current round counted, as (SKU, name, location code, lot, quantity): for blind counters."""
+    counted = area_counted(area)
+    items = {pk: (sku, name) for pk, sku, name in Item.objects.filter(
+        pk__in={key[0] for key in counted}).values_list("pk", "sku", "name")}
+    codes = dict(Location.objects.filter(pk__in={key[1] for key in counted}).values_list("pk", "code"))
+    return sorted((*items[item], codes[location], lot, quantity) for (item, location, lot), quantity in counted.items())
+
+
+def counters_for(session: CountSession) -> QuerySet[Membership]:
+    """Who may be given an area of the count: active counters and supervisors of its site, and admins."""
+    return (Membership.objects.filter(organization_id=session.organization_id, is_active=True)
+            .filter(Q(role=Role.ADMIN) | Q(role__in=[Role.COUNTER, Role.SUPERVISOR],
+                                          site_assignments__site_id=session.site_id))
+            .select_related("user").distinct().order_by("user__email"))
+
+
+def counter_get(session: CountSession, membership_id: str) -> Membership:
+    member = counters_for(session).filter(pk=int(membership_id)).first() if membership_id.isdigit() else None
+    if member is None:
+        raise NotFound("Choose someone who counts at the count's site")
+    return member

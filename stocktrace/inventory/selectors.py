@@ -18,7 +18,7 @@ from django.db.models import (
 )
 
 from stocktrace.core.db import hydrated, pg_execute, select_list
-from stocktrace.core.errors import NotFound
+from stocktrace.core.errors import InvalidInput, NotFound
 from stocktrace.inventory.barcodes import check_digit_hint, scan_key
 from stocktrace.inventory.models import Item, ItemBarcode, Location, OnHand, StockAlert, StockMovement
 from stocktrace.inventory.permissions import INVENTORY_VIEW
@@ -40,6 +40,20 @@ def locations_visible(*, actor: Actor, site_id: int | None = None, under: Locati
     if not include_archived:
         locations = locations.filter(archived_at__isnull=True)
     return locations
+
+
+def location_by_code(*, actor: Actor, code: str, site: Site | None = None) -> Location:
+    """A scanned location barcode, or a typed location code (unique within a site, so it may need the site)."""
+    try:
+        return location_by_barcode(actor=actor, barcode=code)
+    except NotFound:
+        matches = list(locations_visible(actor=actor, site_id=site.pk if site else None)
+                       .filter(code=code.strip())[:2])
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise InvalidInput(f"Code {code.strip()} exists in several sites: scan the barcode or choose the site")
+    raise NotFound(f"No location with barcode or code {code.strip()!r}")
 
 
 def location_level(*, actor: Actor, site_id: int, parent: Location | None = None,

@@ -15,7 +15,7 @@ from stocktrace.counts.services import sync as sync_services
 from stocktrace.inventory.models import Item, Location
 from stocktrace.tenancy.actor import Actor
 from stocktrace.tenancy.roles import Role, role_has
-from tests.cases import Case
+from tests.cases import Case, Page
 from tests.factories import stocked
 from tests.inventory.cases import target_barcode
 
@@ -197,6 +197,14 @@ QUERY_BUDGETS: dict[str, int] = {
     "GET /count-areas/{area_id}/variances": 8,
     "GET /count-devices": 4,
     "GET /counts/{count_id}/scanners": 8,
+    "counts": 8,
+    "count": 19,
+    "count_live": 19,
+    "count_report": 6,
+    "count_labels": 7,
+    "count_area": 14,
+    "count_scan": 7,
+    "count_scan_area": 12,
 }
 
 
@@ -219,3 +227,31 @@ def make_rows(tenant, count: int) -> None:
             scan_services.scan_record(actor=actor, area=area, scan_uuid=uuid.uuid4(), code=code)
     for _ in range(count):
         sync_services.scans_sync(actor=tenant.actor(Role.COUNTER), device_id=f"device-{next(_serial)}", scans=[])
+
+
+PAGES: dict[str, Page] = {
+    "counts": Page(),
+    "count_plan": Page("POST", data=lambda own, role, target: {"site": target.sites[0].pk, "name": "Aisle 3",
+                                                                "kind": "cycle", "mode": "blind"}),
+    "count": Page(kwargs=_count),
+    "count_live": Page(kwargs=_count),
+    "count_areas_add": Page("POST", kwargs=lambda own, role, target: {"count_id": planned(target).pk},
+                            data=lambda own, role, target: {"codes": stocked(target)[1].barcode}),
+    "count_start": Page("POST", kwargs=lambda own, role, target: {"count_id": _planned_with_area(target).pk},
+                        data=lambda *a: {}),
+    "count_cancel": Page("POST", kwargs=_count, data=lambda *a: {"reason": "Wrong day"}),
+    "count_complete": Page("POST", kwargs=lambda own, role, target: {"count_id": completable(target).pk},
+                           data=lambda *a: {}),
+    "count_report": Page(kwargs=lambda own, role, target: {"count_id": completed(target).pk}),
+    "count_labels": Page(kwargs=_count),
+    "count_area": Page(kwargs=_area_for(scanned_area)),
+    "count_area_submit": Page("POST", kwargs=_area_for(scanned_area), data=lambda *a: {}),
+    "count_area_action": Page("POST", kwargs=lambda own, role, target: {"area_id": submitted_area(target).pk,
+                                                                        "action": "approve"},
+                             data=lambda *a: {}),
+    "count_exception_action": Page("POST", kwargs=lambda own, role, target: {
+        "exception_id": open_exception(target).pk, "action": "dismiss"}, data=lambda *a: {"reason": "Not ours"}),
+    "count_scan": Page(),
+    "count_claim": Page("POST", data=lambda own, role, target: {"barcode": free_area(target).barcode}),
+    "count_scan_area": Page(kwargs=_area_for(held_area)),
+}

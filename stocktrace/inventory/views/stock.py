@@ -76,17 +76,7 @@ def _back(request, default: str, **kwargs):
 
 
 def location_by_code(actor, code: str, site=None):
-    """A scanned location barcode, or a typed location code (unique within a site, so it may need the site)."""
-    try:
-        return selectors.location_by_barcode(actor=actor, barcode=code)
-    except NotFound:
-        matches = list(selectors.locations_visible(actor=actor, site_id=site.pk if site else None)
-                       .filter(code=code.strip())[:2])
-    if len(matches) == 1:
-        return matches[0]
-    if matches:
-        raise InvalidInput(f"Code {code.strip()} exists in several sites: scan the barcode or choose the site")
-    raise NotFound(f"No location with barcode or code {code.strip()!r}")
+    return selectors.location_by_code(actor=actor, code=code, site=site)
 
 
 def _resolve(form, field: str, lookup):
