@@ -25,19 +25,19 @@ class CountMode(models.TextChoices):
 
 
 class SessionStatus(models.TextChoices):
-    PLANNED = "planned"
-    IN_PROGRESS = "in_progress"
-    COMPLETED = "completed"
-    CANCELLED = "cancelled"
+    PLANNED = "planned", "planned"
+    IN_PROGRESS = "in_progress", "in progress"
+    COMPLETED = "completed", "completed"
+    CANCELLED = "cancelled", "cancelled"
 
 
 class AreaStatus(models.TextChoices):
-    AVAILABLE = "available"
-    ASSIGNED = "assigned"
-    COUNTING = "counting"
-    READY_FOR_APPROVAL = "ready_for_approval"
-    APPROVED = "approved"
-    REJECTED = "rejected"
+    AVAILABLE = "available", "available"
+    ASSIGNED = "assigned", "assigned"
+    COUNTING = "counting", "counting"
+    READY_FOR_APPROVAL = "ready_for_approval", "ready for approval"
+    APPROVED = "approved", "approved"
+    REJECTED = "rejected", "rejected"
 
 
 class ScanKind(models.TextChoices):

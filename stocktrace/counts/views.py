@@ -166,6 +166,7 @@ def count_area(request, area_id: int):
     names = selectors.line_names(lines)
     return render(request, "counts/area.html", {
         "area": area, "lines": [(line, names[(line.item_id, line.location_id)]) for line in lines],
+        "sees_expected": sees_expected,
         "counted": None if sees_expected else selectors.area_counted_named(area),
         "scans": selectors.scans_of(actor=actor, area=area).order_by("-pk")[:SHOWN],
         "can_manage": actor.can(COUNTS_MANAGE), "choices": DriftChoice.choices,
