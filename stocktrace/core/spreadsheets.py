@@ -8,6 +8,9 @@ dates come typed from the selectors and are never escaped."""
 import csv
 import re
 from collections.abc import Iterable, Iterator
+from datetime import datetime
+
+from django.utils import timezone
 
 from stocktrace.core.formulas import csv_escape
 
@@ -61,6 +64,9 @@ def write_csv(columns, rows, handle) -> int:
 
 
 def _xlsx_cell(sheet, value):
+    if isinstance(value, datetime) and timezone.is_aware(value):
+        # A spreadsheet's date and time has no time zone (openpyxl refuses an aware one): the local time.
+        return timezone.make_naive(value)
     if isinstance(value, str):
         # openpyxl refused the whole export for one such character; they are left out of this format (CSV
         # keeps them).

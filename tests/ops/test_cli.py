@@ -18,7 +18,7 @@ from stocktrace.tenancy.models import Organization
 from tests.factories import make_world
 from tests.processes import free_port, kill_group, skip_without_database_file, stocktrace, wait_until
 
-OURS = ["demo", "serve", "worker", "migrate", "createadmin", "preflight", "import", "export", "jobs"]
+OURS = ["demo", "serve", "worker", "migrate", "createadmin", "preflight", "import", "export", "jobs", "counts"]
 
 
 @pytest.mark.parametrize("argv", [[], ["--help"], ["-h"], ["help"]])
