@@ -238,7 +238,6 @@ def count_scan(request, area_id: int | None = None):
     area = selectors.area_get(actor=actor, area_id=area_id)
     return render(request, "counts/scan.html", {
         "area": area, "my_total": selectors.my_area_total(area, actor),
-        "mine": selectors.personal_stats(area.session, actor),
         "open": area.session.status == SessionStatus.IN_PROGRESS and area.status in ("assigned", "counting")})
 
 

@@ -204,7 +204,7 @@ QUERY_BUDGETS: dict[str, int] = {
     "count_labels": 7,
     "count_area": 14,
     "count_scan": 7,
-    "count_scan_area": 12,
+    "count_scan_area": 9,
 }
 
 
