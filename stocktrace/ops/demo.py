@@ -5,9 +5,10 @@ from django.test.utils import override_settings
 
 from stocktrace.accounts.models import User
 from stocktrace.accounts.services import member_invite, organization_create, site_create
+from stocktrace.ops.demo_counts import demo_counts_load
 from stocktrace.ops.demo_inventory import demo_inventory_load
 from stocktrace.tenancy.actor import Actor
-from stocktrace.tenancy.models import Organization
+from stocktrace.tenancy.models import Membership, Organization
 from stocktrace.tenancy.roles import Role
 
 DEMO_SLUG = "demo"
@@ -61,4 +62,6 @@ def _demo_load(*, items: int) -> tuple[Organization, bool]:
             member_invite(actor=actor, email=users[login].email, role=role,
                           site_ids=[sites[code].pk for code in site_codes])
     demo_inventory_load(organization=org, sites=list(sites.values()), items=items)
+    people = {login: Membership.objects.get(organization=org, user=users[login]) for login, *_ in PEOPLE}
+    demo_counts_load(organization=org, people=people)
     return org, True

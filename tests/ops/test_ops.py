@@ -108,6 +108,12 @@ def test_createadmin_and_demo_commands(capsys):
     assert Location.objects.filter(organization=demo, kind="bin").count() == 3 * 800
     assert StockAlert.objects.filter(organization=demo).exists()
     assert ledger_drift(organization=demo) == []
+    from stocktrace.counts.models import CountArea, CountSession
+
+    assert sorted(CountSession.objects.filter(organization=demo).values_list("status", flat=True)) == [
+        "completed", "in_progress"]
+    assert set(CountArea.objects.filter(session__status="in_progress").values_list("status", flat=True)) == {
+        "available", "assigned", "counting", "ready_for_approval", "approved", "rejected"}
 
     # Every demo login has something to do on its home page: its sites' stock, or (the new hire) being told
     # to ask for a site, which the admin's home page lists.

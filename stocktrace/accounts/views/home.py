@@ -10,7 +10,7 @@ ROLE_HINTS = {
     Role.ADMIN: "You run the organization: people and their sites, imports, integrations and the jobs behind them.",
     Role.SUPERVISOR: "You keep your sites' stock right: post and correct movements and act on the alerts below.",
     Role.DISPATCHER: "You move stock at your sites: receive what comes in, issue what goes out, transfer between bins.",
-    Role.COUNTER: "You count stock at your sites. Until counts open, scan any item or bin below: see what lies where.",
+    Role.COUNTER: "You count stock at your sites: tap Count, scan an area's label, then scan what lies there.",
     Role.BILLER: "You bill what leaves your sites. Until bills open, scan any item or bin below: see what lies where.",
     Role.VIEWER: "You follow your sites' stock: scan any item or bin below, or open Stock and Alerts.",
 }
