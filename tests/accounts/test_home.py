@@ -47,10 +47,11 @@ def north(world):
 
 
 @pytest.mark.parametrize(("role", "shortcuts"), [
-    (Role.ADMIN, ["Receive", "Issue", "Transfer", "Adjust", "Items", "Import a file", "Invite someone"]),
-    (Role.SUPERVISOR, ["Receive", "Issue", "Transfer", "Adjust", "Items"]),
+    (Role.ADMIN, ["Count", "Receive", "Issue", "Transfer", "Adjust", "Items", "Plan a count", "Import a file",
+                  "Invite someone"]),
+    (Role.SUPERVISOR, ["Count", "Receive", "Issue", "Transfer", "Adjust", "Items", "Plan a count"]),
     (Role.DISPATCHER, ["Receive", "Issue", "Transfer"]),
-    (Role.COUNTER, []), (Role.BILLER, []), (Role.VIEWER, []),
+    (Role.COUNTER, ["Count"]), (Role.BILLER, []), (Role.VIEWER, []),
 ])
 def test_each_role_gets_its_hint_and_its_daily_actions(world, client_as, role, shortcuts):
     response = client_as(world.alpha, role).get("/")
