@@ -11,6 +11,11 @@ WSGI application with psycopg and no framework, served by granian with the same 
   delivery id and UTF-8 JSON body checked, one count in a per-source file counter under an exclusive lock
   (as stocktrace's rate limit without Redis), then the delivery and its job stored by the same one-statement
   CTE stocktrace sends; 202 with the delivery's id.
+- POST /counts/areas/<id>/scans with the same token: the token checked (as for the lookup, and the member's role
+  one that scans), a uuid sent before answered with its first scan, then in one transaction the area locked with
+  its session (in progress, area assigned or counting, held by this member), the code's item by its scan key,
+  the scan inserted idempotently (ON CONFLICT on the uuid constraint DO NOTHING) and the area marked counting;
+  201 with the scan as JSON (bench/counts.py).
 
 Each thread keeps one autocommit connection with its statements prepared on the server. Not part of the
 product: it exists so the benchmarks can say how much of a gap is the framework's.
@@ -66,6 +71,29 @@ PUSH_SQL = """
            '9999-01-01 00:00:00+00:00'::timestamptz, %(now)s::timestamptz, '', '', '[]'::jsonb
     FROM delivery
     RETURNING (args_kwargs -> 'kwargs' ->> 'delivery_id')::bigint"""
+
+
+COUNT_TOKEN_SQL = """
+    SELECT t.secret_hash, t.revoked_at, t.expires_at, m.organization_id, m.id, m.role, u.email,
+           m.is_active, u.is_active, o.is_active
+    FROM accounts_apitoken t JOIN tenancy_membership m ON m.id = t.membership_id
+    JOIN accounts_user u ON u.id = m.user_id JOIN tenancy_organization o ON o.id = m.organization_id
+    WHERE t.prefix = %s"""
+COUNT_EXISTING_SQL = "SELECT id, area_id FROM counts_countscan WHERE organization_id = %s AND uuid = %s"
+COUNT_AREA_SQL = """
+    SELECT a.status, a.holder_id, a.round, a.location_id, a.session_id, s.status, s.mode
+    FROM counts_countarea a JOIN counts_countsession s ON s.id = a.session_id
+    WHERE a.id = %s AND a.organization_id = %s FOR UPDATE OF a"""
+COUNT_ITEM_SQL = "SELECT item_id FROM inventory_itembarcode WHERE organization_id = %s AND scan_key = %s"
+COUNT_INSERT_SQL = """
+    INSERT INTO counts_countscan (organization_id, uuid, session_id, area_id, round, kind, undoes_id, code, item_id,
+                                  location_id, lot, quantity, counter_id, device_id, scanned_at, received_at, batch)
+    VALUES (%s, %s, %s, %s, %s, 'scan', NULL, %s, %s, %s, '', %s, %s, %s, now(), now(), NULL)
+    ON CONFLICT ON CONSTRAINT uniq_count_scan_uuid DO NOTHING
+    RETURNING id, scanned_at"""
+COUNT_STARTED_SQL = ("UPDATE counts_countarea SET status = 'counting', changed_at = now() "
+                     "WHERE id = %s AND status = 'assigned'")
+SCANNING_ROLES = ("admin", "supervisor", "counter")
 
 
 def _db() -> psycopg.Connection:
@@ -146,6 +174,55 @@ def _push(environ, start_response, organization: str, source_slug: str):
                                                     "duplicate": row is None})
 
 
+def _scan(environ, start_response, area_id: int):
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    prefix, _, secret = auth.removeprefix("Bearer st_").partition("_")
+    db = _db()
+    token = db.execute(COUNT_TOKEN_SQL, (prefix,)).fetchone()
+    if (token is None or not hmac.compare_digest(token[0], hashlib.sha256(secret.encode()).hexdigest())
+            or token[1] is not None or (token[2] is not None and token[2].timestamp() <= time.time())
+            or not all(token[7:])):
+        return _answer(start_response, "401 Unauthorized", {"title": "Unauthorized"})
+    organization_id, membership_id, role, email = token[3], token[4], token[5], token[6]
+    if role not in SCANNING_ROLES:
+        return _answer(start_response, "403 Forbidden", {"title": "Forbidden"})
+    try:
+        payload = json.loads(environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)))
+        scan_uuid, code = uuid.UUID(payload["uuid"]), str(payload["code"]).strip()
+        quantity = str(payload.get("quantity", "1"))
+        device_id = str(payload.get("device_id", ""))[:100]
+    except (ValueError, KeyError, TypeError):
+        return _answer(start_response, "422 Unprocessable Entity", {"title": "Invalid input"})
+    existing = db.execute(COUNT_EXISTING_SQL, (organization_id, scan_uuid)).fetchone()
+    if existing is not None:
+        return _answer(start_response, "201 Created", {"id": existing[0], "uuid": str(scan_uuid),
+                                                       "outcome": "duplicate", "area_id": existing[1]})
+    with db.transaction():
+        area = db.execute(COUNT_AREA_SQL, (area_id, organization_id)).fetchone()
+        if area is None:
+            return _answer(start_response, "404 Not Found", {"title": "Not found"})
+        status, holder_id, round_no, location_id, session_id, session_status, mode = area
+        if session_status != "in_progress" or status not in ("assigned", "counting") or (
+                mode != "team" and holder_id != membership_id):
+            return _answer(start_response, "409 Conflict", {"title": "Conflict"})
+        item = db.execute(COUNT_ITEM_SQL, (organization_id, scan_key(code))).fetchone()
+        if item is None:  # stocktrace keeps it as an exception; the benchmark sends known codes only
+            return _answer(start_response, "422 Unprocessable Entity", {"title": "Unknown code"})
+        row = db.execute(COUNT_INSERT_SQL, (organization_id, scan_uuid, session_id, area_id, round_no, code, item[0],
+                                            location_id, quantity, membership_id, device_id)).fetchone()
+        if row is None:  # another connection wrote the same uuid first
+            outcome, row = "duplicate", db.execute(COUNT_EXISTING_SQL, (organization_id, scan_uuid)).fetchone()
+        else:
+            outcome = "accepted"
+            if status == "assigned":
+                db.execute(COUNT_STARTED_SQL, (area_id,))
+    return _answer(start_response, "201 Created", {
+        "id": row[0], "uuid": str(scan_uuid), "outcome": outcome, "area_id": area_id, "round": round_no,
+        "kind": "scan", "code": code, "item_id": item[0], "location_id": location_id, "lot": "",
+        "quantity": quantity, "counter_email": email, "device_id": device_id,
+        "scanned_at": row[1].isoformat() if outcome == "accepted" else None, "exception_id": None})
+
+
 def app(environ, start_response):
     path = environ.get("PATH_INFO", "")
     if path == "/healthz":
@@ -156,4 +233,6 @@ def app(environ, start_response):
     if path.startswith("/hooks/") and environ.get("REQUEST_METHOD") == "POST":
         _, _, organization, source_slug = path.split("/", 3)
         return _push(environ, start_response, organization, source_slug)
+    if path.startswith("/counts/areas/") and path.endswith("/scans") and environ.get("REQUEST_METHOD") == "POST":
+        return _scan(environ, start_response, int(path.split("/")[3]))
     return _answer(start_response, "404 Not Found", {"title": "Not found"})

@@ -5,8 +5,9 @@
     .venv/bin/python bench/run_all.py --full          # each benchmark with its own defaults (longer)
 
 Runs, one after the other (never two at once: they would measure each other), jobs, webhook intake, scan lookup,
-ledger posting and item import, each as its own process with the sizes below, and keeps each one's whole output
-in a log folder (printed at the start and the end). As each finishes it prints its ratio lines; at the end it
+ledger posting, item import and counts (batch sync, single scans, completion, at its --quick sizes), each as its
+own process with the sizes below, and keeps each one's whole output in a log folder (printed at the start and the
+end). As each finishes it prints its ratio lines; at the end it
 prints them all again, with each benchmark's exit status. A benchmark that fails (wrong answers, refusals, lost
 payloads, ledger drift, a crash) does not stop the others, but the run exits non-zero and says which.
 
@@ -43,6 +44,8 @@ BENCHMARKS = [
      [r"\| single receipts", r"\|   same, vs plain", r"\| concurrent", r"correctness", r"  PROBLEM"]),
     ("import", "import_items.py", ["--rows", "200000"],
      [r"\| stocktrace", r"\|   of which", r"\| raw COPY"]),
+    ("counts", "counts.py", ["--quick"],
+     [r"\| ratio", r"sync goal", r"scans goals", r"completion goal", r"  WRONG", r"  ERROR", r"  PROBLEM"]),
 ]
 
 
