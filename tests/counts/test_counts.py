@@ -492,3 +492,13 @@ def test_supervision_sees_everyone_on_the_count_and_personal_stats_stay_in_the_c
     mine = selectors.personal_stats(session, world.alpha.actor(Role.COUNTER))
     assert mine == {"scans": 2, "undos": 0, "areas_held": [area.barcode], "areas_submitted": 0}  # not the old count's
     assert selectors.session_progress(session)["scans_last_hour"] == 2
+
+
+def test_assigning_an_area_to_the_counter_who_holds_it_changes_nothing(world, rack):
+    _, (area,) = _started(world, [rack[0]])
+    supervisor = world.alpha.actor(Role.SUPERVISOR)
+    area = area_services.area_assign(actor=supervisor, area=area, holder=world.alpha.members[Role.COUNTER])
+    _scan(world, area)
+    again = area_services.area_assign(actor=supervisor, area=area, holder=world.alpha.members[Role.COUNTER])
+    assert (again.status, again.round) == ("counting", 1)  # not a new round that sets the scan aside
+    assert selectors.area_counted(again) != {}

@@ -90,6 +90,8 @@ def area_assign(*, actor: Actor, area: CountArea, holder: Membership) -> CountAr
                            field="membership_id")
     if area.status in (AreaStatus.READY_FOR_APPROVAL, AreaStatus.APPROVED):
         raise Conflict(f"Area {area.barcode} is {area.status.replace('_', ' ')}: reject it first to recount it")
+    if area.status in HELD and area.holder_id == holder.pk:
+        return area  # a second click: the counter keeps counting in the same round
     before = area.status
     _hand_to(area, holder)
     _record(actor, "count_area.assign", area, before, holder=holder.user.email)
