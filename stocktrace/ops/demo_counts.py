@@ -16,10 +16,13 @@ from stocktrace.tenancy.models import Membership, Organization, Site
 
 
 def _racks_with_stock(site: Site, how_many: int) -> list[Location]:
-    """The racks of the site whose bins hold the most stock lines."""
+    """The racks of the site whose bins hold the most stock lines; empty racks fill up a small demo."""
     counted = (OnHand.objects.filter(site=site).exclude(quantity=0).values("location__parent")
                .annotate(n=Count("pk")).order_by("-n", "location__parent")[:how_many])
-    return list(Location.objects.filter(pk__in=[row["location__parent"] for row in counted]).order_by("code"))
+    chosen = [row["location__parent"] for row in counted]
+    chosen += list(Location.objects.filter(site=site, kind="rack").exclude(pk__in=chosen).order_by("code")
+                   .values_list("pk", flat=True)[:how_many - len(chosen)])
+    return list(Location.objects.filter(pk__in=chosen).order_by("code"))
 
 
 def _count_as_expected(actor: Actor, area: CountArea, *, short_by: Decimal = Decimal(0)) -> None:

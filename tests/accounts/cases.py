@@ -86,7 +86,7 @@ QUERY_BUDGETS: dict[str, int] = {
     "sites": 5,
     "GET /organizations": 4,
     "organization": 4,
-    "home": 12,  # the role's panels: site figures and alerts, people, failed jobs and workers
+    "home": 17,  # the role's panels: site figures and alerts, counts in progress, people, failed jobs, workers
     "GET /members": 5,
     "GET /tokens": 4,
     "members": 8,

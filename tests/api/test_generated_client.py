@@ -401,6 +401,31 @@ def receive_and_read_stock_on_hand(c: Caller):
         [(item.sku, "A-01", "", "12.500")]
 
 
+@calls("counts")
+def a_count_planned_started_and_synced(c: Caller):
+    item, location = stocked(c.world.alpha)  # 10 in the bin
+    body = c.body("POST", "/api/v1/counts").from_dict({"site_id": c.world.alpha.sites[0].pk, "name": "Bin A-01",
+                                                       "kind": "spot", "mode": "blind"})
+    count = c.call("POST", "/api/v1/counts", 201, body=body)
+    assert is_enum(count.status, "planned") and is_enum(count.mode, "blind") and count.progress.areas == 0
+    areas = c.call("POST", "/api/v1/counts/{count_id}/areas", 201, count_id=count.id,
+                   body=c.body("POST", "/api/v1/counts/{count_id}/areas").from_dict({"location_ids": [location.pk]}))
+    started = c.call("POST", "/api/v1/counts/{count_id}/start", 200, count_id=count.id)
+    assert is_enum(started.status, "in_progress")
+    claimed = c.call("POST", "/api/v1/count-areas/claim", 200,
+                     body=c.body("POST", "/api/v1/count-areas/claim").from_dict({"barcode": areas[0].barcode}))
+    assert (claimed.holder_email, is_enum(claimed.status, "assigned")) == (c.admin.email, True)
+    scan_uuid = "7d1b6a40-5f0e-4a8e-9b1c-2a4f7c9e0b11"
+    body = c.body("POST", "/api/v1/count-sync").from_dict({"device_id": "phone-1", "pending": 0, "scans": [
+        {"uuid": scan_uuid, "area_id": claimed.id, "code": "4006381333931", "quantity": "9"},
+        {"uuid": scan_uuid, "area_id": claimed.id, "code": "4006381333931", "quantity": "9"}]})
+    synced = c.call("POST", "/api/v1/count-sync", 200, body=body)
+    assert [r.outcome.value for r in synced.results] == ["accepted", "duplicate"]
+    assert (synced.device.device_id, synced.device.scans_synced) == ("phone-1", 1)
+    area = c.call("GET", "/api/v1/count-areas/{area_id}", 200, area_id=claimed.id)
+    assert [(line.item_id, line.counted, line.expected) for line in area.lines] == [(item.pk, "9.000", "10.000")]
+
+
 @calls("alerts")
 def a_low_stock_alert_is_acknowledged(c: Caller):
     from stocktrace.inventory.services.catalog import item_create, location_create

@@ -29,7 +29,7 @@ from stocktrace.counts.selectors import area_variance
 from stocktrace.events.catalogue import event_publish
 from stocktrace.inventory.models import Item, Location
 from stocktrace.inventory.permissions import STOCK_ADJUST
-from stocktrace.inventory.services.ledger import stock_count_correct
+from stocktrace.inventory.services.ledger import Counted, stock_count_correct_bulk
 from stocktrace.tenancy.actor import Actor
 
 
@@ -73,25 +73,29 @@ def session_complete(*, actor: Actor, session: CountSession) -> CountSession:
     location_ids = {line.location_id for _, lines in per_area for line in lines}
     items = Item.objects.in_bulk(item_ids)
     locations = Location.objects.in_bulk(location_ids)
-    reference, results = f"Count {session.pk}: {session.name}"[:100], []
-    value_difference = Decimal(0)
+    reference = f"Count {session.pk}: {session.name}"[:100]
+    targets = []
     for area, lines in per_area:
         for line in lines:
             choice = choices.get((area.pk, line.item_id, line.location_id, line.lot), "")
             target = line.counted + (line.moved if choice == DriftChoice.PLUS_MOVEMENTS else 0)
-            movement = stock_count_correct(actor=actor, item=items[line.item_id],
-                                           location=locations[line.location_id], counted=target, lot=line.lot,
-                                           reference=reference, reason="count")
-            posted = movement.quantity if movement else Decimal(0)
-            value_difference += posted * line.unit_cost
-            results.append(CountResultLine(
-                organization_id=session.organization_id, session=session, area_barcode=area.barcode,
-                location_code=locations[line.location_id].code, sku=items[line.item_id].sku,
-                item_name=items[line.item_id].name, lot=line.lot, expected=line.expected, counted=line.counted,
-                moved=line.moved, choice=choice, posted=posted, unit_cost=line.unit_cost,
-                counted_by=counters.get(area.pk, ""),
-                approved_by=area.approved_by.email if area.approved_by else "automatic (within tolerance)",
-                approved_at=area.approved_at))
+            targets.append((area, line, choice, target))
+    posted = stock_count_correct_bulk(actor=actor, reference=reference, reason="count", counts=[
+        Counted(item=items[line.item_id], location=locations[line.location_id], counted=target, lot=line.lot)
+        for _, line, _, target in targets])
+    results, value_difference = [], Decimal(0)
+    for area, line, choice, _ in targets:
+        movement = posted.get((line.item_id, line.location_id, line.lot))
+        moved = movement.quantity if movement else Decimal(0)
+        value_difference += moved * line.unit_cost
+        results.append(CountResultLine(
+            organization_id=session.organization_id, session=session, area_barcode=area.barcode,
+            location_code=locations[line.location_id].code, sku=items[line.item_id].sku,
+            item_name=items[line.item_id].name, lot=line.lot, expected=line.expected, counted=line.counted,
+            moved=line.moved, choice=choice, posted=moved, unit_cost=line.unit_cost,
+            counted_by=counters.get(area.pk, ""),
+            approved_by=area.approved_by.email if area.approved_by else "automatic (within tolerance)",
+            approved_at=area.approved_at))
     CountResultLine.objects.bulk_create(results, batch_size=2000)
     session.status, session.ended_at, session.ended_by = SessionStatus.COMPLETED, timezone.now(), actor.user
     session.save()

@@ -457,6 +457,53 @@ def stock_count_correct(*, actor: Actor, item: Item, location: Location, counted
     return movement
 
 
+@dataclass(frozen=True)
+class Counted:
+    """A counted quantity for one item × location × lot (what a count found there)."""
+
+    item: Item
+    location: Location
+    counted: Decimal
+    lot: str = ""
+
+
+def stock_count_correct_bulk(*, actor: Actor, counts: list[Counted], reference: str = "",
+                             reason: str = "count") -> dict[tuple[int, int, str], StockMovement]:
+    """Set many lines to their counted quantities, as stock_count_correct does one: the on-hand rows are read
+    under lock a chunk at a time, the differences posted as count_correction lines (one ledger statement and
+    one audit row a chunk), and a discrepancy alert raised for every line that differed. Returns the
+    movements by (item, location, lot); a line that matched has none. Call inside a transaction."""
+    actor.require(STOCK_ADJUST)
+    posted: dict[tuple[int, int, str], StockMovement] = {}
+    for start in range(0, len(counts), ONE_STATEMENT_MAX_LINES):
+        chunk = counts[start:start + ONE_STATEMENT_MAX_LINES]
+        current = {(row["item_id"], row["location_id"], row["lot"]): row["quantity"] for row in (
+            OnHand.objects.select_for_update().filter(
+                organization=actor.organization, item_id__in={c.item.pk for c in chunk},
+                location_id__in={c.location.pk for c in chunk})
+            .order_by("item_id", "location_id", "lot").values("item_id", "location_id", "lot", "quantity"))}
+        lines, found = [], []
+        for count in chunk:
+            counted = quantity(count.counted, field="counted", allow_zero=True)
+            if counted < 0:
+                raise InvalidInput("A count cannot be negative", field="counted")
+            lot = _check_lot(count.item, count.lot, None, receiving=False)
+            before = current.get((count.item.pk, count.location.pk, lot), Decimal(0))
+            if counted != before:
+                lines.append(Line(count.item, count.location, counted - before, Kind.COUNT_CORRECTION, lot, None,
+                                  count.item.unit_cost))
+                found.append((count, lot, before, counted))
+        if not lines:
+            continue
+        movements = stock_lines_post(actor=actor, lines=lines, reason=reason, reference=reference,
+                                     action="stock.count_correction")
+        for (count, lot, before, counted), movement in zip(found, movements, strict=True):
+            posted[(count.item.pk, count.location.pk, lot)] = movement
+            discrepancy_alert_raise(organization=actor.organization, item=count.item, location=count.location,
+                                    lot=lot, expected=before.quantize(QUANTITY_STEP), counted=counted)
+    return posted
+
+
 def site_without_stock_check(site: Site) -> None:
     """A site is archived only once its stock is gone (checked by accounts' site_archive)."""
     if OnHand.objects.filter(organization_id=site.organization_id, site=site).exclude(quantity=0).exists():
