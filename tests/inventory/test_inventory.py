@@ -588,3 +588,15 @@ def test_a_location_name_over_150_characters_is_refused_by_create_update_and_the
     batch = location_batch_check(actor=actor, rows=[long_name])
     assert batch.problems == {0: [("name", "A location's name has at most 150 characters")]}
     assert location_update(actor=actor, location=a01, name=" " + "n" * 150 + " ").name == "n" * 150
+
+
+def test_many_codes_are_found_at_once_as_one_code_is(world):
+    from stocktrace.inventory.selectors import items_by_codes
+
+    actor = world.alpha.actor()
+    bolt = item_create(actor=actor, sku="BOLT", name="Bolt", barcodes=["4006381333931"])
+    nut = item_create(actor=actor, sku="NUT", name="Nut")
+    item_create(actor=world.bravo.actor(), sku="BRAVO-ONLY", name="Theirs", barcodes=["96385074"])
+    found = items_by_codes(actor=actor, codes={"4006381333931", "04006381333931", " NUT ", "4006381333932",
+                                               "BRAVO-ONLY", "96385074"})
+    assert found == {"4006381333931": bolt, "04006381333931": bolt, "NUT": nut}

@@ -2,7 +2,6 @@
 never dropped: an unknown code, or a scan captured offline before its area changed, becomes an exception for a
 supervisor to map or dismiss."""
 
-import functools
 import uuid as uuid_module
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -130,15 +129,6 @@ def scan_prepare(*, actor: Actor, area: CountArea, scan_uuid: uuid_module.UUID, 
                                    kind=ExceptionKind.UNKNOWN_CODE,
                                    reason=f"No item with barcode or SKU {code!r}{check_digit_hint(code)}"[:200])
     return scan, exception
-
-
-def item_finder(actor: Actor) -> Callable[[str], Item | None]:
-    """Code → item (None when unknown), remembering the codes already looked up."""
-    @functools.cache
-    def find(code: str) -> Item | None:
-        return _item_for(actor, code)
-
-    return find
 
 
 def area_started_counting(area: CountArea, now: datetime) -> None:

@@ -17,11 +17,11 @@ from stocktrace.counts.services.scans import (
     ScanOutcome,
     _refusal,
     area_started_counting,
-    item_finder,
     scan_prepare,
     undo_prepare,
     undoable,
 )
+from stocktrace.inventory import selectors as inventory
 from stocktrace.inventory.models import Location
 from stocktrace.tenancy.actor import Actor
 
@@ -66,7 +66,6 @@ class _Batch:
         self.answers: list[SyncAnswer | None] = [None] * size
         self.first: dict[uuid_module.UUID, int] = {}  # uuid → the position that carried it first
         self.waiting: list[tuple[int, CountScan, CountException | None]] = []
-        self.find = item_finder(actor)
 
     def answer(self, position: int, scan_uuid: uuid_module.UUID, outcome: str, scan_id: int | None = None,
                reason: str = "") -> None:
@@ -106,6 +105,7 @@ def _sync_chunk(batch: _Batch, chunk: list[tuple[int, SyncScan]]) -> None:
     areas = {area.pk: area for area in CountArea.objects.for_org(org).filter(pk__in={s.area_id for _, s in chunk})
              .select_related("session", "session__site", "location").select_for_update(of=("self",))}
     locations = Location.objects.for_org(org).in_bulk({s.location_id for _, s in chunk if s.location_id})
+    items = inventory.items_by_codes(actor=batch.actor, codes={s.code for _, s in chunk if s.kind == ScanKind.SCAN})
     for position, scan in chunk:
         if scan.uuid in batch.first:
             continue  # answered at the end, from the first
@@ -127,7 +127,7 @@ def _sync_chunk(batch: _Batch, chunk: list[tuple[int, SyncScan]]) -> None:
             written, exception = scan_prepare(
                 actor=batch.actor, area=area, scan_uuid=scan.uuid, code=scan.code, quantity=scan.quantity,
                 lot=scan.lot, location=location, device_id=batch.device_id, scanned_at=scan.scanned_at,
-                now=batch.now, item_for=batch.find)
+                now=batch.now, item_for=items.get)
             batch.waiting.append((position, written, exception))
         except DomainError as refusal:
             batch.answer(position, scan.uuid, REJECTED, reason=str(refusal))
