@@ -27,9 +27,15 @@ class Watch:
         caplog.set_level(logging.WARNING, logger="django.request")
         page.on("console", self._console)
         page.on("pageerror", lambda error: self.problems.append(f"uncaught exception: {error}"))
-        page.on("requestfailed", lambda r: self.problems.append(f"request failed: {r.method} {r.url} {r.failure}"))
+        page.on("requestfailed", self._failed)
         page.on("response", self._response)
         page.on("request", lambda request: self.requested.append(request.url))
+
+    def _failed(self, request) -> None:
+        # The browser cancels what a page was still fetching (its icon, say) when the page moves on, e.g. the
+        # login's redirect: not a missing file, which shows as an error answer or in the server's log.
+        if request.failure != "net::ERR_ABORTED":
+            self.problems.append(f"request failed: {request.method} {request.url} {request.failure}")
 
     def _console(self, message) -> None:
         if message.type in ("error", "assert"):
