@@ -53,11 +53,19 @@
     if (submit) submit.disabled = queue.length > 0;
   };
 
+  // A request that hangs (a phone between access points) is given up after 8 s and sent again with the same
+  // uuid: the server answers the first result, so nothing is lost and nothing counted twice.
   const send = async (item) => {
-    const response = await fetch(item.url, { method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf }, body: JSON.stringify(item.body) });
-    if (response.status >= 500 || response.status === 429) throw new Error(`server ${response.status}`);
-    return [response.status, await response.json()];
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), 8000);
+    try {
+      const response = await fetch(item.url, { method: "POST", credentials: "same-origin", signal: controller.signal,
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf }, body: JSON.stringify(item.body) });
+      if (response.status >= 500 || response.status === 429) throw new Error(`server ${response.status}`);
+      return [response.status, await response.json()];
+    } finally {
+      clearTimeout(timer);
+    }
   };
   const pump = async () => {
     if (sending) return;
